@@ -1,0 +1,179 @@
+//! What the scheduler tells observers: events as they happen, and snapshots of the graph.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::core::{Dep, TaskId};
+use crate::error::TaskError;
+
+/// Something that happened in a scheduler, delivered through
+/// [`Scheduler::subscribe`](crate::Scheduler::subscribe).
+///
+/// Task events carry the task's id, label and queue; [`EventKind::Stopped`] and
+/// [`EventKind::Resumed`] carry none.
+///
+/// # Examples
+///
+/// ```
+/// use smqsched::{EventKind, Scheduler};
+///
+/// let sch = Scheduler::new();
+/// let events = sch.subscribe();
+/// let q = sch.queue("q", 1).unwrap();
+/// q.task().label("answer").submit((), |()| 42).unwrap();
+/// sch.start();
+/// sch.wait();
+/// let kinds: Vec<_> = events.try_iter().filter(|e| e.task.is_some()).map(|e| e.kind).collect();
+/// assert!(matches!(kinds[..], [EventKind::Submitted, EventKind::Started { .. }, EventKind::Finished]));
+/// ```
+#[derive(Clone, Debug)]
+pub struct Event {
+    /// Time since the scheduler was created.
+    pub at: Duration,
+    /// The task, for task events.
+    pub task: Option<TaskId>,
+    /// The task's label, for task events.
+    pub label: Option<Arc<str>>,
+    /// The task's queue, for task events.
+    pub queue: Option<Arc<str>>,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+/// The kinds of [`Event`].
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum EventKind {
+    /// A task was submitted.
+    Submitted,
+    /// A task started in slot `slot` of its queue (slots count from 0).
+    Started {
+        /// The slot.
+        slot: u32,
+    },
+    /// A progressive producer produced item `index`.
+    ItemProduced {
+        /// The item's index.
+        index: usize,
+    },
+    /// A task finished with a value.
+    Finished,
+    /// A task failed, or did not run because an input failed.
+    Failed {
+        /// Why.
+        error: TaskError,
+    },
+    /// A task was cancelled, or will not run because the scheduler shut down.
+    Cancelled,
+    /// The scheduler stopped starting tasks.
+    Stopped,
+    /// The scheduler started or resumed.
+    Resumed,
+}
+
+/// The state of a task.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum TaskState {
+    /// Not started; some input is not available yet.
+    Waiting,
+    /// Not started; every input is available.
+    Ready,
+    /// Running on a worker.
+    Running,
+    /// Finished with a value.
+    Done,
+    /// Failed, or did not run because an input failed.
+    Failed,
+    /// Cancelled before it started.
+    Cancelled,
+}
+
+impl TaskState {
+    /// Whether the task will not change state again.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            TaskState::Done | TaskState::Failed | TaskState::Cancelled
+        )
+    }
+}
+
+/// One task in a [`Snapshot`].
+#[derive(Clone, Debug)]
+pub struct TaskSnapshot {
+    /// The task's id.
+    pub id: TaskId,
+    /// The task's label.
+    pub label: Arc<str>,
+    /// Index of its queue in [`Snapshot::queues`].
+    pub queue: usize,
+    /// Its state.
+    pub state: TaskState,
+    /// Its inputs in argument order (ordering-only inputs last).
+    pub inputs: Arc<[Dep]>,
+    /// Items produced so far (progressive producers).
+    pub items: usize,
+    /// The queue slot it ran in, once started.
+    pub slot: Option<u32>,
+    /// When it was submitted, since the scheduler was created.
+    pub submitted: Duration,
+    /// When it started.
+    pub started: Option<Duration>,
+    /// When it finished, failed or was cancelled.
+    pub finished: Option<Duration>,
+    /// Its error, if it failed or was cancelled.
+    pub error: Option<TaskError>,
+}
+
+/// One queue in a [`Snapshot`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueSnapshot {
+    /// The queue's name.
+    pub name: Arc<str>,
+    /// Its number of slots.
+    pub slots: usize,
+    /// Slots in use, including held ones.
+    pub in_use: usize,
+    /// Slots held by finished tasks awaiting their release.
+    pub held: usize,
+    /// Tasks whose inputs are all available, waiting for a slot: the backlog.
+    pub ready: usize,
+    /// Tasks still waiting for inputs.
+    pub waiting: usize,
+    /// Tasks running.
+    pub running: usize,
+    /// Tasks finished with a value.
+    pub done: usize,
+    /// Tasks failed or cancelled.
+    pub failed: usize,
+}
+
+/// The whole graph at one moment, from [`Scheduler::snapshot`](crate::Scheduler::snapshot).
+///
+/// # Examples
+///
+/// ```
+/// use smqsched::{Scheduler, TaskState};
+///
+/// let sch = Scheduler::new();
+/// let q = sch.queue("q", 1).unwrap();
+/// let a = q.submit((), |()| 1);
+/// let _b = q.submit(&a, |a| a + 1);
+/// let snap = sch.snapshot();
+/// assert_eq!(snap.tasks.len(), 2);
+/// assert_eq!(snap.tasks[0].state, TaskState::Ready);
+/// assert_eq!(snap.tasks[1].state, TaskState::Waiting);
+/// assert_eq!(snap.tasks[1].inputs[0].task, a.id());
+/// assert_eq!(snap.queues[0].ready, 1);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    /// When it was taken, since the scheduler was created.
+    pub at: Duration,
+    /// Whether the scheduler is running (not stopped).
+    pub running: bool,
+    /// Every task, indexed by [`TaskId::index`].
+    pub tasks: Vec<TaskSnapshot>,
+    /// Every queue, in creation order.
+    pub queues: Vec<QueueSnapshot>,
+}

@@ -1,0 +1,81 @@
+//! # smqsched — a multi-queue DAG scheduler, newest results first
+//!
+//! Submit tasks to queues; each submission returns a promise at once. A promise passed as an
+//! input of a later task is a dependency, so existing sequential code becomes a parallel DAG
+//! without restructuring. The scheduler pulls the most recently submitted tasks through
+//! their dependencies, so final results start arriving almost at once instead of after all
+//! the upstream work.
+//!
+//! ## A first script
+//!
+//! ```
+//! use smqsched::Scheduler;
+//!
+//! let sch = Scheduler::new();
+//! let camera = sch.queue("camera", 1).unwrap(); // one instrument: one slot
+//! let compute = sch.queue("compute", 2).unwrap(); // n slots for processing
+//!
+//! let mut spectra = Vec::new();
+//! for i in 0..10 {
+//!     let frame = camera.submit((), move |()| vec![i as f64; 1024]);
+//!     spectra.push(compute.submit(&frame, |f: &Vec<f64>| f.iter().sum::<f64>()));
+//! }
+//! let total = compute.submit(&spectra, |s: Vec<&f64>| s.into_iter().sum::<f64>());
+//!
+//! sch.start();
+//! assert_eq!(*total.result().unwrap(), 1024.0 * 45.0);
+//! ```
+//!
+//! ## The pieces
+//!
+//! * [`Scheduler`]: creates [`Queue`]s, starts, stops, waits, reports [`Event`]s and
+//!   [`Snapshot`]s.
+//! * [`Queue`]: `submit` (a value), `submit_result` (a value or an error), `submit_iter` and
+//!   `submit_stream` (progressive producers, returning a [`Stream`] whose
+//!   [`item(i)`](Stream::item) is a promise usable before the producer starts).
+//!   [`Queue::task`] gives a [`TaskBuilder`] for labels, ordering-only inputs
+//!   ([`after`](TaskBuilder::after)), [`hold`](TaskBuilder::hold) /
+//!   [`releases`](TaskBuilder::releases), and [resources](TaskBuilder::requires).
+//! * Inputs: a promise, an item, a stream, a `Vec` or slice of them (fan-in), or a tuple of
+//!   up to eight; the body gets `&T` (or `Vec<&T>`), never a copy. Plain values are captured
+//!   by the closure. See [`IntoInputs`].
+//!
+//! ## The order rule
+//!
+//! Whenever a queue has a free slot, the scheduler behaves as if it walked the unfinished
+//! tasks from newest to oldest, went depth-first through each one's inputs in argument order
+//! (never into a started task), and started the first task it met that has not started, has
+//! all its inputs available and whose queue can take it. This is the rule of the original
+//! Python smqsched, reproduced exactly (the crate's tests replay its recorded orders); the
+//! implementation computes it incrementally, see the `core` module's source.
+//!
+//! ## Failures stay local
+//!
+//! A task that panics or returns an error fails its own promise with that message; its
+//! dependents fail without running, with an error naming the failed input
+//! ([`TaskError::DependencyFailed`]); everything else carries on and no worker is lost.
+//!
+//! ## Why these dependencies
+//!
+//! * `crossbeam-channel`: the job channels to the worker threads and the event subscriptions
+//!   (a `Receiver` a dashboard can `select!` on).
+//! * `parking_lot`: a small, fast mutex and condvar without lock poisoning, so a panicking
+//!   task can never poison the scheduler.
+
+mod cell;
+mod core;
+mod error;
+mod event;
+mod input;
+mod promise;
+mod scheduler;
+
+pub use crate::core::{Dep, TaskId};
+pub use crate::error::{CancelError, QueueError, SubmitError, TaskError, TaskRef, Timeout};
+pub use crate::event::{Event, EventKind, QueueSnapshot, Snapshot, TaskSnapshot, TaskState};
+pub use crate::input::{Input, IntoInputs};
+pub use crate::promise::{Item, Promise, Stream};
+pub use crate::scheduler::{Dependency, Emitter, Queue, Scheduler, TaskBuilder, MAX_SLOTS};
+
+/// Re-exported so that users can `select!` over event receivers without naming the crate.
+pub use crossbeam_channel;

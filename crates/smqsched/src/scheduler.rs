@@ -1,0 +1,979 @@
+//! The public handles: [`Scheduler`] and [`Queue`], and the worker threads behind them.
+//!
+//! # Threads and locks
+//!
+//! Each queue slot is one worker thread that receives jobs from its queue's channel. The
+//! scheduler's state ([`Core`]) sits behind one mutex. The life of a task:
+//! 1. `submit` builds the job (inputs + body + result cell) without the lock, then under the
+//!    lock records the task and runs the decision procedure, which may start it at once.
+//! 2. Starting a task takes a slot and sends its job to the queue's channel, under the lock.
+//! 3. A worker runs the job without the lock. The body writes its value into the result cell;
+//!    a progressive body stores each item in its cell and then, under the lock, makes the
+//!    item's dependents ready and runs the decision procedure.
+//! 4. The worker writes a failure (returned error or caught panic) into the cell, then under
+//!    the lock marks the task finished, frees or holds its slot, makes dependents ready or
+//!    fails them, and runs the decision procedure.
+//!
+//! Correctness requires that a result is stored in its cell (step 3) before the task is
+//! marked finished (step 4): dependents are started only after that, so they always find
+//! their inputs. Nothing is dropped under the lock: jobs abandoned there are dropped after
+//! unlocking, so `Drop` impls and task bodies may call back into the scheduler.
+
+use std::any::type_name;
+use std::collections::HashMap;
+use std::fmt::Display;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{unbounded, Receiver};
+use parking_lot::{Condvar, Mutex};
+
+use crate::cell::{Settle, StreamCell, StreamEnd, ValueCell};
+use crate::core::{Core, Dep, Job, Msg, RunCtx, TaskId, TaskSpec};
+use crate::error::{CancelError, QueueError, SubmitError, TaskError, TaskRef, Timeout};
+use crate::event::{Event, QueueSnapshot, Snapshot, TaskState};
+use crate::input::{Input, IntoInputs};
+use crate::promise::{Item, Owner, Promise, Stream};
+
+/// The most slots one queue may have: each slot is a thread.
+pub const MAX_SLOTS: usize = 1024;
+
+static NEXT_SCHEDULER: AtomicU64 = AtomicU64::new(1);
+
+pub(crate) struct Shared {
+    pub(crate) id: u64,
+    core: Mutex<Core>,
+    /// Notified when no task is unfinished or none is running.
+    idle: Condvar,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    labels: Mutex<HashMap<&'static str, Arc<str>>>,
+}
+
+impl Shared {
+    /// Run `f` under the lock; afterwards, wake waiters if warranted and drop what `f`
+    /// abandoned, outside the lock.
+    fn with<R>(&self, f: impl FnOnce(&mut Core) -> R) -> R {
+        let mut core = self.core.lock();
+        let r = f(&mut core);
+        let dead = std::mem::take(&mut core.graveyard);
+        let wake = core.unfinished == 0 || core.in_flight == 0;
+        drop(core);
+        if wake {
+            self.idle.notify_all();
+        }
+        drop(dead);
+        r
+    }
+
+    pub(crate) fn cancel(&self, id: TaskId) -> Result<usize, CancelError> {
+        self.with(|c| c.cancel(id))
+    }
+
+    pub(crate) fn task_state(&self, id: TaskId) -> Option<TaskState> {
+        self.core.lock().task_state(id)
+    }
+
+    pub(crate) fn item_produced(&self, task: TaskId, index: usize) {
+        self.with(|c| c.item_produced(task, index));
+    }
+
+    fn default_label(&self, type_name: &'static str) -> Arc<str> {
+        let mut labels = self.labels.lock();
+        Arc::clone(
+            labels
+                .entry(type_name)
+                .or_insert_with(|| Arc::from(label_from_type_name(type_name))),
+        )
+    }
+
+    fn owner(self: &Arc<Self>) -> Owner {
+        Owner {
+            sched: self.id,
+            shared: Arc::downgrade(self),
+        }
+    }
+}
+
+/// The label of a task body without one: the function's name, or for a closure the name of
+/// the function that defines it.
+fn label_from_type_name(name: &str) -> &str {
+    let base = name.split('<').next().unwrap_or(name);
+    base.rsplit("::")
+        .find(|s| !s.is_empty() && !s.starts_with("{{"))
+        .unwrap_or(base)
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> Arc<str> {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        Arc::from(*s)
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        Arc::from(s.as_str())
+    } else {
+        Arc::from("panic with a non-string payload")
+    }
+}
+
+fn worker(shared: Arc<Shared>, rx: Receiver<Msg>) {
+    while let Ok(Msg::Run { task, label, job }) = rx.recv() {
+        let Job { run, cell } = job;
+        let ctx = RunCtx {
+            shared: &shared,
+            task,
+        };
+        let outcome = match catch_unwind(AssertUnwindSafe(|| run(&ctx))) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(message)) => Err(TaskError::Failed {
+                task: TaskRef { id: task, label },
+                message,
+            }),
+            Err(payload) => Err(TaskError::Panicked {
+                task: TaskRef { id: task, label },
+                message: panic_message(&*payload),
+            }),
+        };
+        if let Err(e) = &outcome {
+            cell.fail(e.clone());
+        }
+        drop(cell);
+        shared.with(|core| core.complete(task, outcome));
+    }
+}
+
+/// Keeps the scheduler alive; the last one dropped shuts it down.
+struct Handle {
+    shared: Arc<Shared>,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.shared.with(Core::shut_down);
+    }
+}
+
+/// A scheduler: runs tasks from several [`Queue`]s over a DAG, newest results first.
+///
+/// A new scheduler is stopped: submit tasks, then [`start`](Self::start) it. Handles are
+/// cheap to clone and can be sent to other threads. When the last handle (scheduler or
+/// queue) is dropped, the scheduler shuts down: tasks not yet started fail with
+/// [`TaskError::Shutdown`], running ones finish.
+///
+/// # Examples
+///
+/// ```
+/// use smqsched::Scheduler;
+///
+/// let sch = Scheduler::new();
+/// let acquire = sch.queue("camera", 1).unwrap();
+/// let compute = sch.queue("compute", 2).unwrap();
+///
+/// let frames: Vec<_> = (0..4).map(|i| acquire.submit((), move |()| vec![i as f64; 8])).collect();
+/// let sums: Vec<_> = frames
+///     .iter()
+///     .map(|f| compute.submit(f, |f: &Vec<f64>| f.iter().sum::<f64>()))
+///     .collect();
+///
+/// sch.start();
+/// sch.wait();
+/// assert_eq!(*sums[3].result().unwrap(), 24.0);
+/// ```
+#[derive(Clone)]
+pub struct Scheduler {
+    handle: Arc<Handle>,
+}
+
+impl Default for Scheduler {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scheduler")
+            .field("id", &self.handle.shared.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Scheduler {
+    /// A new, stopped scheduler with no queues.
+    pub fn new() -> Self {
+        let shared = Arc::new(Shared {
+            id: NEXT_SCHEDULER.fetch_add(1, Ordering::Relaxed),
+            core: Mutex::new(Core::new()),
+            idle: Condvar::new(),
+            threads: Mutex::new(Vec::new()),
+            labels: Mutex::new(HashMap::new()),
+        });
+        Scheduler {
+            handle: Arc::new(Handle { shared }),
+        }
+    }
+
+    fn shared(&self) -> &Arc<Shared> {
+        &self.handle.shared
+    }
+
+    /// A new queue of `slots` slots (one worker thread each).
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::ZeroSlots`], [`QueueError::TooManySlots`] (over [`MAX_SLOTS`]),
+    /// [`QueueError::DuplicateName`], [`QueueError::Shutdown`], or
+    /// [`QueueError::Spawn`] if the system refuses a thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smqsched::{QueueError, Scheduler};
+    ///
+    /// let sch = Scheduler::new();
+    /// assert!(sch.queue("stage", 1).is_ok());
+    /// assert!(matches!(sch.queue("empty", 0), Err(QueueError::ZeroSlots { .. })));
+    /// assert!(matches!(sch.queue("stage", 1), Err(QueueError::DuplicateName { .. })));
+    /// ```
+    pub fn queue(&self, name: &str, slots: usize) -> Result<Queue, QueueError> {
+        self.queue_with_resources(name, slots, &[])
+    }
+
+    /// A new queue with named, counted resources that its tasks may
+    /// [require](TaskBuilder::requires) beside a slot.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sch = smqsched::Scheduler::new();
+    /// // Four compute slots, but only one task at a time may use the GPU-sized buffer.
+    /// let q = sch.queue_with_resources("compute", 4, &[("big-buffer", 1)]).unwrap();
+    /// let p = q.task().requires("big-buffer", 1).submit((), |()| 1).unwrap();
+    /// sch.start();
+    /// assert_eq!(*p.result().unwrap(), 1);
+    /// ```
+    pub fn queue_with_resources(
+        &self,
+        name: &str,
+        slots: usize,
+        resources: &[(&str, u32)],
+    ) -> Result<Queue, QueueError> {
+        if slots == 0 {
+            return Err(QueueError::ZeroSlots { name: name.into() });
+        }
+        if slots > MAX_SLOTS {
+            return Err(QueueError::TooManySlots {
+                name: name.into(),
+                slots,
+                max: MAX_SLOTS,
+            });
+        }
+        let shared = self.shared();
+        let (tx, rx) = unbounded();
+        let name: Arc<str> = Arc::from(name);
+        let index = shared.with(|core| {
+            if core.shutdown {
+                return Err(QueueError::Shutdown);
+            }
+            if core.queue_named(&name).is_some() {
+                return Err(QueueError::DuplicateName {
+                    name: name.to_string(),
+                });
+            }
+            let res = resources
+                .iter()
+                .map(|&(n, c)| (n.to_string(), c))
+                .collect();
+            Ok(core.add_queue(Arc::clone(&name), slots as u32, res, tx))
+        })?;
+        let mut threads = shared.threads.lock();
+        for i in 0..slots {
+            let (s, r) = (Arc::clone(shared), rx.clone());
+            let spawned = std::thread::Builder::new()
+                .name(format!("smq-{name}-{i}"))
+                .spawn(move || worker(s, r));
+            match spawned {
+                Ok(h) => threads.push(h),
+                Err(e) => {
+                    return Err(QueueError::Spawn {
+                        message: e.to_string(),
+                    })
+                }
+            }
+        }
+        Ok(Queue {
+            handle: Arc::clone(&self.handle),
+            index,
+            name,
+        })
+    }
+
+    /// Start, or resume after [`stop`](Self::stop). Nothing finished runs again.
+    pub fn start(&self) {
+        self.shared().with(|c| c.set_running(true));
+    }
+
+    /// Start no new task. Running tasks finish and their results are kept; submitting is
+    /// still allowed. See [`wait_drained`](Self::wait_drained).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sch = smqsched::Scheduler::new();
+    /// let q = sch.queue("q", 1).unwrap();
+    /// let a = q.submit((), |()| 1);
+    /// sch.start();
+    /// sch.wait();
+    /// sch.stop();
+    /// let b = q.submit(&a, |a| a + 1); // accepted, but not started while stopped
+    /// sch.wait_drained();
+    /// assert!(b.try_result().is_none());
+    /// sch.start();
+    /// assert_eq!(*b.result().unwrap(), 2);
+    /// ```
+    pub fn stop(&self) {
+        self.shared().with(|c| c.set_running(false));
+    }
+
+    /// Whether the scheduler is started (not stopped).
+    pub fn is_running(&self) -> bool {
+        self.shared().core.lock().running
+    }
+
+    /// Block until every task submitted so far has finished, failed or been cancelled.
+    ///
+    /// While the scheduler is stopped this keeps waiting (another thread may resume it);
+    /// use [`wait_timeout`](Self::wait_timeout) to bound the wait.
+    pub fn wait(&self) {
+        let shared = self.shared();
+        let mut core = shared.core.lock();
+        while core.unfinished > 0 {
+            shared.idle.wait(&mut core);
+        }
+    }
+
+    /// Like [`wait`](Self::wait), but gives up after `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// [`Timeout`] if tasks are still unfinished when the time is up.
+    pub fn wait_timeout(&self, timeout: Duration) -> Result<(), Timeout> {
+        self.wait_until(timeout, |c| c.unfinished == 0)
+    }
+
+    /// Block until no task is running. After [`stop`](Self::stop) this returns once the
+    /// running tasks have drained.
+    pub fn wait_drained(&self) {
+        let shared = self.shared();
+        let mut core = shared.core.lock();
+        while core.in_flight > 0 {
+            shared.idle.wait(&mut core);
+        }
+    }
+
+    /// Like [`wait_drained`](Self::wait_drained), but gives up after `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// [`Timeout`] if tasks are still running when the time is up.
+    pub fn wait_drained_timeout(&self, timeout: Duration) -> Result<(), Timeout> {
+        self.wait_until(timeout, |c| c.in_flight == 0)
+    }
+
+    fn wait_until(&self, timeout: Duration, done: impl Fn(&Core) -> bool) -> Result<(), Timeout> {
+        let shared = self.shared();
+        let deadline = Instant::now().checked_add(timeout);
+        let mut core = shared.core.lock();
+        while !done(&core) {
+            match deadline {
+                Some(d) => {
+                    if shared.idle.wait_until(&mut core, d).timed_out() && !done(&core) {
+                        return Err(Timeout);
+                    }
+                }
+                None => shared.idle.wait(&mut core),
+            }
+        }
+        Ok(())
+    }
+
+    /// A channel of every [`Event`] from now on. Dropping the receiver unsubscribes.
+    pub fn subscribe(&self) -> Receiver<Event> {
+        let (tx, rx) = unbounded();
+        self.shared().with(|c| c.subscribe(tx));
+        rx
+    }
+
+    /// The whole graph: every task's state, inputs and queue, and every queue's load.
+    pub fn snapshot(&self) -> Snapshot {
+        self.shared().core.lock().snapshot()
+    }
+
+    /// Every queue's load, without the tasks: cheaper than [`snapshot`](Self::snapshot).
+    pub fn queues(&self) -> Vec<QueueSnapshot> {
+        self.shared().core.lock().queue_snapshots()
+    }
+
+    /// How many tasks were ever submitted.
+    pub fn task_count(&self) -> usize {
+        self.shared().core.lock().task_count()
+    }
+
+    /// The state of task `id`, or `None` if there is no such task.
+    pub fn state(&self, id: TaskId) -> Option<TaskState> {
+        self.shared().task_state(id)
+    }
+
+    /// Cancel task `id` if it has not started, and everything that depends on it; returns how
+    /// many tasks were cancelled.
+    ///
+    /// # Errors
+    ///
+    /// [`CancelError`] if the task has started or finished, or does not exist.
+    pub fn cancel(&self, id: TaskId) -> Result<usize, CancelError> {
+        self.shared().cancel(id)
+    }
+
+    /// When the scheduler was created; event and snapshot times count from here.
+    pub fn epoch(&self) -> Instant {
+        self.shared().core.lock().epoch()
+    }
+
+    /// Shut down now: tasks not started fail with [`TaskError::Shutdown`], running tasks
+    /// finish, and this returns once every worker thread has exited (except the calling
+    /// one, if called from inside a task). Later submissions fail with
+    /// [`SubmitError::Shutdown`].
+    pub fn shutdown(&self) {
+        let shared = self.shared();
+        shared.with(Core::shut_down);
+        let me = std::thread::current().id();
+        let threads = std::mem::take(&mut *shared.threads.lock());
+        for t in threads {
+            if t.thread().id() != me {
+                let _ = t.join();
+            }
+        }
+    }
+}
+
+/// A queue of a [`Scheduler`], with its own number of slots.
+///
+/// Submitting returns a promise at once; promises passed as inputs make the graph. The
+/// `submit*` methods panic on a [`SubmitError`] (documented on each); the same methods on
+/// [`TaskBuilder`] (from [`task`](Self::task)) return it instead.
+///
+/// # Examples
+///
+/// ```
+/// let sch = smqsched::Scheduler::new();
+/// let q = sch.queue("compute", 2).unwrap();
+/// let a = q.submit((), |()| 2.0_f64);
+/// let b = q.submit((), |()| 3.0_f64);
+/// let c = q.submit((&a, &b), |(a, b): (&f64, &f64)| a * b);
+/// sch.start();
+/// assert_eq!(*c.result().unwrap(), 6.0);
+/// ```
+#[derive(Clone)]
+pub struct Queue {
+    handle: Arc<Handle>,
+    index: u32,
+    name: Arc<str>,
+}
+
+impl std::fmt::Debug for Queue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Queue").field("name", &self.name).finish()
+    }
+}
+
+fn or_panic<T>(r: Result<T, SubmitError>) -> T {
+    match r {
+        Ok(v) => v,
+        Err(e) => panic!("cannot submit: {e}"),
+    }
+}
+
+impl Queue {
+    /// The queue's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The scheduler this queue belongs to.
+    pub fn scheduler(&self) -> Scheduler {
+        Scheduler {
+            handle: Arc::clone(&self.handle),
+        }
+    }
+
+    /// A builder for a task with options: label, ordering-only inputs, hold/release,
+    /// resources, declared item count.
+    pub fn task(&self) -> TaskBuilder<'_> {
+        TaskBuilder {
+            queue: self,
+            label: None,
+            after: Vec::new(),
+            hold: false,
+            releases: None,
+            requires: Vec::new(),
+            items: None,
+        }
+    }
+
+    /// Submit a task; `f` receives its inputs by reference when they are all available.
+    ///
+    /// # Panics
+    ///
+    /// If an input belongs to another scheduler or the scheduler has shut down; see
+    /// [`TaskBuilder::submit`] for the checked form.
+    pub fn submit<I, T, F>(&self, inputs: I, f: F) -> Promise<T>
+    where
+        I: IntoInputs,
+        T: Send + Sync + 'static,
+        F: for<'a> FnOnce(<I::Input as Input>::Ref<'a>) -> T + Send + 'static,
+    {
+        or_panic(self.task().submit(inputs, f))
+    }
+
+    /// Submit a task whose body may fail: an `Err` fails the promise with its message.
+    ///
+    /// # Panics
+    ///
+    /// As [`submit`](Self::submit).
+    pub fn submit_result<I, T, E, F>(&self, inputs: I, f: F) -> Promise<T>
+    where
+        I: IntoInputs,
+        T: Send + Sync + 'static,
+        E: Display,
+        F: for<'a> FnOnce(<I::Input as Input>::Ref<'a>) -> Result<T, E> + Send + 'static,
+    {
+        or_panic(self.task().submit_result(inputs, f))
+    }
+
+    /// Submit a progressive producer whose body returns an iterator; each item is available
+    /// to its dependents as soon as it is yielded.
+    ///
+    /// # Panics
+    ///
+    /// As [`submit`](Self::submit).
+    pub fn submit_iter<I, T, It, F>(&self, inputs: I, f: F) -> Stream<T>
+    where
+        I: IntoInputs,
+        T: Send + Sync + 'static,
+        It: IntoIterator<Item = T>,
+        F: for<'a> FnOnce(<I::Input as Input>::Ref<'a>) -> It + Send + 'static,
+    {
+        or_panic(self.task().submit_iter(inputs, f))
+    }
+
+    /// Submit a progressive producer that hands items to an [`Emitter`]; it may borrow from
+    /// its inputs while it emits, and may fail.
+    ///
+    /// # Panics
+    ///
+    /// As [`submit`](Self::submit).
+    pub fn submit_stream<I, T, E, F>(&self, inputs: I, f: F) -> Stream<T>
+    where
+        I: IntoInputs,
+        T: Send + Sync + 'static,
+        E: Display,
+        F: for<'a> FnOnce(<I::Input as Input>::Ref<'a>, &Emitter<T>) -> Result<(), E>
+            + Send
+            + 'static,
+    {
+        or_panic(self.task().submit_stream(inputs, f))
+    }
+}
+
+/// Anything a task can be ordered after, or release: a [`Promise`], [`Stream`] or [`Item`].
+pub trait Dependency {
+    /// The edge and its scheduler's id.
+    #[doc(hidden)]
+    fn edge(&self) -> (Dep, u64);
+}
+
+impl<T> Dependency for Promise<T> {
+    fn edge(&self) -> (Dep, u64) {
+        (
+            Dep {
+                task: self.id,
+                item: None,
+            },
+            self.owner.sched,
+        )
+    }
+}
+
+impl<T> Dependency for Stream<T> {
+    fn edge(&self) -> (Dep, u64) {
+        (
+            Dep {
+                task: self.id,
+                item: None,
+            },
+            self.owner.sched,
+        )
+    }
+}
+
+impl<T> Dependency for Item<T> {
+    fn edge(&self) -> (Dep, u64) {
+        (
+            Dep {
+                task: self.producer,
+                item: Some(self.index),
+            },
+            self.owner.sched,
+        )
+    }
+}
+
+/// A task with options, from [`Queue::task`]. Its `submit*` methods return a
+/// [`SubmitError`] where the [`Queue`] shortcuts panic.
+///
+/// # Examples
+///
+/// Hold/release: a stage move keeps the stage's slot until the acquisition at that position
+/// has run, so no other move can come between them.
+///
+/// ```
+/// let sch = smqsched::Scheduler::new();
+/// let stage = sch.queue("stage", 1).unwrap();
+/// let camera = sch.queue("camera", 1).unwrap();
+/// let mut images = Vec::new();
+/// for x in [0.0, 1.0, 2.0] {
+///     let moved = stage.task().label("move").hold().submit((), move |()| x).unwrap();
+///     let image = camera
+///         .task()
+///         .label("acquire")
+///         .releases(&moved)
+///         .submit(&moved, |x: &f64| format!("image at {x}"))
+///         .unwrap();
+///     images.push(image);
+/// }
+/// sch.start();
+/// assert_eq!(images[2].result().unwrap(), "image at 2");
+/// ```
+#[must_use = "a task builder does nothing until submitted"]
+pub struct TaskBuilder<'q> {
+    queue: &'q Queue,
+    label: Option<Arc<str>>,
+    after: Vec<(Dep, u64)>,
+    hold: bool,
+    releases: Option<(TaskId, u64)>,
+    requires: Vec<(String, u32)>,
+    items: Option<usize>,
+}
+
+impl std::fmt::Debug for TaskBuilder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskBuilder")
+            .field("queue", &self.queue.name)
+            .field("label", &self.label)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TaskBuilder<'_> {
+    /// The task's label; by default, the name of the function that defines its body.
+    pub fn label(mut self, label: impl Into<Arc<str>>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    /// An ordering-only input: the task runs after `dep`, and receives nothing from it.
+    /// Such inputs come after the value inputs in the walk order.
+    pub fn after(mut self, dep: &impl Dependency) -> Self {
+        self.after.push(dep.edge());
+        self
+    }
+
+    /// Keep the task's slot after it finishes, until the task that
+    /// [`releases`](Self::releases) it finishes. Until then its queue has one slot less.
+    pub fn hold(mut self) -> Self {
+        self.hold = true;
+        self
+    }
+
+    /// Release the slot held by `held` (submitted with [`hold`](Self::hold)) when this task
+    /// ends. This task runs after `held`; on the same queue it runs in the held slot.
+    pub fn releases(mut self, held: &impl Dependency) -> Self {
+        let (dep, sched) = held.edge();
+        self.releases = Some((dep.task, sched));
+        self
+    }
+
+    /// Require `units` of the queue's resource `resource` while running.
+    pub fn requires(mut self, resource: &str, units: u32) -> Self {
+        self.requires.push((resource.to_string(), units));
+        self
+    }
+
+    /// Declare how many items a progressive producer yields; [`Stream::item`] then rejects
+    /// indices past it, and yielding more fails the producer.
+    pub fn items(mut self, count: usize) -> Self {
+        self.items = Some(count);
+        self
+    }
+
+    fn spawn(
+        self,
+        deps: Vec<(Dep, u64)>,
+        job: Job,
+        body_type: &'static str,
+    ) -> Result<(TaskId, Arc<str>, Owner), SubmitError> {
+        let shared = &self.queue.handle.shared;
+        let mut foreign = None;
+        let mut edges = Vec::with_capacity(deps.len() + self.after.len());
+        for (d, sched) in deps.into_iter().chain(self.after) {
+            if sched != shared.id {
+                foreign = Some(d.task);
+            }
+            edges.push(d);
+        }
+        if let Some((t, s)) = self.releases {
+            if s != shared.id {
+                foreign = Some(t);
+            }
+        }
+        if let Some(input) = foreign {
+            drop(job);
+            return Err(SubmitError::ForeignInput { input });
+        }
+        let label = self
+            .label
+            .unwrap_or_else(|| shared.default_label(body_type));
+        let spec = TaskSpec {
+            queue: self.queue.index,
+            label: Arc::clone(&label),
+            deps: edges,
+            hold: self.hold,
+            releases: self.releases.map(|(t, _)| t),
+            requires: self.requires,
+            job,
+        };
+        let added = shared.with(|core| {
+            let r = core.add_task(spec);
+            if r.is_ok() {
+                core.schedule();
+            }
+            r
+        });
+        match added {
+            Ok(id) => Ok((id, label, shared.owner())),
+            Err((e, job)) => {
+                drop(job);
+                Err(e)
+            }
+        }
+    }
+
+    fn value_task<T: Send + Sync + 'static>(
+        self,
+        deps: Vec<(Dep, u64)>,
+        body_type: &'static str,
+        run: impl FnOnce(&ValueCell<T>) -> Result<(), Arc<str>> + Send + 'static,
+    ) -> Result<Promise<T>, SubmitError> {
+        let cell = Arc::new(ValueCell::<T>::new());
+        let writer = Arc::clone(&cell);
+        let job = Job {
+            run: Box::new(move |_: &RunCtx<'_>| run(&writer)),
+            cell: Arc::clone(&cell) as Arc<dyn Settle>,
+        };
+        let (id, label, owner) = self.spawn(deps, job, body_type)?;
+        Ok(Promise {
+            cell,
+            id,
+            label,
+            owner,
+        })
+    }
+
+    fn stream_task<T: Send + Sync + 'static>(
+        self,
+        deps: Vec<(Dep, u64)>,
+        body_type: &'static str,
+        run: impl FnOnce(&Emitter<T>) -> Result<(), Arc<str>> + Send + 'static,
+    ) -> Result<Stream<T>, SubmitError> {
+        let cell = Arc::new(StreamCell::<T>::new());
+        let writer = Arc::clone(&cell);
+        let declared = self.items;
+        let job = Job {
+            run: Box::new(move |ctx: &RunCtx<'_>| {
+                let emitter = Emitter {
+                    cell: writer,
+                    shared: Arc::clone(ctx.shared),
+                    task: ctx.task,
+                    declared,
+                    overflow: std::cell::Cell::new(false),
+                };
+                run(&emitter)?;
+                if emitter.overflow.get() {
+                    return Err(Arc::from(format!(
+                        "produced more items than the {} declared",
+                        declared.unwrap_or(0)
+                    )));
+                }
+                emitter.cell.finish(StreamEnd::Complete);
+                Ok(())
+            }),
+            cell: Arc::clone(&cell) as Arc<dyn Settle>,
+        };
+        let (id, label, owner) = self.spawn(deps, job, body_type)?;
+        Ok(Stream {
+            cell,
+            id,
+            label,
+            declared,
+            owner,
+        })
+    }
+
+    /// Submit a task; see [`Queue::submit`].
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitError`] if an input or the released task belongs to another scheduler, the
+    /// scheduler has shut down, a resource is unknown or too large, or the released task
+    /// holds nothing or is released already.
+    pub fn submit<I, T, F>(self, inputs: I, f: F) -> Result<Promise<T>, SubmitError>
+    where
+        I: IntoInputs,
+        T: Send + Sync + 'static,
+        F: for<'a> FnOnce(<I::Input as Input>::Ref<'a>) -> T + Send + 'static,
+    {
+        let input = inputs.into_input();
+        let deps = deps_of(&input);
+        self.value_task(deps, type_name::<F>(), move |cell| {
+            cell.set(Ok(f(input.get())));
+            Ok(())
+        })
+    }
+
+    /// Submit a task whose body may fail; see [`Queue::submit_result`].
+    ///
+    /// # Errors
+    ///
+    /// As [`submit`](Self::submit).
+    pub fn submit_result<I, T, E, F>(self, inputs: I, f: F) -> Result<Promise<T>, SubmitError>
+    where
+        I: IntoInputs,
+        T: Send + Sync + 'static,
+        E: Display,
+        F: for<'a> FnOnce(<I::Input as Input>::Ref<'a>) -> Result<T, E> + Send + 'static,
+    {
+        let input = inputs.into_input();
+        let deps = deps_of(&input);
+        self.value_task(deps, type_name::<F>(), move |cell| {
+            let v = f(input.get()).map_err(|e| Arc::from(e.to_string()))?;
+            cell.set(Ok(v));
+            Ok(())
+        })
+    }
+
+    /// Submit a progressive producer whose body returns an iterator; see
+    /// [`Queue::submit_iter`].
+    ///
+    /// # Errors
+    ///
+    /// As [`submit`](Self::submit).
+    pub fn submit_iter<I, T, It, F>(self, inputs: I, f: F) -> Result<Stream<T>, SubmitError>
+    where
+        I: IntoInputs,
+        T: Send + Sync + 'static,
+        It: IntoIterator<Item = T>,
+        F: for<'a> FnOnce(<I::Input as Input>::Ref<'a>) -> It + Send + 'static,
+    {
+        let input = inputs.into_input();
+        let deps = deps_of(&input);
+        self.stream_task(deps, type_name::<F>(), move |emitter| {
+            for item in f(input.get()) {
+                emitter.emit(item);
+            }
+            Ok(())
+        })
+    }
+
+    /// Submit a progressive producer that hands items to an [`Emitter`]; see
+    /// [`Queue::submit_stream`].
+    ///
+    /// # Errors
+    ///
+    /// As [`submit`](Self::submit).
+    pub fn submit_stream<I, T, E, F>(self, inputs: I, f: F) -> Result<Stream<T>, SubmitError>
+    where
+        I: IntoInputs,
+        T: Send + Sync + 'static,
+        E: Display,
+        F: for<'a> FnOnce(<I::Input as Input>::Ref<'a>, &Emitter<T>) -> Result<(), E>
+            + Send
+            + 'static,
+    {
+        let input = inputs.into_input();
+        let deps = deps_of(&input);
+        self.stream_task(deps, type_name::<F>(), move |emitter| {
+            f(input.get(), emitter).map_err(|e| Arc::from(e.to_string()))
+        })
+    }
+}
+
+fn deps_of<In: Input>(input: &In) -> Vec<(Dep, u64)> {
+    let mut deps = Vec::new();
+    input.visit(&mut |d, s| deps.push((d, s)));
+    deps
+}
+
+/// Hands the items of a progressive producer to the scheduler, one at a time; see
+/// [`Queue::submit_stream`].
+///
+/// # Examples
+///
+/// ```
+/// let sch = smqsched::Scheduler::new();
+/// let q = sch.queue("q", 2).unwrap();
+/// let data = q.submit((), |()| vec![3.0, 1.0, 2.0, 0.5, 4.0]);
+/// // One item per sample: is it a local minimum? Dependents of item i run as soon as it exists.
+/// let minima = q.submit_stream(&data, |x: &Vec<f64>, out| {
+///     out.emit(false);
+///     for i in 1..x.len() - 1 {
+///         out.emit(x[i] < x[i - 1] && x[i] < x[i + 1]);
+///     }
+///     out.emit(false);
+///     Ok::<(), String>(())
+/// });
+/// sch.start();
+/// assert_eq!(*minima.item(1).result().unwrap(), true);
+/// assert_eq!(minima.wait(), Ok(5));
+/// ```
+pub struct Emitter<T> {
+    cell: Arc<StreamCell<T>>,
+    shared: Arc<Shared>,
+    task: TaskId,
+    declared: Option<usize>,
+    overflow: std::cell::Cell<bool>,
+}
+
+impl<T> std::fmt::Debug for Emitter<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emitter").field("task", &self.task).finish()
+    }
+}
+
+impl<T> Emitter<T> {
+    /// Produce the next item. Its dependents become ready at once.
+    ///
+    /// Past a declared count the item is dropped and the producer fails when it returns.
+    pub fn emit(&self, item: T) {
+        if self.declared.is_some_and(|n| self.cell.len() >= n) {
+            self.overflow.set(true);
+            return;
+        }
+        let index = self.cell.push(item);
+        self.shared.item_produced(self.task, index);
+    }
+
+    /// How many items were produced so far.
+    pub fn produced(&self) -> usize {
+        self.cell.len()
+    }
+}
