@@ -215,10 +215,17 @@ pub(crate) struct Core {
     pub(crate) in_flight: u64,
     subscribers: Vec<Sender<Event>>,
     epoch: Instant,
+    /// Set when a not-started task that had not-started inputs failed or was cancelled: the
+    /// walk order of what it reached has changed, so claims must be rebuilt.
+    stale_claims: bool,
     /// Jobs abandoned under the lock; dropped by the caller after unlocking, so that `Drop`
     /// impls of captured values never run under the scheduler's mutex.
     pub(crate) graveyard: Vec<Job>,
 }
+
+#[cfg(test)]
+#[path = "core_tests.rs"]
+mod tests;
 
 fn key_of(rank: u64, seq: u64) -> u128 {
     (u128::from(rank) << 64) | u128::from(seq)
@@ -240,6 +247,7 @@ impl Core {
             in_flight: 0,
             subscribers: Vec::new(),
             epoch: Instant::now(),
+            stale_claims: false,
             graveyard: Vec::new(),
         }
     }
@@ -409,23 +417,15 @@ impl Core {
         let mut pending = 0u32;
         for d in &deps {
             let p = &self.nodes[d.task.0 as usize];
+            if Self::available(p, d.item) {
+                continue;
+            }
             match p.state {
-                St::Failed | St::Cancelled => {
-                    failure = Some((d.task.0, None));
+                St::Failed | St::Cancelled | St::Done => {
+                    failure = Some((d.task.0, d.item));
                     break;
                 }
-                St::Done => {
-                    if let Some(i) = d.item {
-                        if i >= p.items {
-                            failure = Some((d.task.0, Some(i)));
-                            break;
-                        }
-                    }
-                }
-                St::Waiting | St::Running => match d.item {
-                    Some(i) if i < p.items => {}
-                    _ => pending += 1,
-                },
+                St::Waiting | St::Running => pending += 1,
             }
         }
         if let Some(h) = releases {
@@ -434,9 +434,8 @@ impl Core {
         if failure.is_none() {
             for d in &deps {
                 let p = &mut self.nodes[d.task.0 as usize];
-                if matches!(p.state, St::Waiting | St::Running) {
+                if !Self::available(p, d.item) {
                     match d.item {
-                        Some(i) if i < p.items => {}
                         Some(i) => p.item_dependents.entry(i).or_default().push(id),
                         None => p.dependents.push(id),
                     }
@@ -488,6 +487,14 @@ impl Core {
             }),
         }
         Ok(TaskId(id))
+    }
+
+    /// Whether input `item` (or the whole result) of `p` is available.
+    fn available(p: &Node, item: Option<u32>) -> bool {
+        match item {
+            Some(i) => i < p.items,
+            None => p.state == St::Done,
+        }
     }
 
     /// The error of task `t` whose input `input` (item `item`) failed or came up short.
@@ -558,6 +565,9 @@ impl Core {
         if !self.running || self.shutdown {
             return;
         }
+        if self.stale_claims {
+            self.rebuild_claims();
+        }
         while self.has_capacity() {
             let best = self.best_ready();
             let newest = loop {
@@ -574,6 +584,30 @@ impl Core {
                 (_, Some(_)) => self.advance_cursor(),
                 (Some((_, t)), None) => self.start(t),
                 (None, None) => return,
+            }
+        }
+    }
+
+    /// Forget every claim and open a cursor per not-started task, oldest first, as if each
+    /// had just been submitted in order. Needed after a not-started task left the walk (it
+    /// failed or was cancelled) while tasks were claimed through it: those tasks are now
+    /// reached from elsewhere, and their place in the walk order changed.
+    fn rebuild_claims(&mut self) {
+        self.stale_claims = false;
+        for q in &mut self.queues {
+            q.ready.clear();
+            q.ready_releasers.clear();
+        }
+        self.cursors.clear();
+        for (t, n) in self.nodes.iter_mut().enumerate() {
+            if n.state == St::Waiting {
+                n.claim = UNCLAIMED;
+                n.in_ready = false;
+                self.cursors.push(Cursor {
+                    rank: UNCLAIMED - 1 - t as u64,
+                    seq: 0,
+                    stack: vec![t as u64],
+                });
             }
         }
     }
@@ -801,6 +835,11 @@ impl Core {
             let key = n.key;
             self.remove_ready(t, key);
         }
+        let interior = self.nodes[t as usize]
+            .inputs
+            .iter()
+            .any(|d| self.nodes[d.task.0 as usize].state == St::Waiting);
+        self.stale_claims |= interior;
         let n = &mut self.nodes[t as usize];
         n.state = state;
         n.finished = Some(self.epoch.elapsed());

@@ -1,0 +1,338 @@
+//! Model check of the decision procedure: random graphs over several queues, submitted,
+//! produced, completed, failed and cancelled in random interleavings, against a direct
+//! implementation of the order rule (walk newest to oldest, depth-first, at every decision).
+
+use std::sync::Arc;
+
+use crossbeam_channel::{unbounded, Receiver};
+use proptest::prelude::*;
+
+use super::*;
+use crate::cell::ValueCell;
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum MState {
+    Waiting,
+    Running,
+    Done,
+    Failed,
+}
+
+struct MTask {
+    deps: Vec<(usize, Option<u32>)>,
+    queue: usize,
+    items: u32,
+    produced: u32,
+    state: MState,
+}
+
+struct Model {
+    tasks: Vec<MTask>,
+    slots: Vec<usize>,
+}
+
+impl Model {
+    fn available(&self, (j, item): (usize, Option<u32>)) -> bool {
+        let p = &self.tasks[j];
+        match item {
+            None => p.state == MState::Done,
+            Some(i) => p.produced > i,
+        }
+    }
+
+    fn dead(&self, d: (usize, Option<u32>)) -> bool {
+        matches!(self.tasks[d.0].state, MState::Done | MState::Failed) && !self.available(d)
+    }
+
+    fn running_on(&self, q: usize) -> usize {
+        self.tasks
+            .iter()
+            .filter(|t| t.queue == q && t.state == MState::Running)
+            .count()
+    }
+
+    /// Fail every waiting task with an input that will never be available, to a fixpoint.
+    fn propagate(&mut self) {
+        loop {
+            let victim = (0..self.tasks.len()).find(|&t| {
+                self.tasks[t].state == MState::Waiting
+                    && self.tasks[t].deps.iter().any(|&d| self.dead(d))
+            });
+            match victim {
+                Some(t) => self.tasks[t].state = MState::Failed,
+                None => return,
+            }
+        }
+    }
+
+    /// The order rule, literally.
+    fn pick(&self) -> Option<usize> {
+        let mut seen = vec![false; self.tasks.len()];
+        for root in (0..self.tasks.len()).rev() {
+            if self.tasks[root].state != MState::Waiting {
+                continue;
+            }
+            let mut stack = vec![root];
+            while let Some(x) = stack.pop() {
+                if seen[x] || self.tasks[x].state != MState::Waiting {
+                    continue;
+                }
+                seen[x] = true;
+                let t = &self.tasks[x];
+                if t.deps.iter().all(|&d| self.available(d))
+                    && self.running_on(t.queue) < self.slots[t.queue]
+                {
+                    return Some(x);
+                }
+                for &(j, _) in t.deps.iter().rev() {
+                    stack.push(j);
+                }
+            }
+        }
+        None
+    }
+
+    fn decide(&mut self) -> Vec<usize> {
+        let mut started = Vec::new();
+        while let Some(t) = self.pick() {
+            self.tasks[t].state = MState::Running;
+            started.push(t);
+        }
+        started
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Submit {
+        queue: usize,
+        deps: Vec<(usize, Option<u32>)>,
+        items: u32,
+    },
+    Produce(usize),
+    Complete(usize),
+    CompleteShort(usize),
+    Fail(usize),
+    Cancel(usize),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (0..3usize, prop::collection::vec((0..1000usize, prop::option::of(0..4u32)), 0..4), prop_oneof![3 => Just(0u32), 1 => 1..4u32])
+            .prop_map(|(queue, deps, items)| Op::Submit { queue, deps, items }),
+        2 => (0..1000usize).prop_map(Op::Produce),
+        3 => (0..1000usize).prop_map(Op::Complete),
+        1 => (0..1000usize).prop_map(Op::CompleteShort),
+        1 => (0..1000usize).prop_map(Op::Fail),
+        1 => (0..1000usize).prop_map(Op::Cancel),
+    ]
+}
+
+fn job() -> Job {
+    Job {
+        run: Box::new(|_: &RunCtx<'_>| Ok(())),
+        cell: Arc::new(ValueCell::<()>::new()),
+    }
+}
+
+fn drain(rx: &Receiver<Msg>) -> Vec<usize> {
+    rx.try_iter()
+        .filter_map(|m| match m {
+            Msg::Run { task, .. } => Some(task.0 as usize),
+            Msg::Exit => None,
+        })
+        .collect()
+}
+
+fn check(slots: Vec<usize>, ops: Vec<Op>, start_late: bool) -> Result<(), TestCaseError> {
+    let (tx, rx) = unbounded();
+    let mut core = Core::new();
+    for (i, &s) in slots.iter().enumerate() {
+        core.add_queue(Arc::from(format!("q{i}")), s as u32, Vec::new(), tx.clone());
+    }
+    let mut model = Model {
+        tasks: Vec::new(),
+        slots: slots.clone(),
+    };
+    let mut running = !start_late;
+    core.set_running(running);
+    let nq = slots.len();
+    for (step, op) in ops.into_iter().enumerate() {
+        if !running && step * 2 >= 10 {
+            running = true;
+            core.set_running(true);
+            let expected = model.decide();
+            prop_assert_eq!(drain(&rx), expected, "on start");
+        }
+        let running_tasks: Vec<usize> = (0..model.tasks.len())
+            .filter(|&t| model.tasks[t].state == MState::Running)
+            .collect();
+        match op {
+            Op::Submit { queue, deps, items } => {
+                let n = model.tasks.len();
+                let deps: Vec<(usize, Option<u32>)> = if n == 0 {
+                    Vec::new()
+                } else {
+                    deps.into_iter()
+                        .map(|(j, i)| {
+                            let j = j % n;
+                            let items = model.tasks[j].items;
+                            (j, i.filter(|_| items > 0).map(|i| i % items))
+                        })
+                        .collect()
+                };
+                let spec = TaskSpec {
+                    queue: (queue % nq) as u32,
+                    label: Arc::from(format!("t{n}")),
+                    deps: deps
+                        .iter()
+                        .map(|&(j, item)| Dep {
+                            task: TaskId(j as u64),
+                            item,
+                        })
+                        .collect(),
+                    hold: false,
+                    releases: None,
+                    requires: Vec::new(),
+                    job: job(),
+                };
+                prop_assert!(core.add_task(spec).is_ok());
+                core.schedule();
+                model.tasks.push(MTask {
+                    deps,
+                    queue: queue % nq,
+                    items,
+                    produced: 0,
+                    state: MState::Waiting,
+                });
+                model.propagate();
+            }
+            Op::Produce(sel) => {
+                let producers: Vec<usize> = running_tasks
+                    .iter()
+                    .copied()
+                    .filter(|&t| model.tasks[t].produced < model.tasks[t].items)
+                    .collect();
+                if producers.is_empty() {
+                    continue;
+                }
+                let t = producers[sel % producers.len()];
+                let i = model.tasks[t].produced;
+                model.tasks[t].produced += 1;
+                core.item_produced(TaskId(t as u64), i as usize);
+            }
+            Op::Complete(sel) | Op::CompleteShort(sel) | Op::Fail(sel) => {
+                if running_tasks.is_empty() {
+                    continue;
+                }
+                let t = running_tasks[sel % running_tasks.len()];
+                match op {
+                    Op::Complete(_) => {
+                        // Produce the remaining items one by one, checking each decision.
+                        while model.tasks[t].produced < model.tasks[t].items {
+                            let i = model.tasks[t].produced;
+                            model.tasks[t].produced += 1;
+                            core.item_produced(TaskId(t as u64), i as usize);
+                            let expected = model.decide();
+                            prop_assert_eq!(drain(&rx), expected, "after item");
+                        }
+                        model.tasks[t].state = MState::Done;
+                        core.complete(TaskId(t as u64), Ok(()));
+                    }
+                    Op::CompleteShort(_) => {
+                        model.tasks[t].state = MState::Done;
+                        core.complete(TaskId(t as u64), Ok(()));
+                    }
+                    _ => {
+                        model.tasks[t].state = MState::Failed;
+                        let error = TaskError::Failed {
+                            task: core.task_ref(t as u64),
+                            message: Arc::from("boom"),
+                        };
+                        core.complete(TaskId(t as u64), Err(error));
+                    }
+                }
+                model.propagate();
+            }
+            Op::Cancel(sel) => {
+                let waiting: Vec<usize> = (0..model.tasks.len())
+                    .filter(|&t| model.tasks[t].state == MState::Waiting)
+                    .collect();
+                if waiting.is_empty() {
+                    continue;
+                }
+                let t = waiting[sel % waiting.len()];
+                prop_assert!(core.cancel(TaskId(t as u64)).is_ok());
+                model.tasks[t].state = MState::Failed;
+                model.propagate();
+            }
+        }
+        let expected = if running { model.decide() } else { Vec::new() };
+        prop_assert_eq!(drain(&rx), expected, "step {}", step);
+        for (t, m) in model.tasks.iter().enumerate() {
+            let got = core.task_state(TaskId(t as u64));
+            let want = match m.state {
+                MState::Waiting => got.filter(|s| matches!(s, TaskState::Waiting | TaskState::Ready)),
+                MState::Running => Some(TaskState::Running),
+                MState::Done => Some(TaskState::Done),
+                MState::Failed => got.filter(|s| matches!(s, TaskState::Failed | TaskState::Cancelled)),
+            };
+            prop_assert_eq!(got, want, "state of task {} at step {}", t, step);
+        }
+        prop_assert_eq!(
+            core.unfinished as usize,
+            model
+                .tasks
+                .iter()
+                .filter(|t| matches!(t.state, MState::Waiting | MState::Running))
+                .count()
+        );
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn decisions_match_the_order_rule(
+        slots in prop::collection::vec(1..4usize, 1..4),
+        ops in prop::collection::vec(op(), 1..80),
+        start_late in any::<bool>(),
+    ) {
+        check(slots, ops, start_late)?;
+    }
+}
+
+#[test]
+fn a_million_task_chain_is_walked_without_recursion() {
+    let (tx, rx) = unbounded();
+    let mut core = Core::new();
+    core.add_queue(Arc::from("q"), 1, Vec::new(), tx);
+    for t in 0..1_000_000u64 {
+        let deps = if t == 0 {
+            Vec::new()
+        } else {
+            vec![Dep {
+                task: TaskId(t - 1),
+                item: None,
+            }]
+        };
+        let spec = TaskSpec {
+            queue: 0,
+            label: Arc::from("link"),
+            deps,
+            hold: false,
+            releases: None,
+            requires: Vec::new(),
+            job: job(),
+        };
+        assert!(core.add_task(spec).is_ok());
+    }
+    core.set_running(true);
+    for t in 0..1_000_000u64 {
+        assert_eq!(drain(&rx), vec![t as usize]);
+        core.complete(TaskId(t), Ok(()));
+    }
+    assert_eq!(core.unfinished, 0);
+}
