@@ -510,10 +510,12 @@ impl Core {
             _ => TaskError::DependencyFailed {
                 task: self.task_ref(t),
                 input: self.task_ref(input),
-                reason: p
-                    .error
-                    .as_ref()
-                    .map_or_else(|| Arc::from("failed"), |e| Arc::from(e.to_string())),
+                // The root cause, shared: the text does not grow along a chain.
+                reason: match &p.error {
+                    Some(TaskError::DependencyFailed { reason, .. }) => Arc::clone(reason),
+                    Some(e) => Arc::from(e.to_string()),
+                    None => Arc::from("failed"),
+                },
             },
         }
     }

@@ -48,7 +48,7 @@ pub enum TaskError {
         task: TaskRef,
         /// The input that failed.
         input: TaskRef,
-        /// What happened to that input (its own error, as text).
+        /// The root cause: the error of the first task in the chain that failed, as text.
         reason: Arc<str>,
     },
     /// The task was cancelled before it started.
