@@ -60,14 +60,15 @@
 //! and `Drop` impls may call back into the scheduler.
 
 use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use crossbeam_channel::Sender;
 
 use crate::cell::Settle;
 use crate::error::{CancelError, SubmitError, TaskError, TaskRef};
 use crate::event::{Event, EventKind, QueueSnapshot, Snapshot, TaskSnapshot, TaskState};
+use crossbeam_channel::Sender;
 
 /// Identifies a task within its scheduler. Ids count up in submission order.
 ///
@@ -105,17 +106,70 @@ pub struct Dep {
     pub item: Option<u32>,
 }
 
-/// What a worker thread runs. The closure writes the task's value into its cell; on failure
-/// it returns the message and the worker writes the error through `cell`.
-pub(crate) struct Job {
-    pub(crate) run: Box<dyn FnOnce(&RunCtx<'_>) -> Result<(), Arc<str>> + Send>,
-    pub(crate) cell: Arc<dyn Settle>,
+/// What a worker thread runs: a task's inputs, body and result cell.
+pub(crate) trait Job: Send {
+    /// Run the body. On failure (a returned error or a panic) the error is stored in the
+    /// result cell before it is returned.
+    fn run(self: Box<Self>, ctx: &RunCtx<'_>) -> Result<(), TaskError>;
+
+    /// Store `error` as the outcome, without running. The job itself is dropped later,
+    /// outside the scheduler's lock.
+    fn fail(&self, error: TaskError);
+}
+
+/// The one implementation of [`Job`]: `body` computes from the inputs it captured and
+/// stores into `cell`.
+pub(crate) struct TaskJob<C, F> {
+    pub(crate) cell: Arc<C>,
+    pub(crate) body: F,
+}
+
+impl<C, F> Job for TaskJob<C, F>
+where
+    C: Settle + 'static,
+    F: FnOnce(&C, &RunCtx<'_>) -> Result<(), Arc<str>> + Send,
+{
+    fn run(self: Box<Self>, ctx: &RunCtx<'_>) -> Result<(), TaskError> {
+        let TaskJob { cell, body } = *self;
+        let task = || TaskRef {
+            id: ctx.task,
+            label: Arc::clone(ctx.label),
+        };
+        let error = match catch_unwind(AssertUnwindSafe(|| body(&cell, ctx))) {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(message)) => TaskError::Failed {
+                task: task(),
+                message,
+            },
+            Err(payload) => TaskError::Panicked {
+                task: task(),
+                message: panic_message(&*payload),
+            },
+        };
+        cell.fail(error.clone());
+        Err(error)
+    }
+
+    fn fail(&self, error: TaskError) {
+        self.cell.fail(error);
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> Arc<str> {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        Arc::from(*s)
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        Arc::from(s.as_str())
+    } else {
+        Arc::from("panic with a non-string payload")
+    }
 }
 
 /// What a running task knows about itself.
 pub(crate) struct RunCtx<'a> {
     pub(crate) shared: &'a Arc<crate::scheduler::Shared>,
     pub(crate) task: TaskId,
+    pub(crate) label: &'a Arc<str>,
 }
 
 /// Messages to a queue's worker threads.
@@ -123,7 +177,7 @@ pub(crate) enum Msg {
     Run {
         task: TaskId,
         label: Arc<str>,
-        job: Job,
+        job: Box<dyn Job>,
     },
     Exit,
 }
@@ -143,12 +197,12 @@ struct Node {
     label: Arc<str>,
     queue: u32,
     state: St,
-    inputs: Arc<[Dep]>,
+    inputs: Box<[Dep]>,
     pending: u32,
     dependents: Vec<u64>,
     item_dependents: BTreeMap<u32, Vec<u64>>,
     items: u32,
-    job: Option<Job>,
+    job: Option<Box<dyn Job>>,
     claim: u64,
     key: u128,
     in_ready: bool,
@@ -158,10 +212,17 @@ struct Node {
     releases: Option<u64>,
     requires: Box<[(usize, u32)]>,
     slot: u32,
-    submitted: Duration,
-    started: Option<Duration>,
-    finished: Option<Duration>,
-    error: Option<TaskError>,
+    /// Nanoseconds since the epoch; `NEVER` if not (yet).
+    submitted: u64,
+    started: u64,
+    finished: u64,
+    error: Option<Box<TaskError>>,
+}
+
+const NEVER: u64 = u64::MAX;
+
+fn stamp_to_duration(ns: u64) -> Option<Duration> {
+    (ns != NEVER).then(|| Duration::from_nanos(ns))
 }
 
 struct Resource {
@@ -170,9 +231,9 @@ struct Resource {
     available: u32,
 }
 
-pub(crate) struct QueueState {
-    pub(crate) name: Arc<str>,
-    pub(crate) slots: u32,
+struct QueueState {
+    name: Arc<str>,
+    slots: u32,
     in_use: u32,
     held: u32,
     free: Vec<u32>,
@@ -184,29 +245,115 @@ pub(crate) struct QueueState {
     n_running: u64,
     n_done: u64,
     n_failed: u64,
-    pub(crate) tx: Sender<Msg>,
 }
 
 struct Cursor {
     rank: u64,
     seq: u64,
+    /// The root, until visited; kept out of `stack` so that a new cursor allocates nothing.
+    root: Option<u64>,
     stack: Vec<u64>,
 }
+
+impl Cursor {
+    fn new(root: u64) -> Self {
+        Cursor {
+            rank: UNCLAIMED - 1 - root,
+            seq: 0,
+            root: Some(root),
+            stack: Vec::new(),
+        }
+    }
+
+    fn is_exhausted(&self) -> bool {
+        self.root.is_none() && self.stack.is_empty()
+    }
+
+    fn next(&mut self) -> Option<u64> {
+        self.root.take().or_else(|| self.stack.pop())
+    }
+}
+
+/// Append-only storage in fixed-size chunks: growing never moves or frees what is stored,
+/// so a graph of millions of tasks grows without large reallocations.
+struct Chunked<T> {
+    chunks: Vec<Vec<T>>,
+    len: usize,
+}
+
+const CHUNK: usize = 4096;
+
+impl<T> Default for Chunked<T> {
+    fn default() -> Self {
+        Chunked {
+            chunks: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<T> Chunked<T> {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn push(&mut self, value: T) {
+        match self.chunks.last_mut() {
+            Some(c) if c.len() < CHUNK => c.push(value),
+            _ => {
+                let mut c = Vec::with_capacity(CHUNK);
+                c.push(value);
+                self.chunks.push(c);
+            }
+        }
+        self.len += 1;
+    }
+
+    fn get(&self, i: usize) -> Option<&T> {
+        self.chunks.get(i / CHUNK).and_then(|c| c.get(i % CHUNK))
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &T> {
+        self.chunks.iter().flatten()
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> {
+        self.chunks.iter_mut().flatten()
+    }
+}
+
+impl<T> std::ops::Index<usize> for Chunked<T> {
+    type Output = T;
+    fn index(&self, i: usize) -> &T {
+        &self.chunks[i / CHUNK][i % CHUNK]
+    }
+}
+
+impl<T> std::ops::IndexMut<usize> for Chunked<T> {
+    fn index_mut(&mut self, i: usize) -> &mut T {
+        &mut self.chunks[i / CHUNK][i % CHUNK]
+    }
+}
+
+/// A submission `Core::add_task` refused, with the job to drop outside the lock.
+pub(crate) type Rejected = (SubmitError, Box<dyn Job>);
 
 /// Everything `Core::add_task` needs to know about a new task.
 pub(crate) struct TaskSpec {
     pub(crate) queue: u32,
-    pub(crate) label: Arc<str>,
+    /// The label given, or `None` for the default derived from `body_type`.
+    pub(crate) label: Option<Arc<str>>,
+    pub(crate) body_type: &'static str,
     pub(crate) deps: Vec<Dep>,
     pub(crate) hold: bool,
     pub(crate) releases: Option<TaskId>,
     pub(crate) requires: Vec<(String, u32)>,
-    pub(crate) job: Job,
+    pub(crate) job: Box<dyn Job>,
 }
 
 /// The scheduler's state. See the module docs for the protocol.
 pub(crate) struct Core {
-    nodes: Vec<Node>,
+    nodes: Chunked<Node>,
     queues: Vec<QueueState>,
     cursors: Vec<Cursor>,
     pub(crate) running: bool,
@@ -218,9 +365,15 @@ pub(crate) struct Core {
     /// Set when a not-started task that had not-started inputs failed or was cancelled: the
     /// walk order of what it reached has changed, so claims must be rebuilt.
     stale_claims: bool,
+    /// Total number of input edges, to size snapshots.
+    edge_count: usize,
     /// Jobs abandoned under the lock; dropped by the caller after unlocking, so that `Drop`
     /// impls of captured values never run under the scheduler's mutex.
-    pub(crate) graveyard: Vec<Job>,
+    pub(crate) graveyard: Vec<Box<dyn Job>>,
+    /// Messages for the workers, sent by the caller after unlocking.
+    pub(crate) outbox: Vec<(u32, Msg)>,
+    /// Default labels by the address and length of the body's type name.
+    labels: HashMap<(usize, usize), Arc<str>>,
 }
 
 #[cfg(test)]
@@ -238,7 +391,7 @@ fn rank_of(key: u128) -> u64 {
 impl Core {
     pub(crate) fn new() -> Self {
         Core {
-            nodes: Vec::new(),
+            nodes: Chunked::default(),
             queues: Vec::new(),
             cursors: Vec::new(),
             running: false,
@@ -248,12 +401,33 @@ impl Core {
             subscribers: Vec::new(),
             epoch: Instant::now(),
             stale_claims: false,
+            edge_count: 0,
             graveyard: Vec::new(),
+            outbox: Vec::new(),
+            labels: HashMap::new(),
         }
     }
 
     pub(crate) fn now(&self) -> Duration {
         self.epoch.elapsed()
+    }
+
+    fn stamp(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(NEVER - 1)
+    }
+
+    /// The label of a task body without one: the function's name, or for a closure the name
+    /// of the function that defines it. Interned: one allocation per body type.
+    fn default_label(&mut self, type_name: &'static str) -> Arc<str> {
+        let key = (type_name.as_ptr() as usize, type_name.len());
+        Arc::clone(self.labels.entry(key).or_insert_with(|| {
+            let base = type_name.split('<').next().unwrap_or(type_name);
+            let name = base
+                .rsplit("::")
+                .find(|s| !s.is_empty() && !s.starts_with("{{"))
+                .unwrap_or(base);
+            Arc::from(name)
+        }))
     }
 
     pub(crate) fn epoch(&self) -> Instant {
@@ -271,7 +445,6 @@ impl Core {
         name: Arc<str>,
         slots: u32,
         resources: Vec<(String, u32)>,
-        tx: Sender<Msg>,
     ) -> u32 {
         self.queues.push(QueueState {
             name,
@@ -294,7 +467,6 @@ impl Core {
             n_running: 0,
             n_done: 0,
             n_failed: 0,
-            tx,
         });
         (self.queues.len() - 1) as u32
     }
@@ -344,10 +516,11 @@ impl Core {
 
     /// Validate and record a task. On error nothing is changed and the job is returned to the
     /// caller, to be dropped outside the lock.
-    pub(crate) fn add_task(&mut self, spec: TaskSpec) -> Result<TaskId, (SubmitError, Job)> {
+    pub(crate) fn add_task(&mut self, spec: TaskSpec) -> Result<(TaskId, Arc<str>), Rejected> {
         let TaskSpec {
             queue,
             label,
+            body_type,
             mut deps,
             hold,
             releases,
@@ -410,7 +583,11 @@ impl Core {
         }
 
         let id = self.nodes.len() as u64;
-        let now = self.now();
+        let now = self.stamp();
+        let label = match label {
+            Some(l) => l,
+            None => self.default_label(body_type),
+        };
 
         // A failed input fails the new task at once; nothing is registered.
         let mut failure = None;
@@ -442,11 +619,13 @@ impl Core {
                 }
             }
         }
+        self.edge_count += deps.len();
+        let inputs = deps.into_boxed_slice();
         self.nodes.push(Node {
-            label,
+            label: Arc::clone(&label),
             queue,
             state: St::Waiting,
-            inputs: deps.into(),
+            inputs,
             pending,
             dependents: Vec::new(),
             item_dependents: BTreeMap::new(),
@@ -462,8 +641,8 @@ impl Core {
             requires: req.into(),
             slot: 0,
             submitted: now,
-            started: None,
-            finished: None,
+            started: NEVER,
+            finished: NEVER,
             error: None,
         });
         self.unfinished += 1;
@@ -480,13 +659,9 @@ impl Core {
                 self.fail_waiting(id, error, St::Failed);
                 self.cascade(id, St::Failed);
             }
-            None => self.cursors.push(Cursor {
-                rank: UNCLAIMED - 1 - id,
-                seq: 0,
-                stack: vec![id],
-            }),
+            None => self.cursors.push(Cursor::new(id)),
         }
-        Ok(TaskId(id))
+        Ok((TaskId(id), label))
     }
 
     /// Whether input `item` (or the whole result) of `p` is available.
@@ -511,7 +686,7 @@ impl Core {
                 task: self.task_ref(t),
                 input: self.task_ref(input),
                 // The root cause, shared: the text does not grow along a chain.
-                reason: match &p.error {
+                reason: match p.error.as_deref() {
                     Some(TaskError::DependencyFailed { reason, .. }) => Arc::clone(reason),
                     Some(e) => Arc::from(e.to_string()),
                     None => Arc::from("failed"),
@@ -532,7 +707,9 @@ impl Core {
 
     fn first_fitting(&self, map: &BTreeMap<u128, u64>, has_resources: bool) -> Option<(u128, u64)> {
         if has_resources {
-            map.iter().find(|(_, &t)| self.fits(t)).map(|(&k, &t)| (k, t))
+            map.iter()
+                .find(|(_, &t)| self.fits(t))
+                .map(|(&k, &t)| (k, t))
         } else {
             map.first_key_value().map(|(&k, &t)| (k, t))
         }
@@ -574,7 +751,7 @@ impl Core {
             let best = self.best_ready();
             let newest = loop {
                 match self.cursors.last() {
-                    Some(c) if c.stack.is_empty() => {
+                    Some(c) if c.is_exhausted() => {
                         self.cursors.pop();
                     }
                     Some(c) => break Some(c.rank),
@@ -605,11 +782,7 @@ impl Core {
             if n.state == St::Waiting {
                 n.claim = UNCLAIMED;
                 n.in_ready = false;
-                self.cursors.push(Cursor {
-                    rank: UNCLAIMED - 1 - t as u64,
-                    seq: 0,
-                    stack: vec![t as u64],
-                });
+                self.cursors.push(Cursor::new(t as u64));
             }
         }
     }
@@ -619,7 +792,7 @@ impl Core {
         let Some(c) = self.cursors.last_mut() else {
             return;
         };
-        let Some(t) = c.stack.pop() else {
+        let Some(t) = c.next() else {
             return;
         };
         let node = &mut self.nodes[t as usize];
@@ -631,10 +804,10 @@ impl Core {
         node.key = key_of(c.rank, c.seq);
         c.seq += 1;
         if node.pending > 0 {
-            let inputs = Arc::clone(&node.inputs);
-            for d in inputs.iter().rev() {
-                if self.nodes[d.task.0 as usize].state == St::Waiting {
-                    c.stack.push(d.task.0);
+            for k in (0..node.inputs.len()).rev() {
+                let d = self.nodes[t as usize].inputs[k].task.0;
+                if self.nodes[d as usize].state == St::Waiting {
+                    c.stack.push(d);
                 }
             }
             return;
@@ -674,7 +847,7 @@ impl Core {
     }
 
     fn start(&mut self, t: u64) {
-        let now = self.now();
+        let now = self.stamp();
         let key = self.nodes[t as usize].key;
         self.remove_ready(t, key);
         let (queue, holder) = {
@@ -707,23 +880,21 @@ impl Core {
         q.n_ready -= 1;
         q.n_running += 1;
         n.state = St::Running;
-        n.started = Some(now);
+        n.started = now;
         n.slot = slot;
         self.in_flight += 1;
         let label = Arc::clone(&n.label);
         let Some(job) = n.job.take() else {
             return;
         };
-        if let Err(e) = q.tx.send(Msg::Run {
-            task: TaskId(t),
-            label,
-            job,
-        }) {
-            // Workers are gone only after shutdown, which stops scheduling first.
-            if let Msg::Run { job, .. } = e.into_inner() {
-                self.graveyard.push(job);
-            }
-        }
+        self.outbox.push((
+            queue as u32,
+            Msg::Run {
+                task: TaskId(t),
+                label,
+                job,
+            },
+        ));
         self.emit(Some(t), EventKind::Started { slot });
     }
 
@@ -775,12 +946,12 @@ impl Core {
     /// A worker finished task `t`.
     pub(crate) fn complete(&mut self, t: TaskId, outcome: Result<(), TaskError>) {
         let t = t.0;
-        let now = self.now();
+        let now = self.stamp();
         self.in_flight -= 1;
         self.unfinished -= 1;
         let ok = outcome.is_ok();
         let n = &mut self.nodes[t as usize];
-        n.finished = Some(now);
+        n.finished = now;
         let q = &mut self.queues[n.queue as usize];
         q.n_running -= 1;
         for &(r, units) in n.requires.iter() {
@@ -819,7 +990,7 @@ impl Core {
             Err(error) => {
                 q.n_failed += 1;
                 n.state = St::Failed;
-                n.error = Some(error.clone());
+                n.error = Some(Box::new(error.clone()));
                 self.emit(Some(t), EventKind::Failed { error });
                 self.cascade(t, St::Failed);
             }
@@ -842,9 +1013,10 @@ impl Core {
             .iter()
             .any(|d| self.nodes[d.task.0 as usize].state == St::Waiting);
         self.stale_claims |= interior;
+        let now = self.stamp();
         let n = &mut self.nodes[t as usize];
         n.state = state;
-        n.finished = Some(self.epoch.elapsed());
+        n.finished = now;
         let q = &mut self.queues[n.queue as usize];
         if n.pending == 0 {
             q.n_ready -= 1;
@@ -854,10 +1026,10 @@ impl Core {
         q.n_failed += 1;
         self.unfinished -= 1;
         if let Some(job) = n.job.take() {
-            job.cell.fail(error.clone());
+            job.fail(error.clone());
             self.graveyard.push(job);
         }
-        n.error = Some(error.clone());
+        n.error = Some(Box::new(error.clone()));
         if let Some(h) = n.releases {
             self.release_hold(h);
         }
@@ -876,7 +1048,11 @@ impl Core {
         while let Some(x) = work.pop() {
             let n = &mut self.nodes[x as usize];
             let mut deps = std::mem::take(&mut n.dependents);
-            deps.extend(std::mem::take(&mut n.item_dependents).into_values().flatten());
+            deps.extend(
+                std::mem::take(&mut n.item_dependents)
+                    .into_values()
+                    .flatten(),
+            );
             for d in deps {
                 if self.nodes[d as usize].state != St::Waiting {
                     continue;
@@ -940,9 +1116,9 @@ impl Core {
             }
         }
         self.cursors.clear();
-        for q in &self.queues {
+        for (i, q) in self.queues.iter().enumerate() {
             for _ in 0..q.slots {
-                let _ = q.tx.send(Msg::Exit);
+                self.outbox.push((i as u32, Msg::Exit));
             }
         }
     }
@@ -969,28 +1145,34 @@ impl Core {
     }
 
     pub(crate) fn snapshot(&self) -> Snapshot {
+        let mut edges = Vec::with_capacity(self.edge_count);
         let tasks = self
             .nodes
             .iter()
             .enumerate()
-            .map(|(i, n)| TaskSnapshot {
-                id: TaskId(i as u64),
-                label: Arc::clone(&n.label),
-                queue: n.queue as usize,
-                state: Self::public_state(n),
-                inputs: Arc::clone(&n.inputs),
-                items: n.items as usize,
-                slot: n.started.map(|_| n.slot),
-                submitted: n.submitted,
-                started: n.started,
-                finished: n.finished,
-                error: n.error.clone(),
+            .map(|(i, n)| {
+                let start = edges.len();
+                edges.extend_from_slice(&n.inputs);
+                TaskSnapshot {
+                    id: TaskId(i as u64),
+                    label: Arc::clone(&n.label),
+                    queue: n.queue as usize,
+                    state: Self::public_state(n),
+                    inputs: start..edges.len(),
+                    items: n.items as usize,
+                    slot: (n.started != NEVER).then_some(n.slot),
+                    submitted: Duration::from_nanos(n.submitted),
+                    started: stamp_to_duration(n.started),
+                    finished: stamp_to_duration(n.finished),
+                    error: n.error.as_deref().cloned(),
+                }
             })
             .collect();
         Snapshot {
             at: self.now(),
             running: self.running,
             tasks,
+            edges,
             queues: self.queue_snapshots(),
         }
     }

@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use crossbeam_channel::{unbounded, Receiver};
 use proptest::prelude::*;
 
 use super::*;
@@ -128,16 +127,17 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-fn job() -> Job {
-    Job {
-        run: Box::new(|_: &RunCtx<'_>| Ok(())),
+fn job() -> Box<dyn Job> {
+    Box::new(TaskJob {
         cell: Arc::new(ValueCell::<()>::new()),
-    }
+        body: |_: &ValueCell<()>, _: &RunCtx<'_>| Ok(()),
+    })
 }
 
-fn drain(rx: &Receiver<Msg>) -> Vec<usize> {
-    rx.try_iter()
-        .filter_map(|m| match m {
+fn drain(core: &mut Core) -> Vec<usize> {
+    std::mem::take(&mut core.outbox)
+        .into_iter()
+        .filter_map(|(_, m)| match m {
             Msg::Run { task, .. } => Some(task.0 as usize),
             Msg::Exit => None,
         })
@@ -145,10 +145,9 @@ fn drain(rx: &Receiver<Msg>) -> Vec<usize> {
 }
 
 fn check(slots: Vec<usize>, ops: Vec<Op>, start_late: bool) -> Result<(), TestCaseError> {
-    let (tx, rx) = unbounded();
     let mut core = Core::new();
     for (i, &s) in slots.iter().enumerate() {
-        core.add_queue(Arc::from(format!("q{i}")), s as u32, Vec::new(), tx.clone());
+        core.add_queue(Arc::from(format!("q{i}")), s as u32, Vec::new());
     }
     let mut model = Model {
         tasks: Vec::new(),
@@ -162,7 +161,7 @@ fn check(slots: Vec<usize>, ops: Vec<Op>, start_late: bool) -> Result<(), TestCa
             running = true;
             core.set_running(true);
             let expected = model.decide();
-            prop_assert_eq!(drain(&rx), expected, "on start");
+            prop_assert_eq!(drain(&mut core), expected, "on start");
         }
         let running_tasks: Vec<usize> = (0..model.tasks.len())
             .filter(|&t| model.tasks[t].state == MState::Running)
@@ -183,7 +182,8 @@ fn check(slots: Vec<usize>, ops: Vec<Op>, start_late: bool) -> Result<(), TestCa
                 };
                 let spec = TaskSpec {
                     queue: (queue % nq) as u32,
-                    label: Arc::from(format!("t{n}")),
+                    label: Some(Arc::from(format!("t{n}"))),
+                    body_type: "t",
                     deps: deps
                         .iter()
                         .map(|&(j, item)| Dep {
@@ -234,7 +234,7 @@ fn check(slots: Vec<usize>, ops: Vec<Op>, start_late: bool) -> Result<(), TestCa
                             model.tasks[t].produced += 1;
                             core.item_produced(TaskId(t as u64), i as usize);
                             let expected = model.decide();
-                            prop_assert_eq!(drain(&rx), expected, "after item");
+                            prop_assert_eq!(drain(&mut core), expected, "after item");
                         }
                         model.tasks[t].state = MState::Done;
                         core.complete(TaskId(t as u64), Ok(()));
@@ -268,14 +268,18 @@ fn check(slots: Vec<usize>, ops: Vec<Op>, start_late: bool) -> Result<(), TestCa
             }
         }
         let expected = if running { model.decide() } else { Vec::new() };
-        prop_assert_eq!(drain(&rx), expected, "step {}", step);
+        prop_assert_eq!(drain(&mut core), expected, "step {}", step);
         for (t, m) in model.tasks.iter().enumerate() {
             let got = core.task_state(TaskId(t as u64));
             let want = match m.state {
-                MState::Waiting => got.filter(|s| matches!(s, TaskState::Waiting | TaskState::Ready)),
+                MState::Waiting => {
+                    got.filter(|s| matches!(s, TaskState::Waiting | TaskState::Ready))
+                }
                 MState::Running => Some(TaskState::Running),
                 MState::Done => Some(TaskState::Done),
-                MState::Failed => got.filter(|s| matches!(s, TaskState::Failed | TaskState::Cancelled)),
+                MState::Failed => {
+                    got.filter(|s| matches!(s, TaskState::Failed | TaskState::Cancelled))
+                }
             };
             prop_assert_eq!(got, want, "state of task {} at step {}", t, step);
         }
@@ -306,9 +310,8 @@ proptest! {
 
 #[test]
 fn a_million_task_chain_is_walked_without_recursion() {
-    let (tx, rx) = unbounded();
     let mut core = Core::new();
-    core.add_queue(Arc::from("q"), 1, Vec::new(), tx);
+    core.add_queue(Arc::from("q"), 1, Vec::new());
     for t in 0..1_000_000u64 {
         let deps = if t == 0 {
             Vec::new()
@@ -320,7 +323,8 @@ fn a_million_task_chain_is_walked_without_recursion() {
         };
         let spec = TaskSpec {
             queue: 0,
-            label: Arc::from("link"),
+            label: None,
+            body_type: "link",
             deps,
             hold: false,
             releases: None,
@@ -331,7 +335,7 @@ fn a_million_task_chain_is_walked_without_recursion() {
     }
     core.set_running(true);
     for t in 0..1_000_000u64 {
-        assert_eq!(drain(&rx), vec![t as usize]);
+        assert_eq!(drain(&mut core), vec![t as usize]);
         core.complete(TaskId(t), Ok(()));
     }
     assert_eq!(core.unfinished, 0);

@@ -1,5 +1,6 @@
 //! What the scheduler tells observers: events as they happen, and snapshots of the graph.
 
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -109,8 +110,9 @@ pub struct TaskSnapshot {
     pub queue: usize,
     /// Its state.
     pub state: TaskState,
-    /// Its inputs in argument order (ordering-only inputs last).
-    pub inputs: Arc<[Dep]>,
+    /// Where its inputs are in [`Snapshot::edges`], in argument order (ordering-only inputs
+    /// last); see [`Snapshot::inputs`].
+    pub inputs: Range<usize>,
     /// Items produced so far (progressive producers).
     pub items: usize,
     /// The queue slot it ran in, once started.
@@ -163,7 +165,7 @@ pub struct QueueSnapshot {
 /// assert_eq!(snap.tasks.len(), 2);
 /// assert_eq!(snap.tasks[0].state, TaskState::Ready);
 /// assert_eq!(snap.tasks[1].state, TaskState::Waiting);
-/// assert_eq!(snap.tasks[1].inputs[0].task, a.id());
+/// assert_eq!(snap.inputs(&snap.tasks[1])[0].task, a.id());
 /// assert_eq!(snap.queues[0].ready, 1);
 /// ```
 #[derive(Clone, Debug)]
@@ -176,4 +178,13 @@ pub struct Snapshot {
     pub tasks: Vec<TaskSnapshot>,
     /// Every queue, in creation order.
     pub queues: Vec<QueueSnapshot>,
+    /// Every task's inputs, one after another; see [`Snapshot::inputs`].
+    pub edges: Vec<Dep>,
+}
+
+impl Snapshot {
+    /// The inputs of `task`, in argument order.
+    pub fn inputs(&self, task: &TaskSnapshot) -> &[Dep] {
+        self.edges.get(task.inputs.clone()).unwrap_or(&[])
+    }
 }

@@ -33,6 +33,10 @@ pub trait Input: Send + 'static + sealed::Sealed {
     #[doc(hidden)]
     fn visit(&self, f: &mut dyn FnMut(Dep, u64));
 
+    /// How many edges `visit` reports.
+    #[doc(hidden)]
+    fn count(&self) -> usize;
+
     /// Borrow the values. Called only once every input is available.
     #[doc(hidden)]
     fn get(&self) -> Self::Ref<'_>;
@@ -89,6 +93,9 @@ impl<T: Send + Sync + 'static> Input for Promise<T> {
             self.owner.sched,
         );
     }
+    fn count(&self) -> usize {
+        1
+    }
     fn get(&self) -> &T {
         promise_value(self)
     }
@@ -101,6 +108,9 @@ impl<T: Send + Sync + 'static> Input for Vec<Promise<T>> {
         for p in self {
             p.visit(f);
         }
+    }
+    fn count(&self) -> usize {
+        self.len()
     }
     fn get(&self) -> Vec<&T> {
         self.iter().map(promise_value).collect()
@@ -119,6 +129,9 @@ impl<T: Send + Sync + 'static> Input for Item<T> {
             self.owner.sched,
         );
     }
+    fn count(&self) -> usize {
+        1
+    }
     fn get(&self) -> &T {
         item_value(self)
     }
@@ -131,6 +144,9 @@ impl<T: Send + Sync + 'static> Input for Vec<Item<T>> {
         for i in self {
             i.visit(f);
         }
+    }
+    fn count(&self) -> usize {
+        self.len()
     }
     fn get(&self) -> Vec<&T> {
         self.iter().map(item_value).collect()
@@ -149,6 +165,9 @@ impl<T: Send + Sync + 'static> Input for Stream<T> {
             self.owner.sched,
         );
     }
+    fn count(&self) -> usize {
+        1
+    }
     fn get(&self) -> Vec<&T> {
         self.cell.all().iter().map(|a| &**a).collect()
     }
@@ -158,6 +177,9 @@ impl sealed::Sealed for () {}
 impl Input for () {
     type Ref<'a> = ();
     fn visit(&self, _: &mut dyn FnMut(Dep, u64)) {}
+    fn count(&self) -> usize {
+        0
+    }
     fn get(&self) {}
 }
 
@@ -195,7 +217,13 @@ into_by_clone!(
     &Vec<Promise<T>> => Vec<Promise<T>>,
     &Vec<Item<T>> => Vec<Item<T>>,
 );
-into_by_move!(Promise<T>, Item<T>, Stream<T>, Vec<Promise<T>>, Vec<Item<T>>);
+into_by_move!(
+    Promise<T>,
+    Item<T>,
+    Stream<T>,
+    Vec<Promise<T>>,
+    Vec<Item<T>>
+);
 
 impl<T: Send + Sync + 'static> IntoInputs for &[Promise<T>] {
     type Input = Vec<Promise<T>>;
@@ -218,6 +246,9 @@ macro_rules! tuples {
             type Ref<'a> = ($($name::Ref<'a>,)+) where Self: 'a;
             fn visit(&self, f: &mut dyn FnMut(Dep, u64)) {
                 $( self.$idx.visit(f); )+
+            }
+            fn count(&self) -> usize {
+                0 $( + self.$idx.count() )+
             }
             fn get(&self) -> Self::Ref<'_> {
                 ($( self.$idx.get(), )+)

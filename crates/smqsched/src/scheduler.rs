@@ -20,20 +20,18 @@
 //! unlocking, so `Drop` impls and task bodies may call back into the scheduler.
 
 use std::any::type_name;
-use std::collections::HashMap;
 use std::fmt::Display;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{unbounded, Receiver};
-use parking_lot::{Condvar, Mutex};
+use crossbeam_channel::{unbounded, Receiver, Sender};
+use parking_lot::{Condvar, Mutex, RwLock};
 
-use crate::cell::{Settle, StreamCell, StreamEnd, ValueCell};
-use crate::core::{Core, Dep, Job, Msg, RunCtx, TaskId, TaskSpec};
-use crate::error::{CancelError, QueueError, SubmitError, TaskError, TaskRef, Timeout};
+use crate::cell::{StreamCell, StreamEnd, ValueCell};
+use crate::core::{Core, Dep, Job, Msg, RunCtx, TaskId, TaskJob, TaskSpec};
+use crate::error::{CancelError, QueueError, SubmitError, Timeout};
 use crate::event::{Event, QueueSnapshot, Snapshot, TaskState};
 use crate::input::{Input, IntoInputs};
 use crate::promise::{Item, Owner, Promise, Stream};
@@ -48,24 +46,54 @@ pub(crate) struct Shared {
     core: Mutex<Core>,
     /// Notified when no task is unfinished or none is running.
     idle: Condvar,
+    /// Each queue's job channel, by queue index; written only when a queue is added.
+    senders: RwLock<Vec<Sender<Msg>>>,
     threads: Mutex<Vec<JoinHandle<()>>>,
-    labels: Mutex<HashMap<&'static str, Arc<str>>>,
 }
 
+/// A job a worker takes for itself instead of through its channel.
+type Stolen = (TaskId, Arc<str>, Box<dyn Job>);
+
 impl Shared {
-    /// Run `f` under the lock; afterwards, wake waiters if warranted and drop what `f`
-    /// abandoned, outside the lock.
-    fn with<R>(&self, f: impl FnOnce(&mut Core) -> R) -> R {
+    /// Run `f` under the lock; afterwards, outside the lock, send what `f` started to the
+    /// workers (keeping the first job of queue `steal_for` for the caller), drop what `f`
+    /// abandoned, and wake waiters if warranted.
+    fn with_steal<R>(
+        &self,
+        steal_for: Option<u32>,
+        f: impl FnOnce(&mut Core) -> R,
+    ) -> (R, Option<Stolen>) {
         let mut core = self.core.lock();
         let r = f(&mut core);
         let dead = std::mem::take(&mut core.graveyard);
+        let outbox = std::mem::take(&mut core.outbox);
         let wake = core.unfinished == 0 || core.in_flight == 0;
         drop(core);
+        let mut stolen = None;
+        if !outbox.is_empty() {
+            let senders = self.senders.read();
+            for (q, msg) in outbox {
+                match msg {
+                    Msg::Run { task, label, job } if stolen.is_none() && Some(q) == steal_for => {
+                        stolen = Some((task, label, job));
+                    }
+                    msg => {
+                        // A queue's workers outlive its channel's use: they exit only on
+                        // `Msg::Exit`, which comes last.
+                        let _ = senders[q as usize].send(msg);
+                    }
+                }
+            }
+        }
+        drop(dead);
         if wake {
             self.idle.notify_all();
         }
-        drop(dead);
-        r
+        (r, stolen)
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut Core) -> R) -> R {
+        self.with_steal(None, f).0
     }
 
     pub(crate) fn cancel(&self, id: TaskId) -> Result<usize, CancelError> {
@@ -80,15 +108,6 @@ impl Shared {
         self.with(|c| c.item_produced(task, index));
     }
 
-    fn default_label(&self, type_name: &'static str) -> Arc<str> {
-        let mut labels = self.labels.lock();
-        Arc::clone(
-            labels
-                .entry(type_name)
-                .or_insert_with(|| Arc::from(label_from_type_name(type_name))),
-        )
-    }
-
     fn owner(self: &Arc<Self>) -> Owner {
         Owner {
             sched: self.id,
@@ -97,48 +116,27 @@ impl Shared {
     }
 }
 
-/// The label of a task body without one: the function's name, or for a closure the name of
-/// the function that defines it.
-fn label_from_type_name(name: &str) -> &str {
-    let base = name.split('<').next().unwrap_or(name);
-    base.rsplit("::")
-        .find(|s| !s.is_empty() && !s.starts_with("{{"))
-        .unwrap_or(base)
-}
-
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> Arc<str> {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        Arc::from(*s)
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        Arc::from(s.as_str())
-    } else {
-        Arc::from("panic with a non-string payload")
-    }
-}
-
-fn worker(shared: Arc<Shared>, rx: Receiver<Msg>) {
-    while let Ok(Msg::Run { task, label, job }) = rx.recv() {
-        let Job { run, cell } = job;
+/// A worker: one slot of queue `queue`. After each task it takes the next job the decision
+/// started on its own queue directly, without a channel round trip.
+fn worker(shared: Arc<Shared>, rx: Receiver<Msg>, queue: u32) {
+    let mut next: Option<Stolen> = None;
+    loop {
+        let (task, label, job) = match next.take() {
+            Some(j) => j,
+            None => match rx.recv() {
+                Ok(Msg::Run { task, label, job }) => (task, label, job),
+                Ok(Msg::Exit) | Err(_) => return,
+            },
+        };
         let ctx = RunCtx {
             shared: &shared,
             task,
+            label: &label,
         };
-        let outcome = match catch_unwind(AssertUnwindSafe(|| run(&ctx))) {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(message)) => Err(TaskError::Failed {
-                task: TaskRef { id: task, label },
-                message,
-            }),
-            Err(payload) => Err(TaskError::Panicked {
-                task: TaskRef { id: task, label },
-                message: panic_message(&*payload),
-            }),
-        };
-        if let Err(e) = &outcome {
-            cell.fail(e.clone());
-        }
-        drop(cell);
-        shared.with(|core| core.complete(task, outcome));
+        let outcome = job.run(&ctx);
+        next = shared
+            .with_steal(Some(queue), |core| core.complete(task, outcome))
+            .1;
     }
 }
 
@@ -205,8 +203,8 @@ impl Scheduler {
             id: NEXT_SCHEDULER.fetch_add(1, Ordering::Relaxed),
             core: Mutex::new(Core::new()),
             idle: Condvar::new(),
+            senders: RwLock::new(Vec::new()),
             threads: Mutex::new(Vec::new()),
-            labels: Mutex::new(HashMap::new()),
         });
         Scheduler {
             handle: Arc::new(Handle { shared }),
@@ -280,18 +278,16 @@ impl Scheduler {
                     name: name.to_string(),
                 });
             }
-            let res = resources
-                .iter()
-                .map(|&(n, c)| (n.to_string(), c))
-                .collect();
-            Ok(core.add_queue(Arc::clone(&name), slots as u32, res, tx))
+            let res = resources.iter().map(|&(n, c)| (n.to_string(), c)).collect();
+            shared.senders.write().push(tx.clone());
+            Ok(core.add_queue(Arc::clone(&name), slots as u32, res))
         })?;
         let mut threads = shared.threads.lock();
         for i in 0..slots {
             let (s, r) = (Arc::clone(shared), rx.clone());
             let spawned = std::thread::Builder::new()
                 .name(format!("smq-{name}-{i}"))
-                .spawn(move || worker(s, r));
+                .spawn(move || worker(s, r, index));
             match spawned {
                 Ok(h) => threads.push(h),
                 Err(e) => {
@@ -577,7 +573,7 @@ impl Queue {
         I: IntoInputs,
         T: Send + Sync + 'static,
         E: Display,
-        F: for<'a> FnOnce(<I::Input as Input>::Ref<'a>, &Emitter<T>) -> Result<(), E>
+        F: for<'a, 'e> FnOnce(<I::Input as Input>::Ref<'a>, &Emitter<'e, T>) -> Result<(), E>
             + Send
             + 'static,
     {
@@ -716,20 +712,26 @@ impl TaskBuilder<'_> {
         self
     }
 
+    /// Edges added beside the inputs: ordering-only ones and the released holder.
+    fn extra_deps(&self) -> usize {
+        self.after.len() + usize::from(self.releases.is_some())
+    }
+
     fn spawn(
         self,
-        deps: Vec<(Dep, u64)>,
-        job: Job,
+        deps: Vec<Dep>,
+        foreign: Option<TaskId>,
+        job: Box<dyn Job>,
         body_type: &'static str,
     ) -> Result<(TaskId, Arc<str>, Owner), SubmitError> {
         let shared = &self.queue.handle.shared;
-        let mut foreign = None;
-        let mut edges = Vec::with_capacity(deps.len() + self.after.len());
-        for (d, sched) in deps.into_iter().chain(self.after) {
+        let mut deps = deps;
+        let mut foreign = foreign;
+        for (d, sched) in self.after {
             if sched != shared.id {
                 foreign = Some(d.task);
             }
-            edges.push(d);
+            deps.push(d);
         }
         if let Some((t, s)) = self.releases {
             if s != shared.id {
@@ -740,13 +742,11 @@ impl TaskBuilder<'_> {
             drop(job);
             return Err(SubmitError::ForeignInput { input });
         }
-        let label = self
-            .label
-            .unwrap_or_else(|| shared.default_label(body_type));
         let spec = TaskSpec {
             queue: self.queue.index,
-            label: Arc::clone(&label),
-            deps: edges,
+            label: self.label,
+            body_type,
+            deps,
             hold: self.hold,
             releases: self.releases.map(|(t, _)| t),
             requires: self.requires,
@@ -760,7 +760,7 @@ impl TaskBuilder<'_> {
             r
         });
         match added {
-            Ok(id) => Ok((id, label, shared.owner())),
+            Ok((id, label)) => Ok((id, label, shared.owner())),
             Err((e, job)) => {
                 drop(job);
                 Err(e)
@@ -768,19 +768,26 @@ impl TaskBuilder<'_> {
         }
     }
 
-    fn value_task<T: Send + Sync + 'static>(
+    fn value_task<In: Input, T: Send + Sync + 'static>(
         self,
-        deps: Vec<(Dep, u64)>,
+        input: In,
         body_type: &'static str,
-        run: impl FnOnce(&ValueCell<T>) -> Result<(), Arc<str>> + Send + 'static,
+        body: impl FnOnce(In::Ref<'_>) -> Result<T, Arc<str>> + Send + 'static,
     ) -> Result<Promise<T>, SubmitError> {
+        let (deps, foreign) = deps_of(&input, self.queue.handle.shared.id, self.extra_deps());
         let cell = Arc::new(ValueCell::<T>::new());
-        let writer = Arc::clone(&cell);
-        let job = Job {
-            run: Box::new(move |_: &RunCtx<'_>| run(&writer)),
-            cell: Arc::clone(&cell) as Arc<dyn Settle>,
-        };
-        let (id, label, owner) = self.spawn(deps, job, body_type)?;
+        let job = Box::new(TaskJob {
+            cell: Arc::clone(&cell),
+            body: move |cell: &ValueCell<T>, _: &RunCtx<'_>| {
+                let value = body(input.get());
+                // Release the inputs before the result is published, so that whoever sees
+                // the result also sees the inputs' values freed if nothing else needs them.
+                drop(input);
+                cell.set(Ok(value?));
+                Ok(())
+            },
+        });
+        let (id, label, owner) = self.spawn(deps, foreign, job, body_type)?;
         Ok(Promise {
             cell,
             id,
@@ -789,37 +796,39 @@ impl TaskBuilder<'_> {
         })
     }
 
-    fn stream_task<T: Send + Sync + 'static>(
+    fn stream_task<In: Input, T: Send + Sync + 'static>(
         self,
-        deps: Vec<(Dep, u64)>,
+        input: In,
         body_type: &'static str,
-        run: impl FnOnce(&Emitter<T>) -> Result<(), Arc<str>> + Send + 'static,
+        body: impl FnOnce(In::Ref<'_>, &Emitter<T>) -> Result<(), Arc<str>> + Send + 'static,
     ) -> Result<Stream<T>, SubmitError> {
+        let (deps, foreign) = deps_of(&input, self.queue.handle.shared.id, self.extra_deps());
         let cell = Arc::new(StreamCell::<T>::new());
-        let writer = Arc::clone(&cell);
         let declared = self.items;
-        let job = Job {
-            run: Box::new(move |ctx: &RunCtx<'_>| {
+        let job = Box::new(TaskJob {
+            cell: Arc::clone(&cell),
+            body: move |cell: &StreamCell<T>, ctx: &RunCtx<'_>| {
                 let emitter = Emitter {
-                    cell: writer,
-                    shared: Arc::clone(ctx.shared),
+                    cell,
+                    shared: ctx.shared,
                     task: ctx.task,
                     declared,
                     overflow: std::cell::Cell::new(false),
                 };
-                run(&emitter)?;
+                let outcome = body(input.get(), &emitter);
+                drop(input);
+                outcome?;
                 if emitter.overflow.get() {
                     return Err(Arc::from(format!(
                         "produced more items than the {} declared",
                         declared.unwrap_or(0)
                     )));
                 }
-                emitter.cell.finish(StreamEnd::Complete);
+                cell.finish(StreamEnd::Complete);
                 Ok(())
-            }),
-            cell: Arc::clone(&cell) as Arc<dyn Settle>,
-        };
-        let (id, label, owner) = self.spawn(deps, job, body_type)?;
+            },
+        });
+        let (id, label, owner) = self.spawn(deps, foreign, job, body_type)?;
         Ok(Stream {
             cell,
             id,
@@ -842,11 +851,8 @@ impl TaskBuilder<'_> {
         T: Send + Sync + 'static,
         F: for<'a> FnOnce(<I::Input as Input>::Ref<'a>) -> T + Send + 'static,
     {
-        let input = inputs.into_input();
-        let deps = deps_of(&input);
-        self.value_task(deps, type_name::<F>(), move |cell| {
-            cell.set(Ok(f(input.get())));
-            Ok(())
+        self.value_task(inputs.into_input(), type_name::<F>(), move |args| {
+            Ok(f(args))
         })
     }
 
@@ -862,12 +868,8 @@ impl TaskBuilder<'_> {
         E: Display,
         F: for<'a> FnOnce(<I::Input as Input>::Ref<'a>) -> Result<T, E> + Send + 'static,
     {
-        let input = inputs.into_input();
-        let deps = deps_of(&input);
-        self.value_task(deps, type_name::<F>(), move |cell| {
-            let v = f(input.get()).map_err(|e| Arc::from(e.to_string()))?;
-            cell.set(Ok(v));
-            Ok(())
+        self.value_task(inputs.into_input(), type_name::<F>(), move |args| {
+            f(args).map_err(|e| Arc::from(e.to_string()))
         })
     }
 
@@ -884,14 +886,16 @@ impl TaskBuilder<'_> {
         It: IntoIterator<Item = T>,
         F: for<'a> FnOnce(<I::Input as Input>::Ref<'a>) -> It + Send + 'static,
     {
-        let input = inputs.into_input();
-        let deps = deps_of(&input);
-        self.stream_task(deps, type_name::<F>(), move |emitter| {
-            for item in f(input.get()) {
-                emitter.emit(item);
-            }
-            Ok(())
-        })
+        self.stream_task(
+            inputs.into_input(),
+            type_name::<F>(),
+            move |args, emitter| {
+                for item in f(args) {
+                    emitter.emit(item);
+                }
+                Ok(())
+            },
+        )
     }
 
     /// Submit a progressive producer that hands items to an [`Emitter`]; see
@@ -905,22 +909,30 @@ impl TaskBuilder<'_> {
         I: IntoInputs,
         T: Send + Sync + 'static,
         E: Display,
-        F: for<'a> FnOnce(<I::Input as Input>::Ref<'a>, &Emitter<T>) -> Result<(), E>
+        F: for<'a, 'e> FnOnce(<I::Input as Input>::Ref<'a>, &Emitter<'e, T>) -> Result<(), E>
             + Send
             + 'static,
     {
-        let input = inputs.into_input();
-        let deps = deps_of(&input);
-        self.stream_task(deps, type_name::<F>(), move |emitter| {
-            f(input.get(), emitter).map_err(|e| Arc::from(e.to_string()))
-        })
+        self.stream_task(
+            inputs.into_input(),
+            type_name::<F>(),
+            move |args, emitter| f(args, emitter).map_err(|e| Arc::from(e.to_string())),
+        )
     }
 }
 
-fn deps_of<In: Input>(input: &In) -> Vec<(Dep, u64)> {
-    let mut deps = Vec::new();
-    input.visit(&mut |d, s| deps.push((d, s)));
-    deps
+/// The input edges, and an input from another scheduler if there is one.
+fn deps_of<In: Input>(input: &In, sched: u64, extra: usize) -> (Vec<Dep>, Option<TaskId>) {
+    // Sized exactly, so that the scheduler keeps it without reallocating.
+    let mut deps = Vec::with_capacity(input.count() + extra);
+    let mut foreign = None;
+    input.visit(&mut |d, s| {
+        if s != sched {
+            foreign = Some(d.task);
+        }
+        deps.push(d);
+    });
+    (deps, foreign)
 }
 
 /// Hands the items of a progressive producer to the scheduler, one at a time; see
@@ -945,21 +957,21 @@ fn deps_of<In: Input>(input: &In) -> Vec<(Dep, u64)> {
 /// assert_eq!(*minima.item(1).result().unwrap(), true);
 /// assert_eq!(minima.wait(), Ok(5));
 /// ```
-pub struct Emitter<T> {
-    cell: Arc<StreamCell<T>>,
-    shared: Arc<Shared>,
+pub struct Emitter<'a, T> {
+    cell: &'a StreamCell<T>,
+    shared: &'a Shared,
     task: TaskId,
     declared: Option<usize>,
     overflow: std::cell::Cell<bool>,
 }
 
-impl<T> std::fmt::Debug for Emitter<T> {
+impl<T> std::fmt::Debug for Emitter<'_, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Emitter").field("task", &self.task).finish()
     }
 }
 
-impl<T> Emitter<T> {
+impl<T> Emitter<'_, T> {
     /// Produce the next item. Its dependents become ready at once.
     ///
     /// Past a declared count the item is dropped and the producer fails when it returns.

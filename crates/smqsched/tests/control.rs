@@ -164,12 +164,18 @@ fn a_releaser_on_the_same_queue_runs_in_the_held_slot() {
     let mut last = None;
     for x in 0..3 {
         let l = Arc::clone(&log);
-        let set = dev.task().hold().submit((), move |()| l.lock().unwrap().push(format!("set {x}"))).unwrap();
+        let set = dev
+            .task()
+            .hold()
+            .submit((), move |()| l.lock().unwrap().push(format!("set {x}")))
+            .unwrap();
         let l = Arc::clone(&log);
         last = Some(
             dev.task()
                 .releases(&set)
-                .submit(&set, move |_: &()| l.lock().unwrap().push(format!("read {x}")))
+                .submit(&set, move |_: &()| {
+                    l.lock().unwrap().push(format!("read {x}"))
+                })
                 .unwrap(),
         );
     }
@@ -177,7 +183,10 @@ fn a_releaser_on_the_same_queue_runs_in_the_held_slot() {
     sch.wait();
     assert!(last.unwrap().result().is_ok());
     let log = log.lock().unwrap().clone();
-    assert_eq!(log, ["set 2", "read 2", "set 1", "read 1", "set 0", "read 0"]);
+    assert_eq!(
+        log,
+        ["set 2", "read 2", "set 1", "read 1", "set 0", "read 0"]
+    );
 }
 
 #[test]
@@ -201,7 +210,9 @@ fn a_failed_releaser_still_releases_the_slot() {
 #[test]
 fn resources_limit_concurrency_beside_slots() {
     let sch = Scheduler::new();
-    let q = sch.queue_with_resources("compute", 2, &[("memory", 1)]).unwrap();
+    let q = sch
+        .queue_with_resources("compute", 2, &[("memory", 1)])
+        .unwrap();
     let (started_tx, started_rx, go_tx, go_rx) = gate();
     let big1 = q
         .task()
@@ -229,7 +240,10 @@ fn shutdown_fails_what_has_not_started() {
     let q = sch.queue("q", 1).unwrap();
     let p = q.submit((), |()| 1);
     sch.shutdown();
-    assert!(matches!(p.result(), Err(smqsched::TaskError::Shutdown { .. })));
+    assert!(matches!(
+        p.result(),
+        Err(smqsched::TaskError::Shutdown { .. })
+    ));
 }
 
 #[test]
@@ -239,5 +253,8 @@ fn dropping_every_handle_ends_pending_work_without_hanging() {
         let q = sch.queue("q", 1).unwrap();
         q.submit((), |()| 1)
     };
-    assert!(matches!(p.result(), Err(smqsched::TaskError::Shutdown { .. })));
+    assert!(matches!(
+        p.result(),
+        Err(smqsched::TaskError::Shutdown { .. })
+    ));
 }

@@ -10,7 +10,11 @@ use smqsched::{CancelError, Scheduler, TaskError, TaskState};
 fn a_panicking_task_fails_its_promise_with_the_message() {
     let sch = Scheduler::new();
     let q = sch.queue("q", 1).unwrap();
-    let bad = q.task().label("divide").submit((), |()| -> i32 { panic!("division by zero") }).unwrap();
+    let bad = q
+        .task()
+        .label("divide")
+        .submit((), |()| -> i32 { panic!("division by zero") })
+        .unwrap();
     sch.start();
     match bad.result() {
         Err(TaskError::Panicked { task, message }) => {
@@ -37,12 +41,20 @@ fn dependents_fail_without_running_and_name_the_failed_input() {
     let sch = Scheduler::new();
     let q = sch.queue("q", 1).unwrap();
     let runs = Arc::new(AtomicUsize::new(0));
-    let bad = q.task().label("acquire").submit((), |()| -> f64 { panic!("timeout") }).unwrap();
+    let bad = q
+        .task()
+        .label("acquire")
+        .submit((), |()| -> f64 { panic!("timeout") })
+        .unwrap();
     let r = Arc::clone(&runs);
-    let dep = q.task().label("fft").submit(&bad, move |x: &f64| {
-        r.fetch_add(1, Ordering::SeqCst);
-        *x
-    }).unwrap();
+    let dep = q
+        .task()
+        .label("fft")
+        .submit(&bad, move |x: &f64| {
+            r.fetch_add(1, Ordering::SeqCst);
+            *x
+        })
+        .unwrap();
     let r = Arc::clone(&runs);
     let dep2 = q.submit(&dep, move |x: &f64| {
         r.fetch_add(1, Ordering::SeqCst);
@@ -53,7 +65,11 @@ fn dependents_fail_without_running_and_name_the_failed_input() {
     sch.wait();
     assert_eq!(runs.load(Ordering::SeqCst), 0);
     match dep.result() {
-        Err(TaskError::DependencyFailed { task, input, reason }) => {
+        Err(TaskError::DependencyFailed {
+            task,
+            input,
+            reason,
+        }) => {
             assert_eq!(&*task.label, "fft");
             assert_eq!(&*input.label, "acquire");
             assert!(reason.contains("timeout"), "{reason}");
@@ -69,7 +85,9 @@ fn dependents_fail_without_running_and_name_the_failed_input() {
 fn no_worker_is_lost_to_panics() {
     let sch = Scheduler::new();
     let q = sch.queue("single", 1).unwrap();
-    let fails: Vec<_> = (0..20).map(|i| q.submit((), move |()| -> i32 { panic!("task {i}") })).collect();
+    let fails: Vec<_> = (0..20)
+        .map(|i| q.submit((), move |()| -> i32 { panic!("task {i}") }))
+        .collect();
     let oks: Vec<_> = (0..20).map(|i| q.submit((), move |()| i)).collect();
     sch.start();
     sch.wait();
@@ -87,7 +105,10 @@ fn a_task_submitted_after_its_input_failed_fails_at_once() {
     sch.start();
     sch.wait();
     let late = q.submit(&bad, |x: &u8| *x);
-    assert!(matches!(late.try_result(), Some(Err(TaskError::DependencyFailed { .. }))));
+    assert!(matches!(
+        late.try_result(),
+        Some(Err(TaskError::DependencyFailed { .. }))
+    ));
     assert_eq!(late.state(), Some(TaskState::Failed));
 }
 
@@ -104,7 +125,10 @@ fn cancel_cancels_a_pending_task_and_everything_downstream() {
     sch.start();
     sch.wait();
     assert!(matches!(b.result(), Err(TaskError::Cancelled { .. })));
-    assert!(matches!(c.result(), Err(TaskError::DependencyFailed { .. })));
+    assert!(matches!(
+        c.result(),
+        Err(TaskError::DependencyFailed { .. })
+    ));
     assert_eq!(c.state(), Some(TaskState::Cancelled));
     assert_eq!(*a.result().unwrap(), 1);
     assert_eq!(*other.result().unwrap(), 10);
@@ -155,10 +179,10 @@ mod parking_lot_free {
 
     impl Log {
         pub(crate) fn push(&self, s: &'static str) {
-            self.0.lock().unwrap().push(s);
+            self.0.lock().expect("log").push(s);
         }
         pub(crate) fn take(&self) -> Vec<&'static str> {
-            std::mem::take(&mut self.0.lock().unwrap())
+            std::mem::take(&mut self.0.lock().expect("log"))
         }
     }
 }

@@ -50,7 +50,11 @@ fn ten_thousand_megabyte_results_stream_through_a_reducer() {
     let expected: u64 = (0..N).map(|i| (i % 251) as u64 + (1 << 20)).sum();
     assert_eq!(total, expected);
     // One slot: acquire, reduce, acquire, reduce... so at most one frame waits for its reducer.
-    assert!(PEAK.load(Ordering::SeqCst) <= 2, "{} frames alive at once", PEAK.load(Ordering::SeqCst));
+    assert!(
+        PEAK.load(Ordering::SeqCst) <= 2,
+        "{} frames alive at once",
+        PEAK.load(Ordering::SeqCst)
+    );
     assert_eq!(LIVE.load(Ordering::SeqCst), 0);
     if let Some(rss) = peak_rss_mib() {
         println!("peak RSS: {rss:.0} MiB for {N} results of 1 MiB");

@@ -12,9 +12,11 @@ use crossbeam_channel::bounded;
 use serde_json::Value;
 use smqsched::{Queue, Scheduler};
 
+/// A task of a case: its inputs `(j, item)` and its item count (0: ordinary task).
+type CaseTask = (Vec<(usize, Option<usize>)>, usize);
+
 struct Case {
-    /// Per task: its inputs `(j, item)` and its item count (0: ordinary task).
-    tasks: Vec<(Vec<(usize, Option<usize>)>, usize)>,
+    tasks: Vec<CaseTask>,
     order: Vec<usize>,
 }
 

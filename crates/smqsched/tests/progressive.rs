@@ -18,11 +18,11 @@ fn consumer_of_item_0_runs_while_its_producer_waits_for_it() {
         out.emit(seen + 1);
         Ok::<(), String>(())
     });
-    let first = consumer_q.submit(&stream.item(0), move |x: &u32| {
+    let first = consumer_q.submit(stream.item(0), move |x: &u32| {
         tx.send(*x).expect("producer waits");
         *x
     });
-    let second = consumer_q.submit(&stream.item(1), |x: &u32| *x);
+    let second = consumer_q.submit(stream.item(1), |x: &u32| *x);
     sch.start();
     assert_eq!(*first.result().unwrap(), 10);
     assert_eq!(*second.result().unwrap(), 11);
@@ -40,7 +40,7 @@ fn the_same_holds_with_one_queue_of_two_slots() {
         out.emit(2u8);
         Ok::<(), String>(())
     });
-    let c0 = q.submit(&stream.item(0), move |x: &u8| {
+    let c0 = q.submit(stream.item(0), move |x: &u8| {
         tx.send(()).expect("producer waits");
         *x
     });
@@ -69,14 +69,23 @@ fn an_item_past_the_end_fails_its_dependents_clearly() {
     let sch = Scheduler::new();
     let q = sch.queue("q", 1).unwrap();
     let s = q.task().label("short").submit_iter((), |()| 0..2).unwrap();
-    let ok = q.submit(&s.item(1), |x: &i32| *x);
-    let past = q.task().label("wants-5").submit(&s.item(5), |x: &i32| *x).unwrap();
+    let ok = q.submit(s.item(1), |x: &i32| *x);
+    let past = q
+        .task()
+        .label("wants-5")
+        .submit(s.item(5), |x: &i32| *x)
+        .unwrap();
     let after_past = q.submit(&past, |x: &i32| *x);
     sch.start();
     sch.wait();
     assert_eq!(*ok.result().unwrap(), 1);
     match past.result() {
-        Err(TaskError::ItemOutOfRange { task, producer, item, produced }) => {
+        Err(TaskError::ItemOutOfRange {
+            task,
+            producer,
+            item,
+            produced,
+        }) => {
             assert_eq!(&*task.label, "wants-5");
             assert_eq!(&*producer.label, "short");
             assert_eq!((item, produced), (5, 2));
@@ -85,9 +94,15 @@ fn an_item_past_the_end_fails_its_dependents_clearly() {
     }
     let msg = past.result().unwrap_err().to_string();
     assert!(msg.contains("item 5") && msg.contains("only 2"), "{msg}");
-    assert!(matches!(after_past.result(), Err(TaskError::DependencyFailed { .. })));
+    assert!(matches!(
+        after_past.result(),
+        Err(TaskError::DependencyFailed { .. })
+    ));
     // A user's own handle to the missing item reports the same.
-    assert!(matches!(s.item(7).result(), Err(TaskError::ItemOutOfRange { .. })));
+    assert!(matches!(
+        s.item(7).result(),
+        Err(TaskError::ItemOutOfRange { .. })
+    ));
 }
 
 #[test]
@@ -97,14 +112,22 @@ fn a_declared_count_is_checked_both_ways() {
     let s = q.task().items(2).submit_iter((), |()| 0..3).unwrap();
     assert!(matches!(
         s.try_item(2),
-        Err(SubmitError::ItemPastDeclared { item: 2, declared: 2, .. })
+        Err(SubmitError::ItemPastDeclared {
+            item: 2,
+            declared: 2,
+            ..
+        })
     ));
-    let first = q.submit(&s.item(0), |x: &i32| *x);
+    let first = q.submit(s.item(0), |x: &i32| *x);
     sch.start();
     sch.wait();
     // Yielding more than declared fails the producer; items already produced stay usable.
     assert!(matches!(s.wait(), Err(TaskError::Failed { .. })));
-    assert!(s.wait().unwrap_err().to_string().contains("more items than the 2 declared"));
+    assert!(s
+        .wait()
+        .unwrap_err()
+        .to_string()
+        .contains("more items than the 2 declared"));
     assert_eq!(*first.result().unwrap(), 0);
 }
 
@@ -122,7 +145,9 @@ fn a_whole_stream_is_an_input_once_complete() {
     let sch = Scheduler::new();
     let q = sch.queue("q", 2).unwrap();
     let s = q.submit_iter((), |()| (1..=100).map(f64::from));
-    let mean = q.submit(&s, |xs: Vec<&f64>| xs.iter().copied().sum::<f64>() / xs.len() as f64);
+    let mean = q.submit(&s, |xs: Vec<&f64>| {
+        xs.iter().copied().sum::<f64>() / xs.len() as f64
+    });
     sch.start();
     assert_eq!(*mean.result().unwrap(), 50.5);
     assert_eq!(s.results().unwrap().len(), 100);
@@ -136,8 +161,8 @@ fn a_failing_producer_keeps_its_items_and_fails_the_missing_ones() {
         out.emit(1);
         Err("sensor unplugged")
     });
-    let got = q.submit(&s.item(0), |x: &i32| *x);
-    let missing = q.submit(&s.item(1), |x: &i32| *x);
+    let got = q.submit(s.item(0), |x: &i32| *x);
+    let missing = q.submit(s.item(1), |x: &i32| *x);
     sch.start();
     sch.wait();
     assert_eq!(*got.result().unwrap(), 1);

@@ -1,0 +1,200 @@
+//! Workloads shared by the benchmarks, each built twice: on smqsched, and on a plain DAG
+//! executor (dependency counters, one FIFO crossbeam channel, no ordering work) with the same
+//! number of worker threads.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+use crossbeam_channel::unbounded;
+use smqsched::{Promise, Scheduler};
+
+/// A task body of the baseline.
+type Body = Box<dyn Fn(&[&u64]) -> u64 + Send + Sync>;
+
+/// A task of the baseline: its inputs (indices of earlier tasks) and its body.
+struct BaseTask {
+    deps: Vec<usize>,
+    body: Body,
+}
+
+/// A workload: builds and runs a graph of `n`, returns a checksum.
+pub type Workload = fn(usize) -> u64;
+
+/// The baseline executor: build a graph, then run it on `threads` workers.
+#[derive(Default)]
+pub struct Baseline {
+    tasks: Vec<BaseTask>,
+}
+
+impl Baseline {
+    pub fn submit(
+        &mut self,
+        deps: Vec<usize>,
+        body: impl Fn(&[&u64]) -> u64 + Send + Sync + 'static,
+    ) -> usize {
+        self.tasks.push(BaseTask {
+            deps,
+            body: Box::new(body),
+        });
+        self.tasks.len() - 1
+    }
+
+    /// Run every task; returns the results.
+    pub fn run(self, threads: usize) -> Vec<u64> {
+        let n = self.tasks.len();
+        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+        let counters: Vec<AtomicUsize> = self
+            .tasks
+            .iter()
+            .enumerate()
+            .map(|(t, task)| {
+                for &d in &task.deps {
+                    dependents[d].push(t);
+                }
+                AtomicUsize::new(task.deps.len())
+            })
+            .collect();
+        let results: Vec<OnceLock<u64>> = (0..n).map(|_| OnceLock::new()).collect();
+        let remaining = AtomicUsize::new(n);
+        let (tx, rx) = unbounded::<Option<usize>>();
+        for (t, task) in self.tasks.iter().enumerate() {
+            if task.deps.is_empty() {
+                tx.send(Some(t)).expect("open");
+            }
+        }
+        let tasks = &self.tasks;
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                let (tx, rx) = (tx.clone(), rx.clone());
+                let (dependents, counters, results, remaining) =
+                    (&dependents, &counters, &results, &remaining);
+                s.spawn(move || {
+                    while let Ok(Some(t)) = rx.recv() {
+                        let inputs: Vec<&u64> = tasks[t]
+                            .deps
+                            .iter()
+                            .map(|&d| results[d].get().expect("input done"))
+                            .collect();
+                        let v = (tasks[t].body)(&inputs);
+                        let _ = results[t].set(v);
+                        for &d in &dependents[t] {
+                            if counters[d].fetch_sub(1, Ordering::AcqRel) == 1 {
+                                tx.send(Some(d)).expect("open");
+                            }
+                        }
+                        if remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+                            for _ in 0..threads {
+                                tx.send(None).expect("open");
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        results
+            .into_iter()
+            .map(|r| r.into_inner().unwrap_or(0))
+            .collect()
+    }
+}
+
+pub const THREADS: usize = 2;
+
+// ----- the workloads on smqsched -------------------------------------------------------------
+
+pub fn smq_independent(n: usize) -> u64 {
+    let sch = Scheduler::new();
+    let q = sch.queue("q", THREADS).expect("queue");
+    let ps: Vec<Promise<u64>> = (0..n as u64).map(|i| q.submit((), move |()| i)).collect();
+    sch.start();
+    sch.wait();
+    *ps[n - 1].result().expect("done")
+}
+
+pub fn smq_matrix(n: usize) -> u64 {
+    let sch = Scheduler::new();
+    let q = sch.queue("q", THREADS).expect("queue");
+    let mut b = Vec::with_capacity(n);
+    for i in 0..n as u64 {
+        let a = q.submit((), move |()| i);
+        b.push(q.submit(&a, |a: &u64| a + 1));
+    }
+    let mut last = None;
+    for i in 0..n {
+        for k in 0..n {
+            last = Some(q.submit((&b[i], &b[k]), |(x, y): (&u64, &u64)| x * y));
+        }
+    }
+    sch.start();
+    sch.wait();
+    last.map_or(0, |p| *p.result().expect("done"))
+}
+
+pub fn smq_chain(n: usize) -> u64 {
+    let sch = Scheduler::new();
+    let q = sch.queue("q", THREADS).expect("queue");
+    let mut last = q.submit((), |()| 0u64);
+    for _ in 1..n {
+        last = q.submit(&last, |x: &u64| x + 1);
+    }
+    sch.start();
+    *last.result().expect("done")
+}
+
+pub fn smq_fan(n: usize) -> u64 {
+    let sch = Scheduler::new();
+    let q = sch.queue("q", THREADS).expect("queue");
+    let src = q.submit((), |()| 1u64);
+    let mid: Vec<_> = (0..n as u64)
+        .map(|i| q.submit(&src, move |s: &u64| s + i))
+        .collect();
+    let sum = q.submit(&mid, |m: Vec<&u64>| m.into_iter().sum::<u64>());
+    sch.start();
+    *sum.result().expect("done")
+}
+
+// ----- the same workloads on the baseline ----------------------------------------------------
+
+pub fn base_independent(n: usize) -> u64 {
+    let mut g = Baseline::default();
+    for i in 0..n as u64 {
+        g.submit(Vec::new(), move |_| i);
+    }
+    g.run(THREADS)[n - 1]
+}
+
+pub fn base_matrix(n: usize) -> u64 {
+    let mut g = Baseline::default();
+    let mut b = Vec::with_capacity(n);
+    for i in 0..n as u64 {
+        let a = g.submit(Vec::new(), move |_| i);
+        b.push(g.submit(vec![a], |x| x[0] + 1));
+    }
+    for i in 0..n {
+        for k in 0..n {
+            g.submit(vec![b[i], b[k]], |x| x[0] * x[1]);
+        }
+    }
+    *g.run(THREADS).last().unwrap_or(&0)
+}
+
+pub fn base_chain(n: usize) -> u64 {
+    let mut g = Baseline::default();
+    let mut last = g.submit(Vec::new(), |_| 0);
+    for _ in 1..n {
+        last = g.submit(vec![last], |x| x[0] + 1);
+    }
+    g.run(THREADS)[last]
+}
+
+pub fn base_fan(n: usize) -> u64 {
+    let mut g = Baseline::default();
+    let src = g.submit(Vec::new(), |_| 1);
+    let mid: Vec<usize> = (0..n as u64)
+        .map(|i| g.submit(vec![src], move |s| s[0] + i))
+        .collect();
+    let sum = g.submit(mid, |m| m.iter().copied().sum());
+    g.run(THREADS)[sum]
+}
