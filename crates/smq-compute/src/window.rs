@@ -148,6 +148,10 @@ impl Window {
             ));
         }
         let full = self.symmetric(n + 1)?;
+        if n == 1 {
+            // A single point is left untouched, as in scipy.
+            return Ok(Array1::ones(1));
+        }
         Ok(full.slice_move(ndarray::s![..n]))
     }
 
