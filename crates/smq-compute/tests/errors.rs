@@ -365,19 +365,31 @@ fn plugin_input_and_parameter_errors() {
         })
     );
     assert_eq!(
-        p.run(&[x.clone()], &Params::new().with("windw", "hann")),
+        p.run(
+            std::slice::from_ref(&x),
+            &Params::new().with("windw", "hann")
+        ),
         Err(ComputeError::UnknownParameter("windw".into()))
     );
     assert!(matches!(
-        p.run(&[x.clone()], &Params::new().with("window", "triangle")),
+        p.run(
+            std::slice::from_ref(&x),
+            &Params::new().with("window", "triangle")
+        ),
         Err(ComputeError::ParameterType { .. })
     ));
     assert!(matches!(
-        p.run(&[x.clone()], &Params::new().with("sample_rate", "fast")),
+        p.run(
+            std::slice::from_ref(&x),
+            &Params::new().with("sample_rate", "fast")
+        ),
         Err(ComputeError::ParameterType { .. })
     ));
     assert!(matches!(
-        p.run(&[x.clone()], &Params::new().with("sample_rate", -1.0)),
+        p.run(
+            std::slice::from_ref(&x),
+            &Params::new().with("sample_rate", -1.0)
+        ),
         Err(ComputeError::InvalidParameter { .. })
     ));
     let two_d = ArrayD::zeros(vec![2, 8]);

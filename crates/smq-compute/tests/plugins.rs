@@ -98,14 +98,14 @@ fn every_plugin_runs_with_defaults_or_simple_params() {
 
     let out = run(
         "window",
-        &[signal.clone()],
+        std::slice::from_ref(&signal),
         Params::new().with("window", "hamming"),
     );
     assert_eq!(out.get("signal").unwrap().len(), 64);
 
     let out = run(
         "power_spectrum",
-        &[signal.clone()],
+        std::slice::from_ref(&signal),
         Params::new()
             .with("sample_rate", 10_i64)
             .with("scaling", "density"),
@@ -116,12 +116,12 @@ fn every_plugin_runs_with_defaults_or_simple_params() {
 
     let out = run(
         "moving_average",
-        &[signal.clone()],
+        std::slice::from_ref(&signal),
         Params::new().with("window", 3_i64).with("edge", "valid"),
     );
     assert_eq!(out.get("signal").unwrap().len(), 62);
 
-    let out = run("savgol", &[signal.clone()], Params::new());
+    let out = run("savgol", std::slice::from_ref(&signal), Params::new());
     assert_eq!(out.get("signal").unwrap().len(), 64);
 
     let out = run(
