@@ -141,15 +141,25 @@ impl Accumulator {
         self.count += 1;
         match (&mut self.mean, &mut self.m2) {
             (Some(mean), Some(m2)) => {
-                let n = self.count as f64;
-                Zip::from(mean)
-                    .and(m2)
-                    .and(&frame)
-                    .for_each(|mean, m2, &x| {
-                        let delta = x - *mean;
-                        *mean += delta / n;
-                        *m2 += delta * (x - *mean);
-                    });
+                let inv_n = 1.0 / self.count as f64;
+                let update = |mean: &mut f64, m2: &mut f64, x: f64| {
+                    let delta = x - *mean;
+                    *mean += delta * inv_n;
+                    *m2 += delta * (x - *mean);
+                };
+                // Fast path for the common case of contiguous row-major frames.
+                if let (Some(ms), Some(qs), Some(xs)) =
+                    (mean.as_slice_mut(), m2.as_slice_mut(), frame.as_slice())
+                {
+                    for ((m, q), &x) in ms.iter_mut().zip(qs.iter_mut()).zip(xs) {
+                        update(m, q, x);
+                    }
+                } else {
+                    Zip::from(mean)
+                        .and(m2)
+                        .and(&frame)
+                        .for_each(|m, q, &x| update(m, q, x));
+                }
             }
             _ => {
                 self.shape = Some(frame.shape().to_vec());

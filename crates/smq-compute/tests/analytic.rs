@@ -251,6 +251,27 @@ fn accumulator_merge_equals_sequential_pushes() {
 }
 
 #[test]
+fn accumulator_accepts_strided_views() {
+    let a = array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]];
+    let b = array![[3.0, 4.0, 5.0], [6.0, 7.0, 8.0]];
+    let mut strided = Accumulator::new();
+    let mut contiguous = Accumulator::new();
+    for m in [&a, &b] {
+        strided.push(&m.t()).unwrap(); // column-major view
+        contiguous.push(&m.t().to_owned()).unwrap();
+    }
+    assert_eq!(strided.mean().unwrap(), contiguous.mean().unwrap());
+    assert_eq!(
+        strided.variance(0).unwrap(),
+        contiguous.variance(0).unwrap()
+    );
+    assert_eq!(
+        strided.mean().unwrap(),
+        array![[2.0, 5.0], [3.0, 6.0], [4.0, 7.0]].into_dyn()
+    );
+}
+
+#[test]
 fn accumulator_is_stable_with_a_large_offset() {
     // Naive sum-of-squares would lose all digits here.
     let mut acc = Accumulator::new();
