@@ -1,0 +1,599 @@
+//! The plugin interface through which a dashboard or a command line tool
+//! discovers and runs processing steps.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use ndarray::ArrayD;
+
+use crate::error::ComputeError;
+
+/// The kind (type) of a plugin parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamKind {
+    /// `true` or `false`.
+    Bool,
+    /// A signed integer.
+    Int,
+    /// A floating-point number (integers are accepted and converted).
+    Float,
+    /// Free text.
+    Text,
+    /// One of a fixed list of strings.
+    Choice(&'static [&'static str]),
+}
+
+impl fmt::Display for ParamKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParamKind::Bool => f.write_str("bool"),
+            ParamKind::Int => f.write_str("int"),
+            ParamKind::Float => f.write_str("float"),
+            ParamKind::Text => f.write_str("text"),
+            ParamKind::Choice(options) => write!(f, "one of {}", options.join(", ")),
+        }
+    }
+}
+
+/// The value of a plugin parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParamValue {
+    /// A boolean.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A floating-point number.
+    Float(f64),
+    /// A string (also used for [`ParamKind::Choice`]).
+    Text(String),
+}
+
+impl fmt::Display for ParamValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParamValue::Bool(v) => write!(f, "{v}"),
+            ParamValue::Int(v) => write!(f, "{v}"),
+            ParamValue::Float(v) => write!(f, "{v}"),
+            ParamValue::Text(v) => f.write_str(v),
+        }
+    }
+}
+
+impl From<bool> for ParamValue {
+    fn from(v: bool) -> Self {
+        ParamValue::Bool(v)
+    }
+}
+
+impl From<i64> for ParamValue {
+    fn from(v: i64) -> Self {
+        ParamValue::Int(v)
+    }
+}
+
+impl From<f64> for ParamValue {
+    fn from(v: f64) -> Self {
+        ParamValue::Float(v)
+    }
+}
+
+impl From<&str> for ParamValue {
+    fn from(v: &str) -> Self {
+        ParamValue::Text(v.to_owned())
+    }
+}
+
+impl From<String> for ParamValue {
+    fn from(v: String) -> Self {
+        ParamValue::Text(v)
+    }
+}
+
+/// Description of one parameter of a plugin: what a user interface needs to
+/// show a field for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamSpec {
+    /// Parameter name, the key in [`Params`].
+    pub name: &'static str,
+    /// Its kind.
+    pub kind: ParamKind,
+    /// The value used when the parameter is not given.
+    pub default: ParamValue,
+    /// One-line explanation for users.
+    pub description: &'static str,
+}
+
+impl ParamSpec {
+    /// A new parameter specification.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_compute::{ParamKind, ParamSpec};
+    /// let spec = ParamSpec::new("bins", ParamKind::Int, 10_i64, "number of bins");
+    /// assert_eq!(spec.default.to_string(), "10");
+    /// ```
+    pub fn new(
+        name: &'static str,
+        kind: ParamKind,
+        default: impl Into<ParamValue>,
+        description: &'static str,
+    ) -> Self {
+        Self {
+            name,
+            kind,
+            default: default.into(),
+            description,
+        }
+    }
+
+    /// Checks `value` against this spec and converts it to the canonical
+    /// type (an integer given for a float becomes a float).
+    fn coerce(&self, value: &ParamValue) -> Result<ParamValue, ComputeError> {
+        let mismatch = || ComputeError::ParameterType {
+            name: self.name.to_owned(),
+            expected: self.kind.to_string(),
+        };
+        match (self.kind, value) {
+            (ParamKind::Bool, ParamValue::Bool(_))
+            | (ParamKind::Int, ParamValue::Int(_))
+            | (ParamKind::Float, ParamValue::Float(_))
+            | (ParamKind::Text, ParamValue::Text(_)) => Ok(value.clone()),
+            (ParamKind::Float, ParamValue::Int(v)) => Ok(ParamValue::Float(*v as f64)),
+            (ParamKind::Choice(options), ParamValue::Text(v)) => {
+                if options.contains(&v.as_str()) {
+                    Ok(value.clone())
+                } else {
+                    Err(mismatch())
+                }
+            }
+            _ => Err(mismatch()),
+        }
+    }
+}
+
+/// Named parameter values given to [`Plugin::run`].
+///
+/// Missing parameters take the default of their [`ParamSpec`].
+///
+/// # Examples
+///
+/// ```
+/// use smq_compute::Params;
+/// let p = Params::new().with("bins", 20_i64).with("window", "hann");
+/// assert_eq!(p.len(), 2);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Params {
+    values: BTreeMap<String, ParamValue>,
+}
+
+impl Params {
+    /// No parameters: every one takes its default.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(smq_compute::Params::new().is_empty());
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets a parameter, builder style.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_compute::{ParamValue, Params};
+    /// let p = Params::new().with("degree", 3_i64);
+    /// assert_eq!(p.get("degree"), Some(&ParamValue::Int(3)));
+    /// ```
+    pub fn with(mut self, name: &str, value: impl Into<ParamValue>) -> Self {
+        self.set(name, value);
+        self
+    }
+
+    /// Sets a parameter.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut p = smq_compute::Params::new();
+    /// p.set("fs", 1000.0);
+    /// assert!(p.get("fs").is_some());
+    /// ```
+    pub fn set(&mut self, name: &str, value: impl Into<ParamValue>) {
+        self.values.insert(name.to_owned(), value.into());
+    }
+
+    /// The value given for `name`, if any (defaults are not filled in).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(smq_compute::Params::new().get("x").is_none());
+    /// ```
+    pub fn get(&self, name: &str) -> Option<&ParamValue> {
+        self.values.get(name)
+    }
+
+    /// Number of parameters given.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(smq_compute::Params::new().with("a", true).len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Whether no parameter was given.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(!smq_compute::Params::new().with("a", 1.0).is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Checks these values against `specs` and fills in defaults.
+    ///
+    /// # Errors
+    ///
+    /// [`ComputeError::UnknownParameter`] for a name not in `specs`,
+    /// [`ComputeError::ParameterType`] for a value of the wrong kind or a
+    /// choice not among the options.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_compute::{ParamKind, ParamSpec, Params};
+    /// let specs = [ParamSpec::new("fs", ParamKind::Float, 1.0, "sampling rate")];
+    /// let p = Params::new().with("fs", 10_i64).resolve(&specs)?;
+    /// assert_eq!(p.float("fs")?, 10.0);
+    /// assert!(Params::new().with("fz", 1.0).resolve(&specs).is_err());
+    /// # Ok::<(), smq_compute::ComputeError>(())
+    /// ```
+    pub fn resolve(&self, specs: &[ParamSpec]) -> Result<Params, ComputeError> {
+        if let Some(unknown) = self
+            .values
+            .keys()
+            .find(|k| !specs.iter().any(|s| s.name == k.as_str()))
+        {
+            return Err(ComputeError::UnknownParameter(unknown.clone()));
+        }
+        let mut values = BTreeMap::new();
+        for spec in specs {
+            let value = match self.values.get(spec.name) {
+                Some(v) => spec.coerce(v)?,
+                None => spec.default.clone(),
+            };
+            values.insert(spec.name.to_owned(), value);
+        }
+        Ok(Params { values })
+    }
+
+    fn lookup(&self, name: &str) -> Result<&ParamValue, ComputeError> {
+        self.values
+            .get(name)
+            .ok_or_else(|| ComputeError::UnknownParameter(name.to_owned()))
+    }
+
+    fn wrong(name: &str, expected: &str) -> ComputeError {
+        ComputeError::ParameterType {
+            name: name.to_owned(),
+            expected: expected.to_owned(),
+        }
+    }
+
+    /// The boolean parameter `name`.
+    ///
+    /// # Errors
+    ///
+    /// [`ComputeError::UnknownParameter`] when absent,
+    /// [`ComputeError::ParameterType`] when not a boolean.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(smq_compute::Params::new().with("a", true).bool("a")?);
+    /// # Ok::<(), smq_compute::ComputeError>(())
+    /// ```
+    pub fn bool(&self, name: &str) -> Result<bool, ComputeError> {
+        match self.lookup(name)? {
+            ParamValue::Bool(v) => Ok(*v),
+            _ => Err(Self::wrong(name, "bool")),
+        }
+    }
+
+    /// The integer parameter `name`.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Params::bool`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(smq_compute::Params::new().with("n", 4_i64).int("n")?, 4);
+    /// # Ok::<(), smq_compute::ComputeError>(())
+    /// ```
+    pub fn int(&self, name: &str) -> Result<i64, ComputeError> {
+        match self.lookup(name)? {
+            ParamValue::Int(v) => Ok(*v),
+            _ => Err(Self::wrong(name, "int")),
+        }
+    }
+
+    /// The integer parameter `name` as a count or length.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Params::int`], plus [`ComputeError::InvalidParameter`] for a
+    /// negative value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_compute::Params;
+    /// assert_eq!(Params::new().with("n", 4_i64).usize("n")?, 4);
+    /// assert!(Params::new().with("n", -4_i64).usize("n").is_err());
+    /// # Ok::<(), smq_compute::ComputeError>(())
+    /// ```
+    pub fn usize(&self, name: &str) -> Result<usize, ComputeError> {
+        let v = self.int(name)?;
+        usize::try_from(v)
+            .map_err(|_| ComputeError::invalid(name, format!("must be non-negative, got {v}")))
+    }
+
+    /// The floating-point parameter `name` (integers are converted).
+    ///
+    /// # Errors
+    ///
+    /// As for [`Params::bool`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(smq_compute::Params::new().with("x", 2_i64).float("x")?, 2.0);
+    /// # Ok::<(), smq_compute::ComputeError>(())
+    /// ```
+    pub fn float(&self, name: &str) -> Result<f64, ComputeError> {
+        match self.lookup(name)? {
+            ParamValue::Float(v) => Ok(*v),
+            ParamValue::Int(v) => Ok(*v as f64),
+            _ => Err(Self::wrong(name, "float")),
+        }
+    }
+
+    /// The text (or choice) parameter `name`.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Params::bool`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(smq_compute::Params::new().with("w", "hann").text("w")?, "hann");
+    /// # Ok::<(), smq_compute::ComputeError>(())
+    /// ```
+    pub fn text(&self, name: &str) -> Result<&str, ComputeError> {
+        match self.lookup(name)? {
+            ParamValue::Text(v) => Ok(v),
+            _ => Err(Self::wrong(name, "text")),
+        }
+    }
+}
+
+/// How many input arrays a plugin takes, and what they are called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputSpec {
+    /// Exactly these inputs, in this order.
+    Fixed(&'static [&'static str]),
+    /// One or more inputs of the same role (e.g. frames to average).
+    AtLeastOne(&'static str),
+}
+
+impl InputSpec {
+    /// Checks that `count` inputs are acceptable.
+    ///
+    /// # Errors
+    ///
+    /// [`ComputeError::InputCount`] otherwise.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_compute::InputSpec;
+    /// assert!(InputSpec::Fixed(&["x", "y"]).check(2).is_ok());
+    /// assert!(InputSpec::AtLeastOne("frames").check(0).is_err());
+    /// ```
+    pub fn check(&self, count: usize) -> Result<(), ComputeError> {
+        let expected = match self {
+            InputSpec::Fixed(names) => names.len(),
+            InputSpec::AtLeastOne(_) => 1,
+        };
+        let ok = match self {
+            InputSpec::Fixed(_) => count == expected,
+            InputSpec::AtLeastOne(_) => count >= 1,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(ComputeError::InputCount {
+                expected,
+                found: count,
+            })
+        }
+    }
+}
+
+/// Named output arrays of a plugin run, in a fixed order.
+///
+/// # Examples
+///
+/// ```
+/// use ndarray::{array, ArrayD};
+/// use smq_compute::Outputs;
+/// let mut out = Outputs::new();
+/// out.push("mean", array![1.0, 2.0].into_dyn());
+/// assert_eq!(out.get("mean").map(ArrayD::len), Some(2));
+/// assert_eq!(out.names().collect::<Vec<_>>(), ["mean"]);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outputs {
+    items: Vec<(String, ArrayD<f64>)>,
+}
+
+impl Outputs {
+    /// No outputs yet.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(smq_compute::Outputs::new().is_empty());
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends an output.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut out = smq_compute::Outputs::new();
+    /// out.push("x", ndarray::ArrayD::zeros(vec![3]));
+    /// assert_eq!(out.len(), 1);
+    /// ```
+    pub fn push(&mut self, name: &str, value: ArrayD<f64>) {
+        self.items.push((name.to_owned(), value));
+    }
+
+    /// The output called `name`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(smq_compute::Outputs::new().get("x").is_none());
+    /// ```
+    pub fn get(&self, name: &str) -> Option<&ArrayD<f64>> {
+        self.items.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+
+    /// Output names, in order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(smq_compute::Outputs::new().names().count(), 0);
+    /// ```
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.items.iter().map(|(n, _)| n.as_str())
+    }
+
+    /// `(name, array)` pairs, in order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(smq_compute::Outputs::new().iter().count(), 0);
+    /// ```
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &ArrayD<f64>)> {
+        self.items.iter().map(|(n, v)| (n.as_str(), v))
+    }
+
+    /// Number of outputs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(smq_compute::Outputs::new().len(), 0);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether there are no outputs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(smq_compute::Outputs::new().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
+/// A processing step that can be discovered and run by name.
+///
+/// The trait is object safe and implementors are `Send + Sync`, so a
+/// registry can hand out `&'static dyn Plugin` to any thread. Inputs and
+/// outputs are dynamic-dimensional `f64` arrays; parameters are checked
+/// against [`Plugin::params`], missing ones take their defaults.
+///
+/// # Examples
+///
+/// ```
+/// use ndarray::array;
+/// use smq_compute::{plugin, Params};
+///
+/// let p = plugin("normalize").expect("built-in");
+/// let out = p.run(&[array![2.0, 4.0, 6.0].into_dyn()], &Params::new().with("method", "max"))?;
+/// assert_eq!(out.get("signal").unwrap()[[2]], 1.0);
+/// # Ok::<(), smq_compute::ComputeError>(())
+/// ```
+pub trait Plugin: Send + Sync {
+    /// Unique, stable, snake_case name.
+    fn name(&self) -> &'static str;
+
+    /// One-sentence description for users.
+    fn description(&self) -> &'static str;
+
+    /// The input arrays the plugin takes.
+    fn inputs(&self) -> InputSpec;
+
+    /// The parameters the plugin accepts, with defaults.
+    fn params(&self) -> Vec<ParamSpec>;
+
+    /// Runs the step.
+    ///
+    /// # Errors
+    ///
+    /// [`ComputeError::InputCount`] for the wrong number of inputs,
+    /// parameter errors from [`Params::resolve`], and whatever the
+    /// underlying step reports.
+    fn run(&self, inputs: &[ArrayD<f64>], params: &Params) -> Result<Outputs, ComputeError>;
+
+    /// The default value of every parameter.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let p = smq_compute::plugin("histogram").unwrap();
+    /// assert_eq!(p.defaults().int("bins")?, 10);
+    /// # Ok::<(), smq_compute::ComputeError>(())
+    /// ```
+    fn defaults(&self) -> Params {
+        let values = self
+            .params()
+            .into_iter()
+            .map(|s| (s.name.to_owned(), s.default))
+            .collect();
+        Params { values }
+    }
+}
+
+impl fmt::Debug for dyn Plugin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Plugin")
+            .field("name", &self.name())
+            .finish()
+    }
+}
