@@ -1,0 +1,450 @@
+//! Framed, timed command/reply exchanges over a [`Transport`].
+
+use std::net::ToSocketAddrs;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use ndarray::Array1;
+
+use crate::block::{
+    decode_array, parse_block_header, BlockElement, BlockError, BlockHeader, ByteOrder,
+};
+use crate::error::{InstrumentError, Result};
+use crate::error_queue::ScpiErrorEntry;
+use crate::idn::Identity;
+use crate::serial::{SerialConfig, SerialTransport};
+use crate::tcp::TcpTransport;
+use crate::transport::{is_disconnect, is_timeout, Transport};
+
+/// Default timeout of every call.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Longest line accepted before the reply is declared garbage.
+const MAX_LINE: usize = 1 << 20;
+
+/// At most this many entries are read from an error queue in one go.
+const MAX_ERRORS: usize = 64;
+
+/// A named connection to one instrument: line framing with configurable
+/// terminators, a timeout on every call, SCPI helpers and binary blocks.
+///
+/// Every error it returns names the device (the `name` given at creation)
+/// and the command. After a failed exchange (timeout, garbage, partial
+/// block) the input is cleared before the next command is written, so a
+/// late or partial reply does not leak into the next exchange.
+///
+/// # Examples
+///
+/// ```
+/// use smq_instrument::Connection;
+/// use std::io::{BufRead, BufReader, Write};
+///
+/// // A tiny instrument on a local socket.
+/// let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+/// let addr = listener.local_addr().unwrap();
+/// std::thread::spawn(move || {
+///     let (s, _) = listener.accept().unwrap();
+///     let mut w = s.try_clone().unwrap();
+///     for line in BufReader::new(s).lines() {
+///         match line.unwrap().as_str() {
+///             "*IDN?" => w.write_all(b"ACME,X1,42,1.0\n").unwrap(),
+///             "SYST:ERR?" => w.write_all(b"0,\"No error\"\n").unwrap(),
+///             _ => {}
+///         }
+///     }
+/// });
+///
+/// let mut conn = Connection::tcp("demo", addr).unwrap();
+/// assert_eq!(conn.idn().unwrap().model, "X1");
+/// conn.write("*RST").unwrap();
+/// conn.check_errors("*RST").unwrap();
+/// ```
+pub struct Connection {
+    transport: Box<dyn Transport>,
+    name: String,
+    timeout: Duration,
+    read_term: Vec<u8>,
+    write_term: Vec<u8>,
+    rx: Vec<u8>,
+    /// A previous exchange failed part-way: clear input before the next.
+    dirty: bool,
+    /// A block was read without its trailing terminator: drop the
+    /// terminator if it shows up at the start of the next reply.
+    skip_term: bool,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("name", &self.name)
+            .field("transport", &self.transport.describe())
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    /// Wrap `transport`; `name` identifies the device in errors. Terminators
+    /// default to `\n` both ways and the timeout to [`DEFAULT_TIMEOUT`].
+    pub fn new(name: impl Into<String>, transport: impl Transport + 'static) -> Self {
+        Self {
+            transport: Box::new(transport),
+            name: name.into(),
+            timeout: DEFAULT_TIMEOUT,
+            read_term: b"\n".to_vec(),
+            write_term: b"\n".to_vec(),
+            rx: Vec::new(),
+            dirty: false,
+            skip_term: false,
+        }
+    }
+
+    /// Open a serial port (see [`SerialTransport`]).
+    pub fn serial(name: impl Into<String>, path: &str, config: &SerialConfig) -> Result<Self> {
+        let name = name.into();
+        let t = SerialTransport::open(path, config, &name)?;
+        Ok(Self::new(name, t))
+    }
+
+    /// Connect to a raw TCP socket (see [`TcpTransport`]), waiting at most
+    /// [`DEFAULT_TIMEOUT`].
+    pub fn tcp(name: impl Into<String>, addr: impl ToSocketAddrs) -> Result<Self> {
+        let name = name.into();
+        let t = TcpTransport::connect(addr, DEFAULT_TIMEOUT, &name)?;
+        Ok(Self::new(name, t))
+    }
+
+    /// Set the timeout of every call (builder style).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Set the read and write terminators (builder style), e.g. `b"\r\n"`.
+    /// An empty read terminator is replaced by `\n`.
+    pub fn with_terminators(mut self, read: &[u8], write: &[u8]) -> Self {
+        self.read_term = if read.is_empty() {
+            b"\n".to_vec()
+        } else {
+            read.to_vec()
+        };
+        self.write_term = write.to_vec();
+        self
+    }
+
+    /// Set the timeout of every call.
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout;
+    }
+
+    /// The timeout of every call.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// The device name used in errors.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Description of the underlying link, e.g. `tcp 127.0.0.1:5025`.
+    pub fn describe(&self) -> String {
+        self.transport.describe()
+    }
+
+    fn io_error(&self, command: &str, source: std::io::Error) -> InstrumentError {
+        if is_disconnect(&source) {
+            self.disconnected(command)
+        } else if is_timeout(&source) {
+            self.timeout_error(command)
+        } else {
+            InstrumentError::Io {
+                device: self.name.clone(),
+                command: command.to_owned(),
+                source,
+            }
+        }
+    }
+
+    fn disconnected(&self, command: &str) -> InstrumentError {
+        InstrumentError::Disconnected {
+            device: self.name.clone(),
+            command: command.to_owned(),
+        }
+    }
+
+    fn timeout_error(&self, command: &str) -> InstrumentError {
+        InstrumentError::Timeout {
+            device: self.name.clone(),
+            command: command.to_owned(),
+            timeout: self.timeout,
+        }
+    }
+
+    /// Build a [`InstrumentError::Garbage`] naming this device.
+    pub fn garbage(
+        &self,
+        command: &str,
+        reply: &[u8],
+        reason: impl Into<String>,
+    ) -> InstrumentError {
+        InstrumentError::garbage(&self.name, command, reply, reason)
+    }
+
+    /// Discard all pending input, buffered or in the link.
+    pub fn clear(&mut self) -> Result<()> {
+        self.rx.clear();
+        self.skip_term = false;
+        self.transport
+            .clear()
+            .map_err(|e| self.io_error("clear", e))?;
+        self.dirty = false;
+        Ok(())
+    }
+
+    /// Send `command` followed by the write terminator.
+    pub fn write(&mut self, command: &str) -> Result<()> {
+        if self.dirty {
+            self.clear()?;
+        }
+        let mut data = Vec::with_capacity(command.len() + self.write_term.len());
+        data.extend_from_slice(command.as_bytes());
+        data.extend_from_slice(&self.write_term);
+        let res = self.transport.write_all(&data, self.timeout);
+        res.map_err(|e| {
+            self.dirty = true;
+            self.io_error(command, e)
+        })
+    }
+
+    /// Read more bytes into the buffer, waiting until `deadline`.
+    fn fill(&mut self, command: &str, deadline: Instant) -> Result<()> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(self.timeout_error(command));
+        }
+        let mut buf = [0u8; 4096];
+        match self.transport.read(&mut buf, left) {
+            Ok(0) => Err(self.disconnected(command)),
+            Ok(n) => {
+                self.rx.extend_from_slice(&buf[..n]);
+                if self.skip_term && !self.rx.is_empty() {
+                    if self.rx.starts_with(&self.read_term) {
+                        self.rx.drain(..self.read_term.len());
+                        self.skip_term = false;
+                    } else if !self.read_term.starts_with(&self.rx) {
+                        self.skip_term = false;
+                    }
+                }
+                Ok(())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Ok(()),
+            Err(e) => Err(self.io_error(command, e)),
+        }
+    }
+
+    /// Run `f`, marking the connection dirty when it fails.
+    fn guarded<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        let r = f(self);
+        if r.is_err() {
+            self.dirty = true;
+        }
+        r
+    }
+
+    /// Read raw bytes up to (not including) the read terminator.
+    pub fn read_line_bytes(&mut self, command: &str) -> Result<Vec<u8>> {
+        let deadline = Instant::now() + self.timeout;
+        self.guarded(|c| c.read_line_until(command, deadline))
+    }
+
+    fn read_line_until(&mut self, command: &str, deadline: Instant) -> Result<Vec<u8>> {
+        let mut searched: usize = 0;
+        loop {
+            if !self.skip_term {
+                let term = self.read_term.len();
+                if let Some(i) = find(&self.rx[searched.saturating_sub(term)..], &self.read_term) {
+                    let start = searched.saturating_sub(term) + i;
+                    let line: Vec<u8> = self.rx.drain(..start + term).take(start).collect();
+                    return Ok(line);
+                }
+                searched = self.rx.len();
+                if searched > MAX_LINE {
+                    let bad = std::mem::take(&mut self.rx);
+                    return Err(self.garbage(command, &bad, "no terminator in reply"));
+                }
+            }
+            if let Err(e) = self.fill(command, deadline) {
+                if e.is_disconnected() && !self.rx.is_empty() {
+                    // Keep the partial reply in the message? It is reported
+                    // as a disconnect: the link is gone either way.
+                    self.rx.clear();
+                }
+                return Err(e);
+            }
+        }
+    }
+
+    /// Read one reply line as text, without its terminator and surrounding
+    /// whitespace.
+    pub fn read_line(&mut self, command: &str) -> Result<String> {
+        let bytes = self.read_line_bytes(command)?;
+        match std::str::from_utf8(&bytes) {
+            Ok(s) => Ok(s.trim().to_owned()),
+            Err(_) => {
+                self.dirty = true;
+                Err(self.garbage(command, &bytes, "reply is not text"))
+            }
+        }
+    }
+
+    /// Send `command` and read one reply line.
+    pub fn query(&mut self, command: &str) -> Result<String> {
+        self.write(command)?;
+        self.read_line(command)
+    }
+
+    /// Send `command`, read one line and parse it as `T` (numbers, ...);
+    /// a reply that does not parse is [`InstrumentError::Garbage`].
+    ///
+    /// Numbers in SCPI replies such as `+1.23456789E-01` parse as `f64`.
+    pub fn query_parse<T: FromStr>(&mut self, command: &str) -> Result<T> {
+        let line = self.query(command)?;
+        line.parse().map_err(|_| {
+            self.garbage(
+                command,
+                line.as_bytes(),
+                format!("expected {}", std::any::type_name::<T>()),
+            )
+        })
+    }
+
+    /// `*IDN?`, parsed.
+    pub fn idn(&mut self) -> Result<Identity> {
+        let line = self.query("*IDN?")?;
+        line.parse().map_err(|e: crate::idn::IdentityParseError| {
+            self.garbage("*IDN?", line.as_bytes(), e.to_string())
+        })
+    }
+
+    /// Read one entry of the error queue (`SYST:ERR?`).
+    pub fn next_error(&mut self) -> Result<ScpiErrorEntry> {
+        let line = self.query("SYST:ERR?")?;
+        line.parse().map_err(|_| {
+            self.garbage(
+                "SYST:ERR?",
+                line.as_bytes(),
+                "expected <code>,\"<message>\"",
+            )
+        })
+    }
+
+    /// Read the error queue until `0,"No error"`; returns the errors found
+    /// (oldest first).
+    pub fn drain_errors(&mut self) -> Result<Vec<ScpiErrorEntry>> {
+        let mut errors = Vec::new();
+        for _ in 0..MAX_ERRORS {
+            let e = self.next_error()?;
+            if e.is_no_error() {
+                return Ok(errors);
+            }
+            errors.push(e);
+        }
+        Err(self.garbage(
+            "SYST:ERR?",
+            b"",
+            format!("error queue still not empty after {MAX_ERRORS} reads"),
+        ))
+    }
+
+    /// Empty the error queue and fail with [`InstrumentError::Scpi`] (the
+    /// oldest error, reported against `after`) if it held anything.
+    pub fn check_errors(&mut self, after: &str) -> Result<()> {
+        let errors = self.drain_errors()?;
+        match errors.into_iter().next() {
+            None => Ok(()),
+            Some(e) => Err(InstrumentError::Scpi {
+                device: self.name.clone(),
+                command: after.to_owned(),
+                code: e.code,
+                message: e.message,
+            }),
+        }
+    }
+
+    /// Read one IEEE 488.2 binary block (definite `#<n><len><data>` or
+    /// indefinite `#0<data>\n`) and return its payload.
+    pub fn read_block(&mut self, command: &str) -> Result<Vec<u8>> {
+        let deadline = Instant::now() + self.timeout;
+        self.guarded(|c| c.read_block_until(command, deadline))
+    }
+
+    fn read_block_until(&mut self, command: &str, deadline: Instant) -> Result<Vec<u8>> {
+        loop {
+            // Leading whitespace (a stray terminator) is skipped.
+            let ws = self
+                .rx
+                .iter()
+                .take_while(|b| b.is_ascii_whitespace())
+                .count();
+            self.rx.drain(..ws);
+            match parse_block_header(&self.rx) {
+                Ok(BlockHeader::Definite { header_len, len }) => {
+                    let end = header_len.saturating_add(len);
+                    while self.rx.len() < end {
+                        self.fill(command, deadline)?;
+                    }
+                    let payload = self.rx[header_len..end].to_vec();
+                    self.rx.drain(..end);
+                    if self.rx.starts_with(&self.read_term) {
+                        self.rx.drain(..self.read_term.len());
+                    } else if self.rx.is_empty() {
+                        self.skip_term = true;
+                    }
+                    return Ok(payload);
+                }
+                Ok(BlockHeader::Indefinite) => {
+                    let mut line = self.read_line_until(command, deadline)?;
+                    line.drain(..2);
+                    return Ok(line);
+                }
+                Err(BlockError::Incomplete { .. }) => self.fill(command, deadline)?,
+                Err(e) => {
+                    // Consume the rest of the bad reply so the next exchange
+                    // starts clean.
+                    let mut bad = self
+                        .read_line_until(command, deadline)
+                        .unwrap_or_else(|_| std::mem::take(&mut self.rx));
+                    bad.truncate(64);
+                    return Err(self.garbage(command, &bad, e.to_string()));
+                }
+            }
+        }
+    }
+
+    /// Send `command` and read a binary block reply.
+    pub fn query_block(&mut self, command: &str) -> Result<Vec<u8>> {
+        self.write(command)?;
+        self.read_block(command)
+    }
+
+    /// Send `command`, read a binary block and decode it into samples of
+    /// type `T` in byte order `order`.
+    pub fn query_array<T: BlockElement>(
+        &mut self,
+        command: &str,
+        order: ByteOrder,
+    ) -> Result<Array1<T>> {
+        let payload = self.query_block(command)?;
+        decode_array(&payload, order)
+            .map_err(|e| self.garbage(command, &payload[..payload.len().min(64)], e.to_string()))
+    }
+}
+
+/// Position of `needle` in `hay`.
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || hay.len() < needle.len() {
+        return None;
+    }
+    hay.windows(needle.len()).position(|w| w == needle)
+}
