@@ -123,6 +123,7 @@ impl SerialConfig {
 /// # Examples
 ///
 /// ```
+/// use smq_instrument::serialport::SerialPort;
 /// use smq_instrument::{SerialConfig, SerialTransport, Transport};
 /// use std::io::Write;
 /// use std::time::Duration;

@@ -1,0 +1,518 @@
+//! The thread that runs one simulated instrument on a pseudo-terminal and a
+//! TCP socket.
+
+use std::collections::VecDeque;
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serialport::{SerialPort, TTYPort};
+
+use crate::fault::{Fault, GARBAGE};
+
+/// How often the thread wakes up to check for shutdown.
+const TICK: Duration = Duration::from_millis(10);
+
+/// The protocol side of a simulated instrument: turns command lines into
+/// replies.
+pub trait Model: Send + 'static {
+    /// Short name of the instrument (used for the thread name).
+    fn name(&self) -> &'static str;
+    /// Terminator appended to every reply.
+    fn reply_terminator(&self) -> &'static [u8] {
+        b"\n"
+    }
+    /// Handle one command line (without terminator, trimmed); return the
+    /// reply bytes (without terminator), or `None` for commands that do not
+    /// reply.
+    fn handle(&mut self, line: &str) -> Option<Vec<u8>>;
+}
+
+/// Lock a mutex, ignoring poisoning (the protected state stays usable).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// State shared between the handle and the thread.
+struct Shared<M> {
+    model: Mutex<M>,
+    faults: Mutex<VecDeque<Fault>>,
+    latency: Mutex<Duration>,
+    pty_path: Mutex<String>,
+    stop: AtomicBool,
+    /// Number of commands received and not yet fully answered.
+    busy: Mutex<usize>,
+    idle: Condvar,
+}
+
+/// A simulated instrument running on its own thread, reachable through a
+/// pseudo-terminal ([`pty_path`](Self::pty_path)) and a TCP socket on
+/// 127.0.0.1 ([`tcp_addr`](Self::tcp_addr)). Dropping the handle stops the
+/// thread and closes both.
+///
+/// # Examples
+///
+/// ```
+/// use smq_sim::{DmmModel, SimInstrument};
+/// use smq_instrument::Connection;
+///
+/// let sim = SimInstrument::start(DmmModel::standalone(1)).unwrap();
+/// let mut conn = Connection::tcp("dmm", sim.tcp_addr()).unwrap();
+/// assert_eq!(conn.idn().unwrap().model, "34401A");
+/// ```
+pub struct SimInstrument<M: Model> {
+    shared: Arc<Shared<M>>,
+    addr: SocketAddr,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl<M: Model> std::fmt::Debug for SimInstrument<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimInstrument")
+            .field("pty", &self.pty_path())
+            .field("tcp", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<M: Model> SimInstrument<M> {
+    /// Start `model` on a new thread with a fresh pseudo-terminal and a TCP
+    /// listener on an ephemeral port of 127.0.0.1.
+    pub fn start(model: M) -> io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let pty = Pty::new()?;
+        let shared = Arc::new(Shared {
+            model: Mutex::new(model),
+            faults: Mutex::new(VecDeque::new()),
+            latency: Mutex::new(Duration::ZERO),
+            pty_path: Mutex::new(pty.path.clone()),
+            stop: AtomicBool::new(false),
+            busy: Mutex::new(0),
+            idle: Condvar::new(),
+        });
+        let name = lock(&shared.model).name();
+        let s = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name(format!("sim-{name}"))
+            .spawn(move || Server::new(s, listener, pty).run())?;
+        Ok(Self {
+            shared,
+            addr,
+            thread: Some(thread),
+        })
+    }
+
+    /// Path of the slave side of the pseudo-terminal (e.g. `/dev/pts/7`),
+    /// to be opened as a serial port.
+    pub fn pty_path(&self) -> String {
+        lock(&self.shared.pty_path).clone()
+    }
+
+    /// Address of the TCP listener.
+    pub fn tcp_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Queue a one-shot fault for the next reply.
+    pub fn inject(&self, fault: Fault) {
+        lock(&self.shared.faults).push_back(fault);
+    }
+
+    /// Forget all queued faults.
+    pub fn clear_faults(&self) {
+        lock(&self.shared.faults).clear();
+    }
+
+    /// Set the latency added before every reply.
+    pub fn set_latency(&self, latency: Duration) {
+        *lock(&self.shared.latency) = latency;
+    }
+
+    /// Run `f` on the instrument model (to inspect or change its state).
+    pub fn with_model<R>(&self, f: impl FnOnce(&mut M) -> R) -> R {
+        f(&mut lock(&self.shared.model))
+    }
+
+    /// Wait until every command received so far has been answered (replies
+    /// written, including delayed ones), at most `timeout`. Returns `true`
+    /// when idle.
+    pub fn wait_idle(&self, timeout: Duration) -> bool {
+        let busy = lock(&self.shared.busy);
+        let (busy, _) = self
+            .shared
+            .idle
+            .wait_timeout_while(busy, timeout, |b| *b > 0)
+            .unwrap_or_else(PoisonError::into_inner);
+        *busy == 0
+    }
+}
+
+impl<M: Model> Drop for SimInstrument<M> {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The master side of a pseudo-terminal. The slave is kept open too, so the
+/// terminal survives while no driver has it open.
+struct Pty {
+    master: TTYPort,
+    _slave: TTYPort,
+    path: String,
+}
+
+impl Pty {
+    fn new() -> io::Result<Self> {
+        let (master, slave) = TTYPort::pair()?;
+        let path = slave
+            .name()
+            .ok_or_else(|| io::Error::other("pseudo-terminal has no name"))?;
+        set_nonblocking(master.as_raw_fd())?;
+        Ok(Self {
+            master,
+            _slave: slave,
+            path,
+        })
+    }
+}
+
+fn set_nonblocking(fd: RawFd) -> io::Result<()> {
+    // SAFETY: fcntl on a file descriptor we own, with valid arguments.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: as above.
+    if unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Read from a non-blocking fd.
+fn raw_read(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: buf is valid for buf.len() bytes.
+    let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n.unsigned_abs())
+    }
+}
+
+/// Write to a non-blocking fd.
+fn raw_write(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: buf is valid for buf.len() bytes.
+    let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n.unsigned_abs())
+    }
+}
+
+enum Link {
+    Pty(Pty),
+    Tcp(TcpStream),
+}
+
+impl Link {
+    fn fd(&self) -> RawFd {
+        match self {
+            Link::Pty(p) => p.master.as_raw_fd(),
+            Link::Tcp(s) => s.as_raw_fd(),
+        }
+    }
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Link::Pty(p) => raw_read(p.master.as_raw_fd(), buf),
+            Link::Tcp(s) => s.read(buf),
+        }
+    }
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Link::Pty(p) => raw_write(p.master.as_raw_fd(), buf),
+            Link::Tcp(s) => s.write(buf),
+        }
+    }
+}
+
+/// A reply waiting for its time.
+struct Pending {
+    due: Instant,
+    bytes: Vec<u8>,
+    /// Close the link once `bytes` are written.
+    then_close: bool,
+}
+
+/// One connected endpoint.
+struct Endpoint {
+    link: Link,
+    rx: Vec<u8>,
+    /// Complete command lines not yet handled.
+    lines: VecDeque<String>,
+    pending: Option<Pending>,
+    out: Vec<u8>,
+    close_after_out: bool,
+    closed: bool,
+}
+
+impl Endpoint {
+    fn new(link: Link) -> Self {
+        Self {
+            link,
+            rx: Vec::new(),
+            lines: VecDeque::new(),
+            pending: None,
+            out: Vec::new(),
+            close_after_out: false,
+            closed: false,
+        }
+    }
+
+    fn is_pty(&self) -> bool {
+        matches!(self.link, Link::Pty(_))
+    }
+
+    fn busy(&self) -> usize {
+        self.lines.len() + usize::from(self.pending.is_some()) + usize::from(!self.out.is_empty())
+    }
+
+    /// Read what is available; split into lines.
+    fn read_input(&mut self) {
+        let mut buf = [0u8; 4096];
+        loop {
+            match self.link.read(&mut buf) {
+                Ok(0) => {
+                    self.closed = !self.is_pty();
+                    break;
+                }
+                Ok(n) => self.rx.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => {
+                    // A pseudo-terminal reports EIO while no driver has it
+                    // open; a socket error means the client is gone.
+                    self.closed = !self.is_pty();
+                    break;
+                }
+            }
+        }
+        while let Some(i) = self.rx.iter().position(|&b| b == b'\n') {
+            let raw: Vec<u8> = self.rx.drain(..=i).collect();
+            let line = String::from_utf8_lossy(&raw).trim().to_owned();
+            if !line.is_empty() {
+                self.lines.push_back(line);
+            }
+        }
+        if self.rx.len() > 1 << 16 {
+            self.rx.clear();
+        }
+    }
+
+    fn write_output(&mut self) {
+        while !self.out.is_empty() {
+            match self.link.write(&self.out) {
+                Ok(0) => break,
+                Ok(n) => {
+                    self.out.drain(..n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => {
+                    self.out.clear();
+                    self.closed = !self.is_pty();
+                }
+            }
+        }
+    }
+}
+
+struct Server<M: Model> {
+    shared: Arc<Shared<M>>,
+    listener: TcpListener,
+    endpoints: Vec<Endpoint>,
+}
+
+impl<M: Model> Server<M> {
+    fn new(shared: Arc<Shared<M>>, listener: TcpListener, pty: Pty) -> Self {
+        Self {
+            shared,
+            listener,
+            endpoints: vec![Endpoint::new(Link::Pty(pty))],
+        }
+    }
+
+    fn run(mut self) {
+        while !self.shared.stop.load(Ordering::SeqCst) {
+            self.poll();
+            self.accept();
+            let now = Instant::now();
+            for i in 0..self.endpoints.len() {
+                self.serve(i, now);
+            }
+            self.reap();
+            let busy: usize = self.endpoints.iter().map(Endpoint::busy).sum();
+            *lock(&self.shared.busy) = busy;
+            if busy == 0 {
+                self.shared.idle.notify_all();
+            }
+        }
+    }
+
+    /// Wait until some input arrives, a reply is due or a tick passes.
+    fn poll(&mut self) {
+        let now = Instant::now();
+        let mut wait = TICK;
+        let mut fds = Vec::with_capacity(self.endpoints.len() + 1);
+        fds.push(libc::pollfd {
+            fd: self.listener.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        });
+        for ep in &self.endpoints {
+            if let Some(p) = &ep.pending {
+                wait = wait.min(p.due.saturating_duration_since(now));
+            }
+            let mut events = libc::POLLIN;
+            if !ep.out.is_empty() {
+                events |= libc::POLLOUT;
+            }
+            fds.push(libc::pollfd {
+                fd: ep.link.fd(),
+                events,
+                revents: 0,
+            });
+        }
+        let ms = i32::try_from(wait.as_millis()).unwrap_or(i32::MAX);
+        // SAFETY: fds is a valid array of pollfd of the given length.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+        if n < 0 {
+            return;
+        }
+        let mut hup_only = false;
+        for (ep, fd) in self.endpoints.iter_mut().zip(&fds[1..]) {
+            if fd.revents & libc::POLLIN != 0 {
+                ep.read_input();
+            } else if fd.revents & (libc::POLLHUP | libc::POLLERR) != 0 {
+                if ep.is_pty() {
+                    // No driver has the terminal open (a pseudo-terminal
+                    // master reports a hang-up then); nothing to read.
+                    hup_only = true;
+                } else {
+                    ep.closed = true;
+                }
+            }
+        }
+        if hup_only && n > 0 && fds.iter().all(|f| f.revents & libc::POLLIN == 0) {
+            // Avoid spinning on a permanent hang-up condition.
+            std::thread::sleep(TICK.min(wait));
+        }
+    }
+
+    fn accept(&mut self) {
+        loop {
+            match self.listener.accept() {
+                Ok((stream, _)) => {
+                    if stream.set_nonblocking(true).is_ok() {
+                        let _ = stream.set_nodelay(true);
+                        self.endpoints.push(Endpoint::new(Link::Tcp(stream)));
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+    }
+
+    /// Handle queued lines, send due replies.
+    fn serve(&mut self, i: usize, now: Instant) {
+        let latency = *lock(&self.shared.latency);
+        let ep = &mut self.endpoints[i];
+        loop {
+            if let Some(p) = &ep.pending {
+                if p.due > now {
+                    break;
+                }
+                if let Some(p) = ep.pending.take() {
+                    ep.out.extend_from_slice(&p.bytes);
+                    ep.close_after_out |= p.then_close;
+                }
+            }
+            if ep.close_after_out {
+                break;
+            }
+            let Some(line) = ep.lines.pop_front() else {
+                break;
+            };
+            let (reply, term) = {
+                let mut model = lock(&self.shared.model);
+                (model.handle(&line), model.reply_terminator())
+            };
+            let Some(reply) = reply else { continue };
+            let fault = lock(&self.shared.faults).pop_front();
+            let mut pending = Pending {
+                due: now + latency,
+                bytes: reply,
+                then_close: false,
+            };
+            match fault {
+                None => pending.bytes.extend_from_slice(term),
+                Some(Fault::NoReply) => continue,
+                Some(Fault::Garbage) => {
+                    pending.bytes = GARBAGE.to_vec();
+                    pending.bytes.extend_from_slice(term);
+                }
+                Some(Fault::Slow(d)) => {
+                    pending.due += d;
+                    pending.bytes.extend_from_slice(term);
+                }
+                Some(Fault::Disconnect) => {
+                    let half = (pending.bytes.len() / 2).max(1);
+                    pending.bytes.truncate(half);
+                    pending.then_close = true;
+                }
+            }
+            ep.pending = Some(pending);
+        }
+        ep.write_output();
+        if ep.close_after_out && ep.out.is_empty() {
+            ep.closed = true;
+        }
+    }
+
+    /// Drop closed endpoints; a closed pseudo-terminal is replaced by a new
+    /// one (its new path published before the old one goes away).
+    fn reap(&mut self) {
+        let mut i = 0;
+        while i < self.endpoints.len() {
+            if !self.endpoints[i].closed {
+                i += 1;
+                continue;
+            }
+            if self.endpoints[i].is_pty() {
+                match Pty::new() {
+                    Ok(pty) => {
+                        *lock(&self.shared.pty_path) = pty.path.clone();
+                        self.endpoints[i] = Endpoint::new(Link::Pty(pty));
+                    }
+                    Err(_) => {
+                        self.endpoints.remove(i);
+                        continue;
+                    }
+                }
+                i += 1;
+            } else {
+                self.endpoints.remove(i);
+            }
+        }
+    }
+}
