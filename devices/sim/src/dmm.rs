@@ -116,6 +116,11 @@ impl DmmModel {
         self.errors.push(code, message);
     }
 
+    /// The sample this instrument observes (shared with the lab).
+    pub fn physics(&self) -> Arc<Physics> {
+        Arc::clone(&self.physics)
+    }
+
     /// The function currently configured.
     pub fn function(&self) -> DmmFunction {
         self.function

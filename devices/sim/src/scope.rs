@@ -85,6 +85,11 @@ impl ScopeModel {
         self.errors.push(code, message);
     }
 
+    /// The sample this instrument observes (shared with the lab).
+    pub fn physics(&self) -> Arc<Physics> {
+        Arc::clone(&self.physics)
+    }
+
     /// True while acquiring (after `:RUN`).
     pub fn running(&self) -> bool {
         self.running

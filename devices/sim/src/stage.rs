@@ -84,6 +84,11 @@ impl StageModel {
         }
     }
 
+    /// The sample this instrument observes (shared with the lab).
+    pub fn physics(&self) -> Arc<Physics> {
+        Arc::clone(&self.physics)
+    }
+
     /// The controller address.
     pub fn address(&self) -> u8 {
         self.address
