@@ -102,6 +102,8 @@
 //! type the instrument was told to use (`u8`, `i8`, `i16`, `u16`, `i32`,
 //! `f32` or `f64`) in the byte order it uses ([`ByteOrder`]).
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 mod block;
 mod connection;
 mod error;

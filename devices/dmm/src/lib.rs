@@ -30,6 +30,8 @@
 //! # Ok::<(), smq_instrument::InstrumentError>(())
 //! ```
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 mod driver;
 mod types;
 

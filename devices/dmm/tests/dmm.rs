@@ -1,6 +1,8 @@
 //! The DMM driver against the simulated 34401A, over a pseudo-terminal and
 //! over TCP.
 
+#![allow(clippy::unwrap_used)]
+
 use std::time::Duration;
 
 use smq_dmm::{Dmm, Function, InstrumentError, Range, TriggerSource};

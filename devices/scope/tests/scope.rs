@@ -1,6 +1,8 @@
 //! The scope driver against the simulated DS1000Z, over a pseudo-terminal
 //! and over TCP.
 
+#![allow(clippy::unwrap_used)]
+
 use std::time::Duration;
 
 use smq_instrument::{InstrumentError, SerialConfig};

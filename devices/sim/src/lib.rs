@@ -47,6 +47,8 @@
 //!
 //! The `smq-sim` binary starts a [`SimLab`] and prints where to reach it.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 mod dmm;
 mod fault;
 mod lab;

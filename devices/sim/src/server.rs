@@ -420,15 +420,10 @@ impl<M: Model> Server<M> {
     }
 
     fn accept(&mut self) {
-        loop {
-            match self.listener.accept() {
-                Ok((stream, _)) => {
-                    if stream.set_nonblocking(true).is_ok() {
-                        let _ = stream.set_nodelay(true);
-                        self.endpoints.push(Endpoint::new(Link::Tcp(stream)));
-                    }
-                }
-                Err(_) => break,
+        while let Ok((stream, _)) = self.listener.accept() {
+            if stream.set_nonblocking(true).is_ok() {
+                let _ = stream.set_nodelay(true);
+                self.endpoints.push(Endpoint::new(Link::Tcp(stream)));
             }
         }
     }

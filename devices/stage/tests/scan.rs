@@ -1,6 +1,8 @@
 //! A scan across the simulated lab: the stage steps over the sample while
 //! the multimeter and the scope record the peak.
 
+#![allow(clippy::unwrap_used)]
+
 use std::time::Duration;
 
 use smq_dmm::{Dmm, Function, Range};

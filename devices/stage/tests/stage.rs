@@ -1,6 +1,8 @@
 //! The stage driver against the simulated SMC100, over a pseudo-terminal
 //! and over TCP.
 
+#![allow(clippy::unwrap_used)]
+
 use std::time::Duration;
 
 use smq_instrument::InstrumentError;
