@@ -186,12 +186,13 @@ fn slow_reply_within_timeout_succeeds_and_late_reply_is_dropped() {
         assert!(dmm.read().unwrap() > 0.0);
 
         dmm.set_timeout(SHORT);
+        let before = sim.replies_sent();
         sim.inject(Fault::Slow(Duration::from_millis(600)));
         let err = dmm.identify().unwrap_err();
         assert!(err.is_timeout(), "{link}: {err:?}");
         assert!(err.to_string().contains("*IDN?"));
         // The late reply arrives; the next exchange must not see it.
-        assert!(sim.wait_idle(Duration::from_secs(5)));
+        assert!(sim.wait_replies(before + 1, Duration::from_secs(5)));
         let v = dmm.read().unwrap();
         assert!(v > 0.0 && v < 2.0, "{link}: {v}");
         assert_eq!(dmm.identify().unwrap().model, "34401A");

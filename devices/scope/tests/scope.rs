@@ -216,10 +216,13 @@ fn no_reply_and_slow_reply_time_out_then_recover() {
         assert_eq!(scope.read_waveform(1).unwrap().v.len(), SCREEN_POINTS);
 
         let p = prepare(&mut scope);
+        let before = sim.replies_sent();
         sim.inject(Fault::Slow(Duration::from_millis(600)));
         assert!(scope.waveform_volts(&p).unwrap_err().is_timeout());
-        assert!(sim.wait_idle(Duration::from_secs(5)));
-        assert_eq!(scope.read_waveform(1).unwrap().v.len(), SCREEN_POINTS);
+        assert!(sim.wait_replies(before + 1, Duration::from_secs(5)));
+        let r = scope.read_waveform(1);
+        assert!(r.is_ok(), "{link}: {r:?} {}", sim.replies_sent() - before);
+        assert_eq!(r.unwrap().v.len(), SCREEN_POINTS);
         assert_eq!(scope.timebase_scale().unwrap(), 1e-3);
     }
 }

@@ -37,6 +37,18 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Counters the handle can wait on.
+#[derive(Debug, Default, Clone, Copy)]
+struct Progress {
+    /// Commands received and not yet fully answered.
+    busy: usize,
+    /// Replies the simulator has started to write (counted before the
+    /// first byte goes out).
+    started: u64,
+    /// Replies completely written.
+    replies: u64,
+}
+
 /// State shared between the handle and the thread.
 struct Shared<M> {
     model: Mutex<M>,
@@ -44,9 +56,9 @@ struct Shared<M> {
     latency: Mutex<Duration>,
     pty_path: Mutex<String>,
     stop: AtomicBool,
-    /// Number of commands received and not yet fully answered.
-    busy: Mutex<usize>,
-    idle: Condvar,
+    /// Work in progress and replies sent so far.
+    progress: Mutex<Progress>,
+    changed: Condvar,
 }
 
 /// A simulated instrument running on its own thread, reachable through a
@@ -93,8 +105,8 @@ impl<M: Model> SimInstrument<M> {
             latency: Mutex::new(Duration::ZERO),
             pty_path: Mutex::new(pty.path.clone()),
             stop: AtomicBool::new(false),
-            busy: Mutex::new(0),
-            idle: Condvar::new(),
+            progress: Mutex::new(Progress::default()),
+            changed: Condvar::new(),
         });
         let name = lock(&shared.model).name();
         let s = Arc::clone(&shared);
@@ -141,15 +153,50 @@ impl<M: Model> SimInstrument<M> {
 
     /// Wait until every command received so far has been answered (replies
     /// written, including delayed ones), at most `timeout`. Returns `true`
-    /// when idle.
+    /// when idle. Commands still in transit are not known to the simulator;
+    /// use [`wait_replies`](Self::wait_replies) to wait for a given reply.
     pub fn wait_idle(&self, timeout: Duration) -> bool {
-        let busy = lock(&self.shared.busy);
-        let (busy, _) = self
+        self.wait_for(timeout, |p| p.busy == 0)
+    }
+
+    /// Number of replies sent so far, counting a reply as soon as the
+    /// simulator starts writing it (swallowed replies, see
+    /// [`Fault::NoReply`], do not count). Every reply a client has received
+    /// is counted.
+    pub fn replies_sent(&self) -> u64 {
+        lock(&self.shared.progress).started
+    }
+
+    /// Wait until at least `count` replies have been completely written in
+    /// total, at most `timeout`. Returns `true` when they have.
+    ///
+    /// ```
+    /// use smq_sim::{DmmModel, Fault, SimInstrument};
+    /// use smq_instrument::Connection;
+    /// use std::time::Duration;
+    ///
+    /// let sim = SimInstrument::start(DmmModel::standalone(1)).unwrap();
+    /// let mut conn = Connection::tcp("dmm", sim.tcp_addr()).unwrap()
+    ///     .with_timeout(Duration::from_millis(100));
+    /// let before = sim.replies_sent();
+    /// sim.inject(Fault::Slow(Duration::from_millis(300)));
+    /// assert!(conn.query("READ?").unwrap_err().is_timeout());
+    /// // The late reply has now arrived; the next exchange discards it.
+    /// assert!(sim.wait_replies(before + 1, Duration::from_secs(5)));
+    /// assert_eq!(conn.idn().unwrap().model, "34401A");
+    /// ```
+    pub fn wait_replies(&self, count: u64, timeout: Duration) -> bool {
+        self.wait_for(timeout, |p| p.replies >= count)
+    }
+
+    fn wait_for(&self, timeout: Duration, done: impl Fn(&Progress) -> bool) -> bool {
+        let progress = lock(&self.shared.progress);
+        let (progress, _) = self
             .shared
-            .idle
-            .wait_timeout_while(busy, timeout, |b| *b > 0)
+            .changed
+            .wait_timeout_while(progress, timeout, |p| !done(p))
             .unwrap_or_else(PoisonError::into_inner);
-        *busy == 0
+        done(&progress)
     }
 }
 
@@ -262,6 +309,8 @@ struct Endpoint {
     lines: VecDeque<String>,
     pending: Option<Pending>,
     out: Vec<u8>,
+    /// Replies (wholly or partly) in `out`.
+    replies_in_out: u64,
     close_after_out: bool,
     closed: bool,
 }
@@ -274,6 +323,7 @@ impl Endpoint {
             lines: VecDeque::new(),
             pending: None,
             out: Vec::new(),
+            replies_in_out: 0,
             close_after_out: false,
             closed: false,
         }
@@ -362,9 +412,10 @@ impl<M: Model> Server<M> {
             }
             self.reap();
             let busy: usize = self.endpoints.iter().map(Endpoint::busy).sum();
-            *lock(&self.shared.busy) = busy;
-            if busy == 0 {
-                self.shared.idle.notify_all();
+            let mut p = lock(&self.shared.progress);
+            if p.busy != busy {
+                p.busy = busy;
+                self.shared.changed.notify_all();
             }
         }
     }
@@ -439,6 +490,8 @@ impl<M: Model> Server<M> {
                 }
                 if let Some(p) = ep.pending.take() {
                     ep.out.extend_from_slice(&p.bytes);
+                    ep.replies_in_out += 1;
+                    lock(&self.shared.progress).started += 1;
                     ep.close_after_out |= p.then_close;
                 }
             }
@@ -481,6 +534,10 @@ impl<M: Model> Server<M> {
         ep.write_output();
         if ep.close_after_out && ep.out.is_empty() {
             ep.closed = true;
+        }
+        if ep.out.is_empty() && ep.replies_in_out > 0 {
+            lock(&self.shared.progress).replies += std::mem::take(&mut ep.replies_in_out);
+            self.shared.changed.notify_all();
         }
     }
 

@@ -191,9 +191,10 @@ fn link_faults_name_the_command_and_recover() {
         assert!(err.to_string().contains("1TS"));
         assert!(stage.status().unwrap().state.is_ready());
 
+        let before = sim.replies_sent();
         sim.inject(Fault::Slow(Duration::from_millis(600)));
         assert!(stage.velocity().unwrap_err().is_timeout());
-        assert!(sim.wait_idle(Duration::from_secs(5)));
+        assert!(sim.wait_replies(before + 1, Duration::from_secs(5)));
         assert_eq!(stage.position().unwrap(), 0.0);
 
         sim.inject(Fault::Disconnect);
