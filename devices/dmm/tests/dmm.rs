@@ -9,7 +9,10 @@ use smq_dmm::{Dmm, Function, InstrumentError, Range, TriggerSource};
 use smq_instrument::SerialConfig;
 use smq_sim::{DmmModel, Fault, SimInstrument};
 
+/// Timeout for calls that are expected to time out.
 const SHORT: Duration = Duration::from_millis(200);
+/// Timeout for calls that are expected to succeed.
+const LONG: Duration = Duration::from_secs(5);
 
 fn sim() -> SimInstrument<DmmModel> {
     SimInstrument::start(DmmModel::standalone(7)).expect("start simulator")
@@ -173,6 +176,7 @@ fn no_reply_times_out_then_recovers() {
         );
         assert!(err.to_string().contains("READ?"));
         assert_eq!(err.device(), "dmm");
+        dmm.set_timeout(LONG);
         assert!(dmm.read().unwrap() > 0.0);
     }
 }
@@ -192,7 +196,8 @@ fn slow_reply_within_timeout_succeeds_and_late_reply_is_dropped() {
         assert!(err.is_timeout(), "{link}: {err:?}");
         assert!(err.to_string().contains("*IDN?"));
         // The late reply arrives; the next exchange must not see it.
-        assert!(sim.wait_replies(before + 1, Duration::from_secs(5)));
+        assert!(sim.wait_replies(before + 1, LONG));
+        dmm.set_timeout(LONG);
         let v = dmm.read().unwrap();
         assert!(v > 0.0 && v < 2.0, "{link}: {v}");
         assert_eq!(dmm.identify().unwrap().model, "34401A");
@@ -247,4 +252,31 @@ fn disconnect_mid_reply_then_reopen() {
         let mut dmm = open(&sim, link);
         assert!(dmm.read().unwrap() > 0.0, "{link}");
     }
+}
+
+#[test]
+fn driver_moves_to_another_thread() {
+    fn send_static<T: Send + 'static>() {}
+    fn error_type<E: std::error::Error + Send + Sync + 'static>() {}
+    send_static::<Dmm>();
+    error_type::<InstrumentError>();
+
+    let sim = sim();
+    let mut dmm = open(&sim, "pty");
+    let reading = std::thread::spawn(move || dmm.read()).join().unwrap();
+    assert!(reading.unwrap() > 0.0);
+}
+
+#[test]
+fn latency_per_command() {
+    let sim = sim();
+    sim.set_command_latency("read?", Duration::from_millis(300));
+    let mut dmm = open(&sim, "tcp");
+    dmm.set_timeout(SHORT);
+    // Other commands are fast; READ? is slow.
+    assert_eq!(dmm.identify().unwrap().model, "34401A");
+    let err = dmm.read().unwrap_err();
+    assert!(err.is_timeout());
+    dmm.set_timeout(LONG);
+    assert!(dmm.read().unwrap() > 0.0);
 }

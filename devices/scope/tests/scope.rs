@@ -9,7 +9,10 @@ use smq_instrument::{InstrumentError, SerialConfig};
 use smq_scope::{Scope, WaveformFormat, WaveformMode};
 use smq_sim::{Fault, ScopeModel, SimInstrument, SCREEN_POINTS};
 
+/// Timeout for calls that are expected to time out.
 const SHORT: Duration = Duration::from_millis(200);
+/// Timeout for calls that are expected to succeed.
+const LONG: Duration = Duration::from_secs(5);
 const LINKS: [&str; 2] = ["pty", "tcp"];
 
 fn sim() -> SimInstrument<ScopeModel> {
@@ -204,8 +207,8 @@ fn no_reply_and_slow_reply_time_out_then_recover() {
     for link in LINKS {
         let sim = sim();
         let mut scope = open(&sim, link);
-        scope.set_timeout(SHORT);
         let p = prepare(&mut scope);
+        scope.set_timeout(SHORT);
         sim.inject(Fault::NoReply);
         let err = scope.waveform_volts(&p).unwrap_err();
         assert!(
@@ -213,16 +216,30 @@ fn no_reply_and_slow_reply_time_out_then_recover() {
             "{link}: {err:?}"
         );
         assert!(err.to_string().contains(":WAV:DATA?"));
+        scope.set_timeout(LONG);
         assert_eq!(scope.read_waveform(1).unwrap().v.len(), SCREEN_POINTS);
 
         let p = prepare(&mut scope);
         let before = sim.replies_sent();
+        scope.set_timeout(SHORT);
         sim.inject(Fault::Slow(Duration::from_millis(600)));
         assert!(scope.waveform_volts(&p).unwrap_err().is_timeout());
-        assert!(sim.wait_replies(before + 1, Duration::from_secs(5)));
-        let r = scope.read_waveform(1);
-        assert!(r.is_ok(), "{link}: {r:?} {}", sim.replies_sent() - before);
-        assert_eq!(r.unwrap().v.len(), SCREEN_POINTS);
+        assert!(sim.wait_replies(before + 1, LONG));
+        scope.set_timeout(LONG);
+        assert_eq!(scope.read_waveform(1).unwrap().v.len(), SCREEN_POINTS);
         assert_eq!(scope.timebase_scale().unwrap(), 1e-3);
     }
+}
+
+#[test]
+fn driver_moves_to_another_thread() {
+    fn send_static<T: Send + 'static>() {}
+    send_static::<Scope>();
+    send_static::<smq_scope::Waveform>();
+    let sim = sim();
+    let mut scope = open(&sim, "tcp");
+    let w = std::thread::spawn(move || scope.read_waveform(1))
+        .join()
+        .unwrap();
+    assert_eq!(w.unwrap().v.len(), SCREEN_POINTS);
 }

@@ -54,6 +54,8 @@ struct Shared<M> {
     model: Mutex<M>,
     faults: Mutex<VecDeque<Fault>>,
     latency: Mutex<Duration>,
+    /// Latency of commands starting with a given text (upper case).
+    command_latency: Mutex<Vec<(String, Duration)>>,
     pty_path: Mutex<String>,
     stop: AtomicBool,
     /// Work in progress and replies sent so far.
@@ -103,6 +105,7 @@ impl<M: Model> SimInstrument<M> {
             model: Mutex::new(model),
             faults: Mutex::new(VecDeque::new()),
             latency: Mutex::new(Duration::ZERO),
+            command_latency: Mutex::new(Vec::new()),
             pty_path: Mutex::new(pty.path.clone()),
             stop: AtomicBool::new(false),
             progress: Mutex::new(Progress::default()),
@@ -144,6 +147,25 @@ impl<M: Model> SimInstrument<M> {
     /// Set the latency added before every reply.
     pub fn set_latency(&self, latency: Duration) {
         *lock(&self.shared.latency) = latency;
+    }
+
+    /// Set the latency of the replies to commands that start with
+    /// `command` (case-insensitive, e.g. `"READ?"` or `":WAV:DATA?"`),
+    /// replacing the general latency for them. The longest matching prefix
+    /// wins.
+    ///
+    /// ```
+    /// use smq_sim::{DmmModel, SimInstrument};
+    /// use std::time::Duration;
+    /// let sim = SimInstrument::start(DmmModel::standalone(1)).unwrap();
+    /// sim.set_command_latency("READ?", Duration::from_millis(20));
+    /// ```
+    pub fn set_command_latency(&self, command: &str, latency: Duration) {
+        let key = command.trim().to_ascii_uppercase();
+        let mut table = lock(&self.shared.command_latency);
+        table.retain(|(k, _)| *k != key);
+        table.push((key, latency));
+        table.sort_by_key(|(k, _)| std::cmp::Reverse(k.len()));
     }
 
     /// Run `f` on the instrument model (to inspect or change its state).
@@ -481,7 +503,7 @@ impl<M: Model> Server<M> {
 
     /// Handle queued lines, send due replies.
     fn serve(&mut self, i: usize, now: Instant) {
-        let latency = *lock(&self.shared.latency);
+        let general = *lock(&self.shared.latency);
         let ep = &mut self.endpoints[i];
         loop {
             if let Some(p) = &ep.pending {
@@ -506,6 +528,13 @@ impl<M: Model> Server<M> {
                 (model.handle(&line), model.reply_terminator())
             };
             let Some(reply) = reply else { continue };
+            let latency = {
+                let upper = line.to_ascii_uppercase();
+                lock(&self.shared.command_latency)
+                    .iter()
+                    .find(|(k, _)| upper.starts_with(k.as_str()))
+                    .map_or(general, |(_, d)| *d)
+            };
             let fault = lock(&self.shared.faults).pop_front();
             let mut pending = Pending {
                 due: now + latency,

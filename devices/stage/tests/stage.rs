@@ -11,6 +11,10 @@ use smq_stage::Stage;
 
 const LINKS: [&str; 2] = ["pty", "tcp"];
 const MOTION: Duration = Duration::from_secs(10);
+/// Timeout for calls that are expected to time out.
+const SHORT: Duration = Duration::from_millis(200);
+/// Timeout for calls that are expected to succeed.
+const LONG: Duration = Duration::from_secs(5);
 
 fn sim() -> SimInstrument<StageModel> {
     SimInstrument::start(StageModel::standalone()).expect("start simulator")
@@ -171,8 +175,8 @@ fn link_faults_name_the_command_and_recover() {
     for link in LINKS {
         let sim = sim();
         let mut stage = homed(&sim, link);
-        stage.set_timeout(Duration::from_millis(200));
 
+        stage.set_timeout(SHORT);
         sim.inject(Fault::NoReply);
         let err = stage.position().unwrap_err();
         assert!(
@@ -180,6 +184,7 @@ fn link_faults_name_the_command_and_recover() {
             "{link}: {err:?}"
         );
         assert!(err.to_string().contains("1TP"));
+        stage.set_timeout(LONG);
         assert_eq!(stage.position().unwrap(), 0.0);
 
         sim.inject(Fault::Garbage);
@@ -192,9 +197,11 @@ fn link_faults_name_the_command_and_recover() {
         assert!(stage.status().unwrap().state.is_ready());
 
         let before = sim.replies_sent();
+        stage.set_timeout(SHORT);
         sim.inject(Fault::Slow(Duration::from_millis(600)));
         assert!(stage.velocity().unwrap_err().is_timeout());
-        assert!(sim.wait_replies(before + 1, Duration::from_secs(5)));
+        assert!(sim.wait_replies(before + 1, LONG));
+        stage.set_timeout(LONG);
         assert_eq!(stage.position().unwrap(), 0.0);
 
         sim.inject(Fault::Disconnect);
@@ -207,4 +214,14 @@ fn link_faults_name_the_command_and_recover() {
         let mut stage = open(&sim, link);
         assert!(stage.state().unwrap().is_ready());
     }
+}
+
+#[test]
+fn driver_moves_to_another_thread() {
+    fn send_static<T: Send + 'static>() {}
+    send_static::<Stage>();
+    let sim = sim();
+    let mut stage = open(&sim, "pty");
+    let st = std::thread::spawn(move || stage.status()).join().unwrap();
+    assert!(st.unwrap().state.is_not_referenced());
 }
