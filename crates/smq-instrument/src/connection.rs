@@ -398,7 +398,9 @@ impl Connection {
                     self.rx.drain(..end);
                     if self.rx.starts_with(&self.read_term) {
                         self.rx.drain(..self.read_term.len());
-                    } else if self.rx.is_empty() {
+                    } else if self.read_term.starts_with(&self.rx) {
+                        // The terminator (or part of it) is still on its
+                        // way: drop it when it arrives.
                         self.skip_term = true;
                     }
                     return Ok(payload);

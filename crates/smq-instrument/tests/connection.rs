@@ -168,12 +168,19 @@ fn refused_connection_is_io_error() {
     assert!(err.to_string().starts_with("gone:"));
 }
 
-/// A transport that plays back fixed bytes, then reports end of stream.
-struct Playback(Vec<u8>);
+/// A transport that plays back fixed bytes in chunks of at most `chunk`
+/// bytes, then reports end of stream.
+struct Playback(Vec<u8>, usize);
+
+impl Playback {
+    fn new(bytes: Vec<u8>) -> Self {
+        Self(bytes, 7)
+    }
+}
 
 impl Transport for Playback {
     fn read(&mut self, buf: &mut [u8], _timeout: Duration) -> io::Result<usize> {
-        let n = buf.len().min(self.0.len()).min(7);
+        let n = buf.len().min(self.0.len()).min(self.1.max(1));
         buf[..n].copy_from_slice(&self.0[..n]);
         self.0.drain(..n);
         Ok(n)
@@ -195,13 +202,13 @@ impl Transport for Playback {
 proptest! {
     #[test]
     fn arbitrary_replies_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
-        let mut c = Connection::new("fuzz", Playback(bytes.clone()));
+        let mut c = Connection::new("fuzz", Playback::new(bytes.clone()));
         let _ = c.idn();
         let _ = c.check_errors("X");
-        let mut c = Connection::new("fuzz", Playback(bytes.clone()));
+        let mut c = Connection::new("fuzz", Playback::new(bytes.clone()));
         let _ = c.query_array::<f64>("D?", ByteOrder::Big);
         let _ = c.query_block("D?");
-        let mut c = Connection::new("fuzz", Playback(bytes)).with_terminators(b"\r\n", b"\r\n");
+        let mut c = Connection::new("fuzz", Playback::new(bytes)).with_terminators(b"\r\n", b"\r\n");
         let _ = c.query_parse::<f64>("V?");
         let _ = c.read_block("D?");
     }
@@ -210,8 +217,17 @@ proptest! {
     fn blocks_round_trip_through_a_connection(payload in proptest::collection::vec(any::<u8>(), 0..300)) {
         let mut wire = encode_block(&payload);
         wire.extend_from_slice(b"\nOK\n");
-        let mut c = Connection::new("rt", Playback(wire));
+        let mut c = Connection::new("rt", Playback::new(wire));
         prop_assert_eq!(c.query_block("D?").unwrap(), payload);
         prop_assert_eq!(c.read_line("D?").unwrap(), "OK");
+    }
+
+    #[test]
+    fn block_terminator_split_across_reads(payload in proptest::collection::vec(any::<u8>(), 0..64), chunk in 1usize..16) {
+        let mut wire = encode_block(&payload);
+        wire.extend_from_slice(b"\r\nOK\r\n");
+        let mut c = Connection::new("crlf", Playback(wire, chunk)).with_terminators(b"\r\n", b"\r\n");
+        prop_assert_eq!(c.query_block("D?").unwrap(), payload);
+        prop_assert_eq!(c.read_line("N?").unwrap(), "OK");
     }
 }
