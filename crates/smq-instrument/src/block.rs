@@ -3,6 +3,15 @@
 use ndarray::Array1;
 
 /// Byte order of multi-byte samples in a binary block.
+///
+/// # Examples
+///
+/// ```
+/// use smq_instrument::{decode_array, ByteOrder};
+/// let bytes = [0x01, 0x02];
+/// assert_eq!(decode_array::<u16>(&bytes, ByteOrder::Little).unwrap()[0], 0x0201);
+/// assert_eq!(decode_array::<u16>(&bytes, ByteOrder::Big).unwrap()[0], 0x0102);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ByteOrder {
     /// Least significant byte first (`FORM:BORD SWAP` on most instruments).
@@ -13,6 +22,14 @@ pub enum ByteOrder {
 }
 
 /// Why a binary block could not be decoded.
+///
+/// # Examples
+///
+/// ```
+/// use smq_instrument::{decode_block, BlockError};
+/// assert!(matches!(decode_block(b"#15ab"), Err(BlockError::Incomplete { needed: 8, have: 5 })));
+/// assert!(matches!(decode_block(b"xyz"), Err(BlockError::BadHeader(_))));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum BlockError {
@@ -38,6 +55,14 @@ pub enum BlockError {
 }
 
 /// A decoded block header.
+///
+/// # Examples
+///
+/// ```
+/// use smq_instrument::{parse_block_header, BlockHeader};
+/// let h = parse_block_header(b"#9000001200").unwrap();
+/// assert_eq!(h, BlockHeader::Definite { header_len: 11, len: 1200 });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BlockHeader {
     /// `#<n><len>`: `len` payload bytes follow a header of `header_len` bytes.
@@ -166,6 +191,12 @@ pub fn encode_block(payload: &[u8]) -> Vec<u8> {
 /// Encode `payload` as an indefinite-length block `#0<payload>\n`.
 ///
 /// The payload must not contain `\n`, or a reader will stop early.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(smq_instrument::encode_block_indefinite(b"abc"), b"#0abc\n");
+/// ```
 pub fn encode_block_indefinite(payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(payload.len() + 3);
     out.extend_from_slice(b"#0");
@@ -180,6 +211,14 @@ mod sealed {
 
 /// A sample type that binary blocks can carry: `u8`, `i8`, `i16`, `u16`,
 /// `i32`, `f32` and `f64`.
+///
+/// # Examples
+///
+/// ```
+/// use smq_instrument::{BlockElement, ByteOrder};
+/// assert_eq!(<f32 as BlockElement>::SIZE, 4);
+/// assert_eq!(i16::from_bytes(&[0xff, 0xfe], ByteOrder::Big), -2);
+/// ```
 pub trait BlockElement: Copy + sealed::Sealed + 'static {
     /// Size of one sample in bytes.
     const SIZE: usize;
@@ -241,6 +280,13 @@ pub fn decode_array<T: BlockElement>(
 }
 
 /// Encode samples as a block payload (the inverse of [`decode_array`]).
+///
+/// # Examples
+///
+/// ```
+/// use smq_instrument::{encode_array, ByteOrder};
+/// assert_eq!(encode_array(&[1i16, -1], ByteOrder::Big), vec![0x00, 0x01, 0xff, 0xff]);
+/// ```
 pub fn encode_array<T: BlockElement>(samples: &[T], order: ByteOrder) -> Vec<u8> {
     let mut out = Vec::with_capacity(samples.len() * T::SIZE);
     for &s in samples {

@@ -17,6 +17,12 @@ use crate::tcp::TcpTransport;
 use crate::transport::{is_disconnect, is_timeout, Transport};
 
 /// Default timeout of every call.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(smq_instrument::DEFAULT_TIMEOUT, std::time::Duration::from_secs(2));
+/// ```
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Longest line accepted before the reply is declared garbage.
@@ -86,6 +92,18 @@ impl std::fmt::Debug for Connection {
 impl Connection {
     /// Wrap `transport`; `name` identifies the device in errors. Terminators
     /// default to `\n` both ways and the timeout to [`DEFAULT_TIMEOUT`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_instrument::{Connection, TcpTransport};
+    /// use std::time::Duration;
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// let t = TcpTransport::connect(sim.tcp_addr(), Duration::from_secs(1), "dmm")?;
+    /// let mut conn = Connection::new("dmm", t);
+    /// assert_eq!(conn.idn()?.model, "34401A");
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn new(name: impl Into<String>, transport: impl Transport + 'static) -> Self {
         Self {
             transport: Box::new(transport),
@@ -100,6 +118,16 @@ impl Connection {
     }
 
     /// Open a serial port (see [`SerialTransport`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_instrument::{Connection, SerialConfig};
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// let mut conn = Connection::serial("dmm", &sim.pty_path(), &SerialConfig::default())?;
+    /// assert_eq!(conn.idn()?.model, "34401A");
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn serial(name: impl Into<String>, path: &str, config: &SerialConfig) -> Result<Self> {
         let name = name.into();
         let t = SerialTransport::open(path, config, &name)?;
@@ -108,6 +136,16 @@ impl Connection {
 
     /// Connect to a raw TCP socket (see [`TcpTransport`]), waiting at most
     /// [`DEFAULT_TIMEOUT`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// // A real instrument: Connection::tcp("dmm", ("192.168.0.20", smq_instrument::SCPI_RAW_PORT))
+    /// let mut conn = smq_instrument::Connection::tcp("dmm", sim.tcp_addr())?;
+    /// assert!(conn.describe().starts_with("tcp 127.0.0.1:"));
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn tcp(name: impl Into<String>, addr: impl ToSocketAddrs) -> Result<Self> {
         let name = name.into();
         let t = TcpTransport::connect(addr, DEFAULT_TIMEOUT, &name)?;
@@ -115,6 +153,17 @@ impl Connection {
     }
 
     /// Set the timeout of every call (builder style).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// use std::time::Duration;
+    /// let conn = smq_instrument::Connection::tcp("dmm", sim.tcp_addr())?
+    ///     .with_timeout(Duration::from_millis(500));
+    /// assert_eq!(conn.timeout(), Duration::from_millis(500));
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -122,6 +171,17 @@ impl Connection {
 
     /// Set the read and write terminators (builder style), e.g. `b"\r\n"`.
     /// An empty read terminator is replaced by `\n`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::StageModel::standalone()).unwrap();
+    /// // The Newport SMC100 ends lines with CR LF.
+    /// let mut conn = smq_instrument::Connection::tcp("stage", sim.tcp_addr())?
+    ///     .with_terminators(b"\r\n", b"\r\n");
+    /// assert_eq!(conn.query("1TS")?, "1TS00000A");
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn with_terminators(mut self, read: &[u8], write: &[u8]) -> Self {
         self.read_term = if read.is_empty() {
             b"\n".to_vec()
@@ -133,21 +193,58 @@ impl Connection {
     }
 
     /// Set the timeout of every call.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// let mut conn = smq_instrument::Connection::tcp("dmm", sim.tcp_addr())?;
+    /// conn.set_timeout(std::time::Duration::from_secs(10));
+    /// assert_eq!(conn.timeout().as_secs(), 10);
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn set_timeout(&mut self, timeout: Duration) {
         self.timeout = timeout;
     }
 
     /// The timeout of every call.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// let mut conn = smq_instrument::Connection::tcp("dmm", sim.tcp_addr())?;
+    /// assert_eq!(conn.timeout(), smq_instrument::DEFAULT_TIMEOUT);
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn timeout(&self) -> Duration {
         self.timeout
     }
 
     /// The device name used in errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// let mut conn = smq_instrument::Connection::tcp("dmm", sim.tcp_addr())?;
+    /// assert_eq!(conn.name(), "dmm");
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn name(&self) -> &str {
         &self.name
     }
 
     /// Description of the underlying link, e.g. `tcp 127.0.0.1:5025`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// let mut conn = smq_instrument::Connection::tcp("dmm", sim.tcp_addr())?;
+    /// assert!(conn.describe().starts_with("tcp "));
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn describe(&self) -> String {
         self.transport.describe()
     }
@@ -182,6 +279,17 @@ impl Connection {
     }
 
     /// Build a [`InstrumentError::Garbage`] naming this device.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// let mut conn = smq_instrument::Connection::tcp("dmm", sim.tcp_addr())?;
+    /// let reply = conn.query("TRIG:SOUR?")?;
+    /// let err = conn.garbage("TRIG:SOUR?", reply.as_bytes(), "expected BUS");
+    /// assert!(err.to_string().contains("TRIG:SOUR?"));
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn garbage(
         &self,
         command: &str,
@@ -192,6 +300,15 @@ impl Connection {
     }
 
     /// Discard all pending input, buffered or in the link.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// let mut conn = smq_instrument::Connection::tcp("dmm", sim.tcp_addr())?;
+    /// conn.clear()?;
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn clear(&mut self) -> Result<()> {
         self.rx.clear();
         self.skip_term = false;
@@ -203,6 +320,16 @@ impl Connection {
     }
 
     /// Send `command` followed by the write terminator.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// let mut conn = smq_instrument::Connection::tcp("dmm", sim.tcp_addr())?;
+    /// conn.write("CONF:VOLT:DC 10,0.0001")?;
+    /// conn.check_errors("CONF:VOLT:DC 10,0.0001")?;
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn write(&mut self, command: &str) -> Result<()> {
         if self.dirty {
             self.clear()?;
@@ -253,6 +380,16 @@ impl Connection {
     }
 
     /// Read raw bytes up to (not including) the read terminator.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// let mut conn = smq_instrument::Connection::tcp("dmm", sim.tcp_addr())?;
+    /// conn.write("*IDN?")?;
+    /// assert!(conn.read_line_bytes("*IDN?")?.starts_with(b"HEWLETT-PACKARD"));
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn read_line_bytes(&mut self, command: &str) -> Result<Vec<u8>> {
         let deadline = Instant::now() + self.timeout;
         self.guarded(|c| c.read_line_until(command, deadline))
@@ -287,6 +424,16 @@ impl Connection {
 
     /// Read one reply line as text, without its terminator and surrounding
     /// whitespace.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// let mut conn = smq_instrument::Connection::tcp("dmm", sim.tcp_addr())?;
+    /// conn.write("TRIG:SOUR?")?;
+    /// assert_eq!(conn.read_line("TRIG:SOUR?")?, "IMM");
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn read_line(&mut self, command: &str) -> Result<String> {
         let bytes = self.read_line_bytes(command)?;
         match std::str::from_utf8(&bytes) {
@@ -299,6 +446,15 @@ impl Connection {
     }
 
     /// Send `command` and read one reply line.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// let mut conn = smq_instrument::Connection::tcp("dmm", sim.tcp_addr())?;
+    /// assert_eq!(conn.query("TRIG:SOUR?")?, "IMM");
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn query(&mut self, command: &str) -> Result<String> {
         self.write(command)?;
         self.read_line(command)
@@ -308,6 +464,16 @@ impl Connection {
     /// a reply that does not parse is [`InstrumentError::Garbage`].
     ///
     /// Numbers in SCPI replies such as `+1.23456789E-01` parse as `f64`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// let mut conn = smq_instrument::Connection::tcp("dmm", sim.tcp_addr())?;
+    /// let volts: f64 = conn.query_parse("READ?")?;
+    /// assert!(volts.is_finite());
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn query_parse<T: FromStr>(&mut self, command: &str) -> Result<T> {
         let line = self.query(command)?;
         line.parse().map_err(|_| {
@@ -320,6 +486,16 @@ impl Connection {
     }
 
     /// `*IDN?`, parsed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// let mut conn = smq_instrument::Connection::tcp("dmm", sim.tcp_addr())?;
+    /// let id = conn.idn()?;
+    /// assert_eq!((id.manufacturer.as_str(), id.model.as_str()), ("HEWLETT-PACKARD", "34401A"));
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn idn(&mut self) -> Result<Identity> {
         let line = self.query("*IDN?")?;
         line.parse().map_err(|e: crate::idn::IdentityParseError| {
@@ -328,6 +504,17 @@ impl Connection {
     }
 
     /// Read one entry of the error queue (`SYST:ERR?`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// let mut conn = smq_instrument::Connection::tcp("dmm", sim.tcp_addr())?;
+    /// conn.write("BOGUS")?;
+    /// assert_eq!(conn.next_error()?.code, -113);
+    /// assert!(conn.next_error()?.is_no_error());
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn next_error(&mut self) -> Result<ScpiErrorEntry> {
         let line = self.query("SYST:ERR?")?;
         line.parse().map_err(|_| {
@@ -341,6 +528,18 @@ impl Connection {
 
     /// Read the error queue until `0,"No error"`; returns the errors found
     /// (oldest first).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// let mut conn = smq_instrument::Connection::tcp("dmm", sim.tcp_addr())?;
+    /// conn.write("BOGUS")?;
+    /// conn.write("VOLT:DC:NPLC 7000")?;
+    /// let codes: Vec<i32> = conn.drain_errors()?.iter().map(|e| e.code).collect();
+    /// assert_eq!(codes, vec![-113, -222]);
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn drain_errors(&mut self) -> Result<Vec<ScpiErrorEntry>> {
         let mut errors = Vec::new();
         for _ in 0..MAX_ERRORS {
@@ -359,6 +558,17 @@ impl Connection {
 
     /// Empty the error queue and fail with [`InstrumentError::Scpi`] (the
     /// oldest error, reported against `after`) if it held anything.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// let mut conn = smq_instrument::Connection::tcp("dmm", sim.tcp_addr())?;
+    /// conn.write("CONF:VOLT:DC 5000")?;
+    /// let err = conn.check_errors("CONF:VOLT:DC 5000").unwrap_err();
+    /// assert!(matches!(err, smq_instrument::InstrumentError::Scpi { code: -222, .. }));
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn check_errors(&mut self, after: &str) -> Result<()> {
         let errors = self.drain_errors()?;
         match errors.into_iter().next() {
@@ -374,6 +584,16 @@ impl Connection {
 
     /// Read one IEEE 488.2 binary block (definite `#<n><len><data>` or
     /// indefinite `#0<data>\n`) and return its payload.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
+    /// let mut conn = smq_instrument::Connection::tcp("scope", sim.tcp_addr())?;
+    /// conn.write(":WAV:DATA?")?;
+    /// assert_eq!(conn.read_block(":WAV:DATA?")?.len(), 1200);
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn read_block(&mut self, command: &str) -> Result<Vec<u8>> {
         let deadline = Instant::now() + self.timeout;
         self.guarded(|c| c.read_block_until(command, deadline))
@@ -425,6 +645,16 @@ impl Connection {
     }
 
     /// Send `command` and read a binary block reply.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
+    /// let mut conn = smq_instrument::Connection::tcp("scope", sim.tcp_addr())?;
+    /// let codes = conn.query_block(":WAV:DATA?")?;
+    /// assert_eq!(codes.len(), 1200);
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn query_block(&mut self, command: &str) -> Result<Vec<u8>> {
         self.write(command)?;
         self.read_block(command)
@@ -432,6 +662,18 @@ impl Connection {
 
     /// Send `command`, read a binary block and decode it into samples of
     /// type `T` in byte order `order`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
+    /// let mut conn = smq_instrument::Connection::tcp("scope", sim.tcp_addr())?;
+    /// use smq_instrument::ByteOrder;
+    /// conn.write(":WAV:FORM WORD")?;
+    /// let codes = conn.query_array::<u16>(":WAV:DATA?", ByteOrder::Little)?;
+    /// assert_eq!(codes.len(), 1200);
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn query_array<T: BlockElement>(
         &mut self,
         command: &str,

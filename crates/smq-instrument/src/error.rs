@@ -113,6 +113,18 @@ pub enum InstrumentError {
 
 impl InstrumentError {
     /// The device name carried by the error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// let mut conn = smq_instrument::Connection::tcp("dmm", sim.tcp_addr())?;
+    /// sim.inject(smq_sim::Fault::Garbage);
+    /// let err = conn.idn().unwrap_err();
+    /// assert_eq!(err.device(), "dmm");
+    /// assert_eq!(err.command(), "*IDN?");
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn device(&self) -> &str {
         match self {
             Self::Timeout { device, .. }
@@ -126,6 +138,13 @@ impl InstrumentError {
     }
 
     /// The command carried by the error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = smq_instrument::InstrumentError::garbage("dmm", "READ?", b"\xff", "expected a number");
+    /// assert_eq!(err.command(), "READ?");
+    /// ```
     pub fn command(&self) -> &str {
         match self {
             Self::Timeout { command, .. }
@@ -139,17 +158,45 @@ impl InstrumentError {
     }
 
     /// True for [`InstrumentError::Timeout`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// let mut conn = smq_instrument::Connection::tcp("dmm", sim.tcp_addr())?
+    ///     .with_timeout(std::time::Duration::from_millis(100));
+    /// sim.inject(smq_sim::Fault::NoReply);
+    /// assert!(conn.query("READ?").unwrap_err().is_timeout());
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn is_timeout(&self) -> bool {
         matches!(self, Self::Timeout { .. })
     }
 
     /// True for [`InstrumentError::Disconnected`]: the connection must be
     /// reopened before the device can be used again.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// let mut conn = smq_instrument::Connection::tcp("dmm", sim.tcp_addr())?;
+    /// sim.inject(smq_sim::Fault::Disconnect);
+    /// assert!(conn.query("READ?").unwrap_err().is_disconnected());
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn is_disconnected(&self) -> bool {
         matches!(self, Self::Disconnected { .. })
     }
 
     /// Build a [`InstrumentError::Garbage`] from raw reply bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = smq_instrument::InstrumentError::garbage("dmm", "READ?", b"\x00+1.0", "expected a number");
+    /// assert!(err.to_string().contains(r"\x00+1.0"));
+    /// ```
     pub fn garbage(device: &str, command: &str, reply: &[u8], reason: impl Into<String>) -> Self {
         Self::Garbage {
             device: device.to_owned(),
@@ -194,4 +241,13 @@ pub fn escape_bytes(bytes: &[u8]) -> String {
 }
 
 /// Result alias used throughout instrument drivers.
+///
+/// # Examples
+///
+/// ```
+/// fn volts() -> smq_instrument::Result<f64> {
+///     Ok(1.5)
+/// }
+/// assert_eq!(volts().ok(), Some(1.5));
+/// ```
 pub type Result<T, E = InstrumentError> = std::result::Result<T, E>;

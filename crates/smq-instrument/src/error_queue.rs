@@ -26,12 +26,26 @@ pub struct ScpiErrorEntry {
 
 impl ScpiErrorEntry {
     /// True for the `0,"No error"` entry that ends the queue.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let e: smq_instrument::ScpiErrorEntry = "0,\"No error\"".parse().unwrap();
+    /// assert!(e.is_no_error());
+    /// ```
     pub fn is_no_error(&self) -> bool {
         self.code == 0
     }
 }
 
 /// Why a `SYST:ERR?` reply could not be parsed.
+///
+/// # Examples
+///
+/// ```
+/// use smq_instrument::{ErrorEntryParseError, ScpiErrorEntry};
+/// assert_eq!("oops".parse::<ScpiErrorEntry>(), Err(ErrorEntryParseError));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("expected <code>,\"<message>\"")]
 pub struct ErrorEntryParseError;

@@ -28,6 +28,13 @@ pub struct Identity {
 }
 
 /// Why an `*IDN?` reply could not be parsed.
+///
+/// # Examples
+///
+/// ```
+/// use smq_instrument::{Identity, IdentityParseError};
+/// assert_eq!("A,B".parse::<Identity>(), Err(IdentityParseError(2)));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("expected 4 comma-separated fields, got {0}")]
 pub struct IdentityParseError(pub usize);

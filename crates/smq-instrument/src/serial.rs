@@ -65,36 +65,91 @@ impl Default for SerialConfig {
 
 impl SerialConfig {
     /// Set the baud rate.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_instrument::SerialConfig;
+    /// assert_eq!(SerialConfig::default().baud(115_200).baud_rate, 115_200);
+    /// ```
     pub fn baud(mut self, baud_rate: u32) -> Self {
         self.baud_rate = baud_rate;
         self
     }
     /// Set the number of data bits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_instrument::SerialConfig;
+    /// use smq_instrument::DataBits;
+    /// assert_eq!(SerialConfig::default().data_bits(DataBits::Seven).data_bits, DataBits::Seven);
+    /// ```
     pub fn data_bits(mut self, data_bits: DataBits) -> Self {
         self.data_bits = data_bits;
         self
     }
     /// Set the parity.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_instrument::SerialConfig;
+    /// use smq_instrument::Parity;
+    /// assert_eq!(SerialConfig::default().parity(Parity::Even).parity, Parity::Even);
+    /// ```
     pub fn parity(mut self, parity: Parity) -> Self {
         self.parity = parity;
         self
     }
     /// Set the number of stop bits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_instrument::SerialConfig;
+    /// use smq_instrument::StopBits;
+    /// assert_eq!(SerialConfig::default().stop_bits(StopBits::Two).stop_bits, StopBits::Two);
+    /// ```
     pub fn stop_bits(mut self, stop_bits: StopBits) -> Self {
         self.stop_bits = stop_bits;
         self
     }
     /// Set the flow control.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_instrument::SerialConfig;
+    /// use smq_instrument::FlowControl;
+    /// let cfg = SerialConfig::default().flow_control(FlowControl::Hardware);
+    /// assert_eq!(cfg.flow_control, FlowControl::Hardware);
+    /// ```
     pub fn flow_control(mut self, flow_control: FlowControl) -> Self {
         self.flow_control = flow_control;
         self
     }
     /// Set the default port timeout.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_instrument::SerialConfig;
+    /// let cfg = SerialConfig::default().timeout(std::time::Duration::from_millis(250));
+    /// assert_eq!(cfg.timeout.as_millis(), 250);
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
     /// Take the port exclusively or not.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_instrument::SerialConfig;
+    /// assert!(!SerialConfig::default().exclusive(false).exclusive);
+    /// ```
     pub fn exclusive(mut self, exclusive: bool) -> Self {
         self.exclusive = exclusive;
         self
@@ -146,6 +201,15 @@ pub struct SerialTransport {
 impl SerialTransport {
     /// Open the port at `path` with `config`. `device` names the instrument
     /// in errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_instrument::{SerialConfig, SerialTransport};
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// let port = SerialTransport::open(&sim.pty_path(), &SerialConfig::default(), "dmm")?;
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn open(path: &str, config: &SerialConfig, device: &str) -> Result<Self> {
         let io_err = |source: io::Error| InstrumentError::Io {
             device: device.to_owned(),
@@ -170,6 +234,16 @@ impl SerialTransport {
     }
 
     /// The path the port was opened with.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_instrument::{SerialConfig, SerialTransport};
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// let port = SerialTransport::open(&sim.pty_path(), &SerialConfig::default(), "dmm")?;
+    /// assert!(port.path().starts_with("/dev/"));
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn path(&self) -> &str {
         &self.path
     }

@@ -8,6 +8,14 @@ use crate::error::{InstrumentError, Result};
 use crate::transport::Transport;
 
 /// The conventional TCP port of raw SCPI sockets (LXI instruments).
+///
+/// # Examples
+///
+/// ```
+/// use std::net::ToSocketAddrs;
+/// let addr = ("192.168.0.20", smq_instrument::SCPI_RAW_PORT).to_socket_addrs().unwrap().next();
+/// assert_eq!(addr.map(|a| a.port()), Some(5025));
+/// ```
 pub const SCPI_RAW_PORT: u16 = 5025;
 
 /// A raw TCP socket to an instrument (SCPI "socket" interface, port
@@ -39,6 +47,15 @@ impl TcpTransport {
     /// Connect to `addr` (e.g. `"192.168.0.12:5025"`), trying each resolved
     /// address for at most `timeout`. `device` names the instrument in
     /// errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_instrument::TcpTransport;
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// let t = TcpTransport::connect(sim.tcp_addr(), std::time::Duration::from_secs(1), "dmm")?;
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn connect(addr: impl ToSocketAddrs, timeout: Duration, device: &str) -> Result<Self> {
         let io_err = |source: io::Error| InstrumentError::Io {
             device: device.to_owned(),
@@ -59,6 +76,16 @@ impl TcpTransport {
     }
 
     /// The address of the instrument.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_instrument::TcpTransport;
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// let t = TcpTransport::connect(sim.tcp_addr(), std::time::Duration::from_secs(1), "dmm")?;
+    /// assert_eq!(t.peer_addr(), sim.tcp_addr());
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn peer_addr(&self) -> SocketAddr {
         self.peer
     }

@@ -17,6 +17,44 @@ use std::time::Duration;
 ///
 /// Transports are `Send` so that a driver owning one can be moved to the
 /// thread that runs it.
+///
+/// # Examples
+///
+/// A transport over any `Read + Write` stream, here a Unix socket pair:
+///
+/// ```
+/// use smq_instrument::{Connection, Transport};
+/// use std::io::{self, Read, Write};
+/// use std::os::unix::net::UnixStream;
+/// use std::time::Duration;
+///
+/// struct Unix(UnixStream);
+///
+/// impl Transport for Unix {
+///     fn read(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize> {
+///         self.0.set_read_timeout(Some(timeout.max(Duration::from_millis(1))))?;
+///         self.0.read(buf)
+///     }
+///     fn write_all(&mut self, data: &[u8], timeout: Duration) -> io::Result<()> {
+///         self.0.set_write_timeout(Some(timeout.max(Duration::from_millis(1))))?;
+///         Write::write_all(&mut self.0, data)
+///     }
+///     fn clear(&mut self) -> io::Result<()> {
+///         Ok(())
+///     }
+///     fn flush(&mut self) -> io::Result<()> {
+///         self.0.flush()
+///     }
+///     fn describe(&self) -> String {
+///         "unix socket".into()
+///     }
+/// }
+///
+/// let (a, mut b) = UnixStream::pair().unwrap();
+/// let mut conn = Connection::new("demo", Unix(a));
+/// b.write_all(b"ACME,X1,1,1.0\n").unwrap();
+/// assert_eq!(conn.read_line("*IDN?").unwrap(), "ACME,X1,1,1.0");
+/// ```
 pub trait Transport: Send {
     /// Read at least one byte into `buf`, waiting at most `timeout`.
     /// Returns the number of bytes read; `Ok(0)` means end of stream.
