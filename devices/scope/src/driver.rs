@@ -76,9 +76,24 @@ pub struct Scope {
 
 impl Scope {
     /// Name used in errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(smq_scope::Scope::NAME, "scope");
+    /// ```
     pub const NAME: &'static str = "scope";
 
     /// Open the scope on a serial port.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
+    /// # let path = sim.pty_path();
+    /// let mut scope = smq_scope::Scope::open_serial(&path, &smq_instrument::SerialConfig::default())?;
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn open_serial(path: &str, config: &SerialConfig) -> Result<Self> {
         Ok(Self::from_connection(Connection::serial(
             Self::NAME,
@@ -89,31 +104,85 @@ impl Scope {
 
     /// Connect to the scope's raw SCPI socket, e.g. `"192.168.0.30:5555"`
     /// (the DS1000Z listens on port 5555).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
+    /// # let addr = sim.tcp_addr();
+    /// let mut scope = smq_scope::Scope::connect_tcp(addr)?; // e.g. ("192.168.0.30", 5555)
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn connect_tcp(addr: impl ToSocketAddrs) -> Result<Self> {
         Ok(Self::from_connection(Connection::tcp(Self::NAME, addr)?))
     }
 
     /// Use an existing connection (terminators `\n`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
+    /// let conn = smq_instrument::Connection::tcp("scope", sim.tcp_addr())?;
+    /// let mut scope = smq_scope::Scope::from_connection(conn);
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn from_connection(conn: Connection) -> Self {
         Self { conn }
     }
 
     /// The underlying connection, for commands this driver does not wrap.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
+    /// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+    /// assert_eq!(scope.connection().query(":WAV:SOUR?")?, "CHAN1");
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn connection(&mut self) -> &mut Connection {
         &mut self.conn
     }
 
     /// Set the timeout of every call.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
+    /// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+    /// scope.set_timeout(std::time::Duration::from_secs(10));
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn set_timeout(&mut self, timeout: Duration) {
         self.conn.set_timeout(timeout);
     }
 
     /// `*IDN?`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
+    /// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+    /// assert_eq!(scope.identify()?.model, "DS1104Z");
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn identify(&mut self) -> Result<Identity> {
         self.conn.idn()
     }
 
     /// `*RST` then `*CLS`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
+    /// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+    /// scope.reset()?;
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn reset(&mut self) -> Result<()> {
         self.conn.write("*RST")?;
         self.conn.write("*CLS")?;
@@ -122,6 +191,15 @@ impl Scope {
 
     /// `SYST:ERR?` until the queue is empty; fails with
     /// [`InstrumentError::Scpi`] on the oldest error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
+    /// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+    /// scope.check_errors()?;
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn check_errors(&mut self) -> Result<()> {
         self.conn.check_errors("SYST:ERR?")
     }
@@ -156,26 +234,74 @@ impl Scope {
     }
 
     /// `:RUN`: acquire continuously.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
+    /// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+    /// scope.run()?;
+    /// assert_eq!(scope.trigger_status()?, "AUTO");
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn run(&mut self) -> Result<()> {
         self.conn.write(":RUN")
     }
 
     /// `:STOP`: freeze the acquisition.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
+    /// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+    /// scope.stop()?;
+    /// assert_eq!(scope.trigger_status()?, "STOP");
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn stop(&mut self) -> Result<()> {
         self.conn.write(":STOP")
     }
 
     /// `:SING`: acquire once at the next trigger, then stop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
+    /// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+    /// scope.single()?;
+    /// let w = scope.read_waveform(1)?;
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn single(&mut self) -> Result<()> {
         self.conn.write(":SING")
     }
 
     /// `:TRIG:STAT?`: `TD`, `WAIT`, `RUN`, `AUTO` or `STOP`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
+    /// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+    /// let status = scope.trigger_status()?;
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn trigger_status(&mut self) -> Result<String> {
         self.conn.query(":TRIG:STAT?")
     }
 
     /// `:TIM:SCAL <s>`: horizontal scale, seconds per division.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
+    /// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+    /// scope.set_timebase_scale(5e-4)?;
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn set_timebase_scale(&mut self, seconds_per_div: f64) -> Result<()> {
         let cmd = format!(":TIM:SCAL {seconds_per_div:e}");
         self.positive(&cmd, seconds_per_div)?;
@@ -183,11 +309,30 @@ impl Scope {
     }
 
     /// `:TIM:SCAL?`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
+    /// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+    /// scope.set_timebase_scale(5e-4)?;
+    /// assert_eq!(scope.timebase_scale()?, 5e-4);
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn timebase_scale(&mut self) -> Result<f64> {
         self.conn.query_parse(":TIM:SCAL?")
     }
 
     /// `:CHAN<n>:SCAL <v>`: vertical scale of a channel, volts per division.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
+    /// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+    /// scope.set_channel_scale(2, 0.2)?;
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn set_channel_scale(&mut self, channel: u8, volts_per_div: f64) -> Result<()> {
         let cmd = format!(":CHAN{channel}:SCAL {volts_per_div:e}");
         self.channel(&cmd, channel)?;
@@ -196,6 +341,16 @@ impl Scope {
     }
 
     /// `:CHAN<n>:SCAL?`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
+    /// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+    /// scope.set_channel_scale(2, 0.2)?;
+    /// assert_eq!(scope.channel_scale(2)?, 0.2);
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn channel_scale(&mut self, channel: u8) -> Result<f64> {
         let cmd = format!(":CHAN{channel}:SCAL?");
         self.channel(&cmd, channel)?;
@@ -203,6 +358,16 @@ impl Scope {
     }
 
     /// `:WAV:SOUR CHAN<n>`: channel read by the waveform commands.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
+    /// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+    /// scope.set_waveform_source(3)?;
+    /// assert!(scope.set_waveform_source(9).is_err());
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn set_waveform_source(&mut self, channel: u8) -> Result<()> {
         let cmd = format!(":WAV:SOUR CHAN{channel}");
         self.channel(&cmd, channel)?;
@@ -210,16 +375,45 @@ impl Scope {
     }
 
     /// `:WAV:MODE NORM|MAX|RAW`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
+    /// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+    /// scope.set_waveform_mode(smq_scope::WaveformMode::Normal)?;
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn set_waveform_mode(&mut self, mode: WaveformMode) -> Result<()> {
         self.write_checked(&format!(":WAV:MODE {}", mode.scpi()))
     }
 
     /// `:WAV:FORM BYTE|WORD|ASC`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
+    /// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+    /// scope.set_waveform_format(smq_scope::WaveformFormat::Word)?;
+    /// assert_eq!(scope.preamble()?.format, smq_scope::WaveformFormat::Word);
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn set_waveform_format(&mut self, format: WaveformFormat) -> Result<()> {
         self.write_checked(&format!(":WAV:FORM {}", format.scpi()))
     }
 
     /// `:WAV:PRE?`, parsed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
+    /// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+    /// let p = scope.preamble()?;
+    /// assert_eq!(p.points, 1200);
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn preamble(&mut self) -> Result<Preamble> {
         let cmd = ":WAV:PRE?";
         let line = self.conn.query(cmd)?;
@@ -230,6 +424,17 @@ impl Scope {
     }
 
     /// `:WAV:DATA?` in the format of `preamble`, scaled to volts.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
+    /// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+    /// let p = scope.preamble()?;
+    /// let v = scope.waveform_volts(&p)?;
+    /// assert_eq!(v.len(), p.points);
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn waveform_volts(&mut self, preamble: &Preamble) -> Result<Array1<f64>> {
         let cmd = ":WAV:DATA?";
         let payload = self.conn.query_block(cmd)?;
@@ -259,6 +464,16 @@ impl Scope {
     /// scales them as the DS1000Z manual gives:
     /// `voltage = (byte - YORigin - YREFerence) * YINCrement`,
     /// `time = (i - XREFerence) * XINCrement + XORigin`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
+    /// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+    /// let w = scope.read_waveform(1)?;
+    /// assert_eq!(w.t.len(), 1200);
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn read_waveform(&mut self, channel: u8) -> Result<Waveform> {
         self.set_waveform_source(channel)?;
         self.conn.write(":WAV:MODE NORM")?;
@@ -268,6 +483,17 @@ impl Scope {
 
     /// Read the waveform with the current source, mode and format settings
     /// (`channel` is recorded in the result).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
+    /// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+    /// scope.set_waveform_source(2)?;
+    /// let w = scope.fetch_waveform(2)?;
+    /// assert_eq!(w.channel, 2);
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
     pub fn fetch_waveform(&mut self, channel: u8) -> Result<Waveform> {
         let preamble = self.preamble()?;
         let v = self.waveform_volts(&preamble)?;
