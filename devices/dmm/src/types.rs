@@ -5,9 +5,22 @@ use std::str::FromStr;
 
 /// Value a SCPI multimeter returns for an overloaded or invalid reading
 /// (`+9.90000000E+37`); readings at or beyond it mean "out of range".
+///
+/// # Examples
+///
+/// ```
+/// let reading = 9.9e37;
+/// assert!(reading >= smq_dmm::OVERLOAD);
+/// ```
 pub const OVERLOAD: f64 = 9.9e37;
 
 /// Measurement function.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(smq_dmm::Function::Resistance.scpi(), "RES");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Function {
     /// DC voltage (`VOLT:DC`).
@@ -36,6 +49,14 @@ impl Function {
 }
 
 /// Measurement range.
+///
+/// # Examples
+///
+/// ```
+/// use smq_dmm::Range;
+/// assert_eq!(Range::Value(10.0).to_string(), "10");
+/// assert_eq!(Range::Auto.to_string(), "AUTO");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Range {
     /// Autoranging (`AUTO`).
@@ -57,6 +78,13 @@ impl fmt::Display for Range {
 }
 
 /// Trigger source (`TRIG:SOUR`).
+///
+/// # Examples
+///
+/// ```
+/// use smq_dmm::TriggerSource;
+/// assert_eq!("EXTERNAL".parse(), Ok(TriggerSource::External));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TriggerSource {
     /// Trigger at once (`IMM`).

@@ -11,6 +11,17 @@ use smq_instrument::{
 use crate::preamble::{Preamble, WaveformFormat, WaveformMode};
 
 /// One acquired waveform, scaled to seconds and volts.
+///
+/// # Examples
+///
+/// ```
+/// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
+/// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+/// let w = scope.read_waveform(1)?;
+/// let dt = w.t[1] - w.t[0];
+/// assert!((dt - w.preamble.x_increment).abs() < 1e-15);
+/// # Ok::<(), smq_instrument::InstrumentError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Waveform {
     /// Time of each point, s (0 at the trigger).

@@ -5,6 +5,12 @@ use std::str::FromStr;
 use ndarray::Array1;
 
 /// Sample format of waveform data (`:WAV:FORM`).
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(smq_scope::WaveformFormat::Ascii.scpi(), "ASC");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum WaveformFormat {
     /// One byte per point (`BYTE`).
@@ -33,6 +39,12 @@ impl WaveformFormat {
 }
 
 /// Which points are read (`:WAV:MODE`).
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(smq_scope::WaveformMode::Raw.scpi(), "RAW");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum WaveformMode {
     /// The points on screen (`NORM`).
@@ -103,6 +115,13 @@ pub struct Preamble {
 }
 
 /// Why a preamble could not be parsed.
+///
+/// # Examples
+///
+/// ```
+/// let err = "1,2,3".parse::<smq_scope::Preamble>().unwrap_err();
+/// assert_eq!(err.field, "count of fields");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("bad preamble field {field}: {reason}")]
 pub struct PreambleParseError {
@@ -200,6 +219,13 @@ impl FromStr for Preamble {
 impl Preamble {
     /// Convert raw codes to volts:
     /// `voltage = (code - y_origin - y_reference) * y_increment`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let p: smq_scope::Preamble = "0,0,3,1,1e-3,0,0,0.04,0,127".parse().unwrap();
+    /// assert_eq!(p.volts(&[127u8, 152, 102]).to_vec(), vec![0.0, 1.0, -1.0]);
+    /// ```
     pub fn volts<T: Copy + Into<f64>>(&self, codes: &[T]) -> Array1<f64> {
         codes
             .iter()
@@ -209,6 +235,13 @@ impl Preamble {
 
     /// Times of `n` points:
     /// `time = (i - x_reference) * x_increment + x_origin`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let p: smq_scope::Preamble = "0,0,3,1,1e-3,-1e-3,0,0.04,0,127".parse().unwrap();
+    /// assert_eq!(p.times(3).to_vec(), vec![-1e-3, 0.0, 1e-3]);
+    /// ```
     pub fn times(&self, n: usize) -> Array1<f64> {
         (0..n)
             .map(|i| (i as f64 - self.x_reference) * self.x_increment + self.x_origin)

@@ -20,6 +20,13 @@ pub struct ControllerState(pub u8);
 
 impl ControllerState {
     /// The manual's name of the state.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_stage::ControllerState;
+    /// assert_eq!(ControllerState(0x28).description(), "MOVING");
+    /// ```
     pub fn description(self) -> &'static str {
         match self.0 {
             0x0A => "NOT REFERENCED from RESET",
@@ -48,26 +55,61 @@ impl ControllerState {
     }
 
     /// READY: motion done, new moves accepted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_stage::ControllerState;
+    /// assert!(ControllerState(0x32).is_ready());
+    /// ```
     pub fn is_ready(self) -> bool {
         (0x32..=0x35).contains(&self.0)
     }
 
     /// MOVING.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_stage::ControllerState;
+    /// assert!(ControllerState(0x28).is_moving());
+    /// ```
     pub fn is_moving(self) -> bool {
         self.0 == 0x28
     }
 
     /// HOMING.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_stage::ControllerState;
+    /// assert!(ControllerState(0x1E).is_homing());
+    /// ```
     pub fn is_homing(self) -> bool {
         matches!(self.0, 0x1E | 0x1F)
     }
 
     /// NOT REFERENCED: the stage must be homed (`OR`) before moving.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_stage::ControllerState;
+    /// assert!(ControllerState(0x0A).is_not_referenced());
+    /// ```
     pub fn is_not_referenced(self) -> bool {
         (0x0A..=0x11).contains(&self.0)
     }
 
     /// DISABLE: the motor is off.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_stage::ControllerState;
+    /// assert!(ControllerState(0x3C).is_disabled());
+    /// ```
     pub fn is_disabled(self) -> bool {
         (0x3C..=0x3E).contains(&self.0)
     }
@@ -107,11 +149,23 @@ const POSITIONER_BITS: [(u16, &str); 10] = [
 
 impl PositionerErrors {
     /// No error bit set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(smq_stage::PositionerErrors(0).is_empty());
+    /// ```
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }
 
     /// The manual's meaning of each bit set, most significant first.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(smq_stage::PositionerErrors(0x0040).descriptions(), vec!["homing time out"]);
+    /// ```
     pub fn descriptions(self) -> Vec<&'static str> {
         let mut out: Vec<&'static str> = POSITIONER_BITS
             .iter()
@@ -136,6 +190,14 @@ impl fmt::Display for PositionerErrors {
 }
 
 /// The reply to `TS`: positioner errors and controller state.
+///
+/// # Examples
+///
+/// ```
+/// let s = smq_stage::Status::parse("002028").unwrap();
+/// assert_eq!(s.errors.to_string(), "following error");
+/// assert_eq!(s.state.to_string(), "28 (MOVING)");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Status {
     /// Positioner error bits.
