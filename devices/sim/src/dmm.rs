@@ -10,6 +10,15 @@ use crate::scpi::{Command, ErrorQueue};
 use crate::server::Model;
 
 /// Measurement function of the simulated multimeter.
+///
+/// # Examples
+///
+/// ```
+/// use smq_sim::{DmmFunction, DmmModel, Model};
+/// let mut m = DmmModel::standalone(1);
+/// m.handle("CONF:RES");
+/// assert_eq!(m.function(), DmmFunction::Res);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DmmFunction {
     /// DC voltage.
@@ -89,6 +98,15 @@ pub struct DmmModel {
 
 impl DmmModel {
     /// A multimeter measuring `physics`, with noise seeded by `seed`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_sim::{DmmModel, Physics};
+    /// use std::sync::Arc;
+    /// let sample = Arc::new(Physics::new(2.0, 0.1, 5.0, 0.0));
+    /// let m = DmmModel::new(Arc::clone(&sample), 42);
+    /// ```
     pub fn new(physics: Arc<Physics>, seed: u64) -> Self {
         Self {
             physics,
@@ -107,26 +125,68 @@ impl DmmModel {
     }
 
     /// A multimeter with a sample of its own.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_sim::{DmmModel, Model};
+    /// let mut m = DmmModel::standalone(3);
+    /// assert!(m.handle("READ?").is_some());
+    /// ```
     pub fn standalone(seed: u64) -> Self {
         Self::new(Arc::new(Physics::default()), seed)
     }
 
     /// Push an error into the SCPI error queue.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_sim::{DmmModel, Model};
+    /// let mut m = DmmModel::standalone(3);
+    /// m.push_error(-222, "Data out of range");
+    /// assert_eq!(m.handle("SYST:ERR?").unwrap(), b"-222,\"Data out of range\"");
+    /// ```
     pub fn push_error(&mut self, code: i32, message: &str) {
         self.errors.push(code, message);
     }
 
     /// The sample this instrument observes (shared with the lab).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_sim::{DmmModel, Model};
+    /// let m = DmmModel::standalone(3);
+    /// m.physics().set_position(1.0);
+    /// assert_eq!(m.physics().position(), 1.0);
+    /// ```
     pub fn physics(&self) -> Arc<Physics> {
         Arc::clone(&self.physics)
     }
 
     /// The function currently configured.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_sim::{DmmModel, Model};
+    /// assert_eq!(DmmModel::standalone(3).function(), smq_sim::DmmFunction::VoltDc);
+    /// ```
     pub fn function(&self) -> DmmFunction {
         self.function
     }
 
     /// Current trigger source (`IMM`, `BUS` or `EXT`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_sim::{DmmModel, Model};
+    /// let mut m = DmmModel::standalone(3);
+    /// m.handle("TRIG:SOUR BUS");
+    /// assert_eq!(m.trigger_source(), "BUS");
+    /// ```
     pub fn trigger_source(&self) -> &str {
         &self.trigger_source
     }

@@ -7,6 +7,21 @@ use std::time::Duration;
 /// Faults are queued with
 /// [`SimInstrument::inject`](crate::SimInstrument::inject) and consumed in
 /// order, one per reply.
+///
+/// # Examples
+///
+/// ```
+/// use smq_sim::{DmmModel, Fault, SimInstrument};
+/// use std::time::Duration;
+/// let sim = SimInstrument::start(DmmModel::standalone(1)).unwrap();
+/// let mut dmm = smq_instrument::Connection::tcp("dmm", sim.tcp_addr())
+///     .unwrap()
+///     .with_timeout(Duration::from_millis(100));
+/// sim.inject(Fault::NoReply);
+/// assert!(dmm.query("READ?").unwrap_err().is_timeout());
+/// sim.inject(Fault::Disconnect);
+/// assert!(dmm.query("READ?").unwrap_err().is_disconnected());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Fault {

@@ -39,11 +39,29 @@ pub struct SimLab {
 impl SimLab {
     /// Start the three instruments around the default sample, with noise
     /// seeded by `seed`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_sim::SimLab;
+    /// let lab = SimLab::start(7).unwrap();
+    /// assert_ne!(lab.dmm.tcp_addr(), lab.scope.tcp_addr());
+    /// ```
     pub fn start(seed: u64) -> io::Result<Self> {
         Self::with_physics(Arc::new(Physics::default()), seed)
     }
 
     /// Start the three instruments around `physics`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_sim::{Physics, SimLab};
+    /// use std::sync::Arc;
+    /// // A narrow, tall peak at 12 mm.
+    /// let lab = SimLab::with_physics(Arc::new(Physics::new(12.0, 0.2, 3.0, 0.0)), 7).unwrap();
+    /// assert_eq!(lab.physics().peak_center, 12.0);
+    /// ```
     pub fn with_physics(physics: Arc<Physics>, seed: u64) -> io::Result<Self> {
         Ok(Self {
             dmm: SimInstrument::start(DmmModel::new(Arc::clone(&physics), seed))?,
@@ -57,6 +75,15 @@ impl SimLab {
     }
 
     /// The shared sample and stage position.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_sim::SimLab;
+    /// let lab = SimLab::start(7).unwrap();
+    /// lab.physics().set_position(4.0);
+    /// assert_eq!(lab.physics().position(), 4.0);
+    /// ```
     pub fn physics(&self) -> &Arc<Physics> {
         &self.physics
     }

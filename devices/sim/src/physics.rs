@@ -67,6 +67,14 @@ impl Default for Physics {
 
 impl Physics {
     /// A sample with the given peak and baseline; the stage starts at 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_sim::Physics;
+    /// let p = Physics::new(5.0, 0.5, 1.0, 0.1);
+    /// assert_eq!(p.position(), 0.0);
+    /// ```
     pub fn new(peak_center: f64, peak_width: f64, peak_height: f64, baseline: f64) -> Self {
         let now = Instant::now();
         Self {
@@ -84,6 +92,14 @@ impl Physics {
     }
 
     /// Noise-free signal at stage position `x` (mm).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_sim::Physics;
+    /// let p = Physics::new(5.0, 0.5, 1.0, 0.1);
+    /// assert!((p.signal(5.0) - 1.1).abs() < 1e-12);
+    /// ```
     pub fn signal(&self, x: f64) -> f64 {
         let w = self.peak_width.abs().max(1e-9);
         let z = (x - self.peak_center) / w;
@@ -91,21 +107,58 @@ impl Physics {
     }
 
     /// Current stage position (mm).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_sim::Physics;
+    /// let p = Physics::default();
+    /// p.set_position(2.5);
+    /// assert_eq!(p.position(), 2.5);
+    /// ```
     pub fn position(&self) -> f64 {
         lock(&self.motion).position(Instant::now())
     }
 
     /// Signal at the current stage position.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_sim::Physics;
+    /// let p = Physics::default();
+    /// p.set_position(p.peak_center);
+    /// assert_eq!(p.signal_now(), p.signal(p.peak_center));
+    /// ```
     pub fn signal_now(&self) -> f64 {
         self.signal(self.position())
     }
 
     /// True while the stage is moving.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_sim::Physics;
+    /// let p = Physics::default();
+    /// p.start_move(100.0, 1.0);
+    /// assert!(p.moving());
+    /// ```
     pub fn moving(&self) -> bool {
         !lock(&self.motion).done(Instant::now())
     }
 
     /// Start a move to `to` at `velocity` (mm/s) from wherever the stage is.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_sim::Physics;
+    /// let p = Physics::default();
+    /// p.start_move(1.0, 1e9);
+    /// while p.moving() {}
+    /// assert_eq!(p.position(), 1.0);
+    /// ```
     pub fn start_move(&self, to: f64, velocity: f64) {
         let now = Instant::now();
         let mut m = lock(&self.motion);
@@ -119,6 +172,16 @@ impl Physics {
     }
 
     /// Stop the stage where it is.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_sim::Physics;
+    /// let p = Physics::default();
+    /// p.start_move(100.0, 1.0);
+    /// p.stop();
+    /// assert!(!p.moving());
+    /// ```
     pub fn stop(&self) {
         let now = Instant::now();
         let mut m = lock(&self.motion);
@@ -132,6 +195,15 @@ impl Physics {
     }
 
     /// Put the stage at `x` at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_sim::Physics;
+    /// let p = Physics::default();
+    /// p.set_position(-3.0);
+    /// assert_eq!(p.position(), -3.0);
+    /// ```
     pub fn set_position(&self, x: f64) {
         let mut m = lock(&self.motion);
         *m = Motion {

@@ -10,12 +10,24 @@ use crate::scpi::{Command, ErrorQueue};
 use crate::server::Model;
 
 /// Points per channel in `NORM` waveform mode (the screen width).
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(smq_sim::SCREEN_POINTS, 1200);
+/// ```
 pub const SCREEN_POINTS: usize = 1200;
 /// Vertical divisions on screen.
 const VERTICAL_DIVS: f64 = 8.0;
 /// Horizontal divisions on screen.
 const HORIZONTAL_DIVS: f64 = 12.0;
 /// Frequency of the simulated signal, Hz.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(smq_sim::SIGNAL_FREQUENCY, 1e3);
+/// ```
 pub const SIGNAL_FREQUENCY: f64 = 1e3;
 /// Byte value of the screen centre line.
 const Y_REFERENCE: f64 = 127.0;
@@ -57,6 +69,14 @@ pub struct ScopeModel {
 
 impl ScopeModel {
     /// A scope probing `physics`, with noise seeded by `seed`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_sim::{Physics, ScopeModel};
+    /// use std::sync::Arc;
+    /// let m = ScopeModel::new(Arc::new(Physics::default()), 7);
+    /// ```
     pub fn new(physics: Arc<Physics>, seed: u64) -> Self {
         Self {
             physics,
@@ -76,21 +96,55 @@ impl ScopeModel {
     }
 
     /// A scope with a sample of its own.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_sim::{Model, ScopeModel};
+    /// let mut m = ScopeModel::standalone(7);
+    /// assert!(m.handle(":WAV:DATA?").unwrap().starts_with(b"#9"));
+    /// ```
     pub fn standalone(seed: u64) -> Self {
         Self::new(Arc::new(Physics::default()), seed)
     }
 
     /// Push an error into the SCPI error queue.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_sim::{Model, ScopeModel};
+    /// let mut m = ScopeModel::standalone(7);
+    /// m.push_error(-200, "Execution error");
+    /// assert!(m.handle("SYST:ERR?").unwrap().starts_with(b"-200"));
+    /// ```
     pub fn push_error(&mut self, code: i32, message: &str) {
         self.errors.push(code, message);
     }
 
     /// The sample this instrument observes (shared with the lab).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_sim::{Model, ScopeModel};
+    /// let m = ScopeModel::standalone(7);
+    /// assert_eq!(m.physics().position(), 0.0);
+    /// ```
     pub fn physics(&self) -> Arc<Physics> {
         Arc::clone(&self.physics)
     }
 
     /// True while acquiring (after `:RUN`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_sim::{Model, ScopeModel};
+    /// let mut m = ScopeModel::standalone(7);
+    /// m.handle(":STOP");
+    /// assert!(!m.running());
+    /// ```
     pub fn running(&self) -> bool {
         self.running
     }

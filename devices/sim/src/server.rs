@@ -19,6 +19,28 @@ const TICK: Duration = Duration::from_millis(10);
 
 /// The protocol side of a simulated instrument: turns command lines into
 /// replies.
+///
+/// # Examples
+///
+/// ```
+/// use smq_sim::{Model, SimInstrument};
+///
+/// /// A power supply that only knows `*IDN?`.
+/// struct Psu;
+///
+/// impl Model for Psu {
+///     fn name(&self) -> &'static str {
+///         "psu"
+///     }
+///     fn handle(&mut self, line: &str) -> Option<Vec<u8>> {
+///         (line == "*IDN?").then(|| b"ACME,PSU-1,7,1.0".to_vec())
+///     }
+/// }
+///
+/// let sim = SimInstrument::start(Psu).unwrap();
+/// let mut conn = smq_instrument::Connection::tcp("psu", sim.tcp_addr()).unwrap();
+/// assert_eq!(conn.idn().unwrap().model, "PSU-1");
+/// ```
 pub trait Model: Send + 'static {
     /// Short name of the instrument (used for the thread name).
     fn name(&self) -> &'static str;
@@ -96,6 +118,14 @@ impl<M: Model> std::fmt::Debug for SimInstrument<M> {
 impl<M: Model> SimInstrument<M> {
     /// Start `model` on a new thread with a fresh pseudo-terminal and a TCP
     /// listener on an ephemeral port of 127.0.0.1.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_sim::{SimInstrument, StageModel};
+    /// let sim = SimInstrument::start(StageModel::standalone()).unwrap();
+    /// println!("stage on {} and {}", sim.pty_path(), sim.tcp_addr());
+    /// ```
     pub fn start(model: M) -> io::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         listener.set_nonblocking(true)?;
@@ -125,26 +155,68 @@ impl<M: Model> SimInstrument<M> {
 
     /// Path of the slave side of the pseudo-terminal (e.g. `/dev/pts/7`),
     /// to be opened as a serial port.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// let dmm = smq_instrument::Connection::serial(
+    ///     "dmm", &sim.pty_path(), &smq_instrument::SerialConfig::default()).unwrap();
+    /// ```
     pub fn pty_path(&self) -> String {
         lock(&self.shared.pty_path).clone()
     }
 
     /// Address of the TCP listener.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// assert!(sim.tcp_addr().ip().is_loopback());
+    /// ```
     pub fn tcp_addr(&self) -> SocketAddr {
         self.addr
     }
 
     /// Queue a one-shot fault for the next reply.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// let mut dmm = smq_instrument::Connection::tcp("dmm", sim.tcp_addr()).unwrap();
+    /// sim.inject(smq_sim::Fault::Garbage);
+    /// assert!(dmm.query_parse::<f64>("READ?").is_err());
+    /// assert!(dmm.query_parse::<f64>("READ?").is_ok());
+    /// ```
     pub fn inject(&self, fault: Fault) {
         lock(&self.shared.faults).push_back(fault);
     }
 
     /// Forget all queued faults.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// sim.inject(smq_sim::Fault::NoReply);
+    /// sim.clear_faults();
+    /// let mut dmm = smq_instrument::Connection::tcp("dmm", sim.tcp_addr()).unwrap();
+    /// assert!(dmm.idn().is_ok());
+    /// ```
     pub fn clear_faults(&self) {
         lock(&self.shared.faults).clear();
     }
 
     /// Set the latency added before every reply.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// sim.set_latency(std::time::Duration::from_millis(5));
+    /// ```
     pub fn set_latency(&self, latency: Duration) {
         *lock(&self.shared.latency) = latency;
     }
@@ -169,6 +241,15 @@ impl<M: Model> SimInstrument<M> {
     }
 
     /// Run `f` on the instrument model (to inspect or change its state).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// sim.with_model(|m| m.push_error(-350, "Queue overflow"));
+    /// let mut dmm = smq_instrument::Connection::tcp("dmm", sim.tcp_addr()).unwrap();
+    /// assert_eq!(dmm.next_error().unwrap().code, -350);
+    /// ```
     pub fn with_model<R>(&self, f: impl FnOnce(&mut M) -> R) -> R {
         f(&mut lock(&self.shared.model))
     }
@@ -177,6 +258,15 @@ impl<M: Model> SimInstrument<M> {
     /// written, including delayed ones), at most `timeout`. Returns `true`
     /// when idle. Commands still in transit are not known to the simulator;
     /// use [`wait_replies`](Self::wait_replies) to wait for a given reply.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// let mut dmm = smq_instrument::Connection::tcp("dmm", sim.tcp_addr()).unwrap();
+    /// dmm.idn().unwrap();
+    /// assert!(sim.wait_idle(std::time::Duration::from_secs(1)));
+    /// ```
     pub fn wait_idle(&self, timeout: Duration) -> bool {
         self.wait_for(timeout, |p| p.busy == 0)
     }
@@ -185,6 +275,16 @@ impl<M: Model> SimInstrument<M> {
     /// simulator starts writing it (swallowed replies, see
     /// [`Fault::NoReply`], do not count). Every reply a client has received
     /// is counted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// let mut dmm = smq_instrument::Connection::tcp("dmm", sim.tcp_addr()).unwrap();
+    /// let before = sim.replies_sent();
+    /// dmm.idn().unwrap();
+    /// assert_eq!(sim.replies_sent(), before + 1);
+    /// ```
     pub fn replies_sent(&self) -> u64 {
         lock(&self.shared.progress).started
     }

@@ -52,6 +52,14 @@ pub struct StageModel {
 impl StageModel {
     /// A controller moving the stage of `physics`, at address 1, with a
     /// velocity of 20 mm/s and travel -25 mm to +25 mm.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_sim::{Physics, StageModel};
+    /// use std::sync::Arc;
+    /// let m = StageModel::new(Arc::new(Physics::default()));
+    /// ```
     pub fn new(physics: Arc<Physics>) -> Self {
         Self {
             physics,
@@ -69,6 +77,14 @@ impl StageModel {
     }
 
     /// A controller with a sample of its own.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_sim::{Model, StageModel};
+    /// let mut m = StageModel::standalone();
+    /// assert_eq!(m.handle("1VA?").unwrap(), b"1VA20");
+    /// ```
     pub fn standalone() -> Self {
         Self::new(Arc::new(Physics::default()))
     }
@@ -76,6 +92,15 @@ impl StageModel {
     /// Set the positioner error bits reported by `TS` (e.g. `0x0020`,
     /// following error). A non-zero value stops the motion and disables
     /// the controller, as a real fault does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_sim::{Model, StageModel};
+    /// let mut m = StageModel::standalone();
+    /// m.set_positioner_error(0x0004);
+    /// assert_eq!(m.handle("1TS").unwrap(), b"1TS00040E");
+    /// ```
     pub fn set_positioner_error(&mut self, bits: u16) {
         self.positioner_error = bits;
         if bits != 0 {
@@ -85,21 +110,55 @@ impl StageModel {
     }
 
     /// The sample this instrument observes (shared with the lab).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_sim::{Model, StageModel};
+    /// let m = StageModel::standalone();
+    /// assert!(!m.physics().moving());
+    /// ```
     pub fn physics(&self) -> Arc<Physics> {
         Arc::clone(&self.physics)
     }
 
     /// The controller address.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_sim::{Model, StageModel};
+    /// assert_eq!(StageModel::standalone().address(), 1);
+    /// ```
     pub fn address(&self) -> u8 {
         self.address
     }
 
     /// Set the controller address (1 to 31).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_sim::{Model, StageModel};
+    /// let mut m = StageModel::standalone();
+    /// m.set_address(2);
+    /// assert!(m.handle("1TS").is_none());
+    /// assert_eq!(m.handle("2TS").unwrap(), b"2TS00000A");
+    /// ```
     pub fn set_address(&mut self, address: u8) {
         self.address = address;
     }
 
     /// Current velocity, mm/s.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_sim::{Model, StageModel};
+    /// let mut m = StageModel::standalone();
+    /// m.handle("1VA5");
+    /// assert_eq!(m.velocity(), 5.0);
+    /// ```
     pub fn velocity(&self) -> f64 {
         self.velocity
     }
