@@ -50,6 +50,8 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod dmm;
+mod endpoint;
+mod event_loop;
 mod fault;
 mod lab;
 mod physics;

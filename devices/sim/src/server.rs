@@ -1,21 +1,16 @@
-//! The thread that runs one simulated instrument on a pseudo-terminal and a
-//! TCP socket.
+//! The handle of a simulated instrument and the protocol trait it runs.
 
 use std::collections::VecDeque;
-use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::fd::{AsRawFd, RawFd};
+use std::io;
+use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use serialport::{SerialPort, TTYPort};
-
-use crate::fault::{Fault, GARBAGE};
-
-/// How often the thread wakes up to check for shutdown.
-const TICK: Duration = Duration::from_millis(10);
+use crate::endpoint::Pty;
+use crate::event_loop::Server;
+use crate::fault::Fault;
 
 /// The protocol side of a simulated instrument: turns command lines into
 /// replies.
@@ -61,28 +56,28 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Counters the handle can wait on.
 #[derive(Debug, Default, Clone, Copy)]
-struct Progress {
+pub(crate) struct Progress {
     /// Commands received and not yet fully answered.
-    busy: usize,
+    pub(crate) busy: usize,
     /// Replies the simulator has started to write (counted before the
     /// first byte goes out).
-    started: u64,
+    pub(crate) started: u64,
     /// Replies completely written.
-    replies: u64,
+    pub(crate) replies: u64,
 }
 
 /// State shared between the handle and the thread.
-struct Shared<M> {
-    model: Mutex<M>,
-    faults: Mutex<VecDeque<Fault>>,
-    latency: Mutex<Duration>,
+pub(crate) struct Shared<M> {
+    pub(crate) model: Mutex<M>,
+    pub(crate) faults: Mutex<VecDeque<Fault>>,
+    pub(crate) latency: Mutex<Duration>,
     /// Latency of commands starting with a given text (upper case).
-    command_latency: Mutex<Vec<(String, Duration)>>,
-    pty_path: Mutex<String>,
-    stop: AtomicBool,
+    pub(crate) command_latency: Mutex<Vec<(String, Duration)>>,
+    pub(crate) pty_path: Mutex<String>,
+    pub(crate) stop: AtomicBool,
     /// Work in progress and replies sent so far.
-    progress: Mutex<Progress>,
-    changed: Condvar,
+    pub(crate) progress: Mutex<Progress>,
+    pub(crate) changed: Condvar,
 }
 
 /// A simulated instrument running on its own thread, reachable through a
@@ -327,373 +322,6 @@ impl<M: Model> Drop for SimInstrument<M> {
         self.shared.stop.store(true, Ordering::SeqCst);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
-        }
-    }
-}
-
-/// The master side of a pseudo-terminal. The slave is kept open too, so the
-/// terminal survives while no driver has it open.
-struct Pty {
-    master: TTYPort,
-    _slave: TTYPort,
-    path: String,
-}
-
-impl Pty {
-    fn new() -> io::Result<Self> {
-        let (master, slave) = TTYPort::pair()?;
-        let path = slave
-            .name()
-            .ok_or_else(|| io::Error::other("pseudo-terminal has no name"))?;
-        set_nonblocking(master.as_raw_fd())?;
-        Ok(Self {
-            master,
-            _slave: slave,
-            path,
-        })
-    }
-}
-
-fn set_nonblocking(fd: RawFd) -> io::Result<()> {
-    // SAFETY: fcntl on a file descriptor we own, with valid arguments.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-    if flags < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: as above.
-    if unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}
-
-/// Read from a non-blocking fd.
-fn raw_read(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
-    // SAFETY: buf is valid for buf.len() bytes.
-    let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-    if n < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(n.unsigned_abs())
-    }
-}
-
-/// Write to a non-blocking fd.
-fn raw_write(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
-    // SAFETY: buf is valid for buf.len() bytes.
-    let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
-    if n < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(n.unsigned_abs())
-    }
-}
-
-enum Link {
-    Pty(Pty),
-    Tcp(TcpStream),
-}
-
-impl Link {
-    fn fd(&self) -> RawFd {
-        match self {
-            Link::Pty(p) => p.master.as_raw_fd(),
-            Link::Tcp(s) => s.as_raw_fd(),
-        }
-    }
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Link::Pty(p) => raw_read(p.master.as_raw_fd(), buf),
-            Link::Tcp(s) => s.read(buf),
-        }
-    }
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Link::Pty(p) => raw_write(p.master.as_raw_fd(), buf),
-            Link::Tcp(s) => s.write(buf),
-        }
-    }
-}
-
-/// A reply waiting for its time.
-struct Pending {
-    due: Instant,
-    bytes: Vec<u8>,
-    /// Close the link once `bytes` are written.
-    then_close: bool,
-}
-
-/// One connected endpoint.
-struct Endpoint {
-    link: Link,
-    rx: Vec<u8>,
-    /// Complete command lines not yet handled.
-    lines: VecDeque<String>,
-    pending: Option<Pending>,
-    out: Vec<u8>,
-    /// Replies (wholly or partly) in `out`.
-    replies_in_out: u64,
-    close_after_out: bool,
-    closed: bool,
-}
-
-impl Endpoint {
-    fn new(link: Link) -> Self {
-        Self {
-            link,
-            rx: Vec::new(),
-            lines: VecDeque::new(),
-            pending: None,
-            out: Vec::new(),
-            replies_in_out: 0,
-            close_after_out: false,
-            closed: false,
-        }
-    }
-
-    fn is_pty(&self) -> bool {
-        matches!(self.link, Link::Pty(_))
-    }
-
-    fn busy(&self) -> usize {
-        self.lines.len() + usize::from(self.pending.is_some()) + usize::from(!self.out.is_empty())
-    }
-
-    /// Read what is available; split into lines.
-    fn read_input(&mut self) {
-        let mut buf = [0u8; 4096];
-        loop {
-            match self.link.read(&mut buf) {
-                Ok(0) => {
-                    self.closed = !self.is_pty();
-                    break;
-                }
-                Ok(n) => self.rx.extend_from_slice(&buf[..n]),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => {
-                    // A pseudo-terminal reports EIO while no driver has it
-                    // open; a socket error means the client is gone.
-                    self.closed = !self.is_pty();
-                    break;
-                }
-            }
-        }
-        while let Some(i) = self.rx.iter().position(|&b| b == b'\n') {
-            let raw: Vec<u8> = self.rx.drain(..=i).collect();
-            let line = String::from_utf8_lossy(&raw).trim().to_owned();
-            if !line.is_empty() {
-                self.lines.push_back(line);
-            }
-        }
-        if self.rx.len() > 1 << 16 {
-            self.rx.clear();
-        }
-    }
-
-    fn write_output(&mut self) {
-        while !self.out.is_empty() {
-            match self.link.write(&self.out) {
-                Ok(0) => break,
-                Ok(n) => {
-                    self.out.drain(..n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => {
-                    self.out.clear();
-                    self.closed = !self.is_pty();
-                }
-            }
-        }
-    }
-}
-
-struct Server<M: Model> {
-    shared: Arc<Shared<M>>,
-    listener: TcpListener,
-    endpoints: Vec<Endpoint>,
-}
-
-impl<M: Model> Server<M> {
-    fn new(shared: Arc<Shared<M>>, listener: TcpListener, pty: Pty) -> Self {
-        Self {
-            shared,
-            listener,
-            endpoints: vec![Endpoint::new(Link::Pty(pty))],
-        }
-    }
-
-    fn run(mut self) {
-        while !self.shared.stop.load(Ordering::SeqCst) {
-            self.poll();
-            self.accept();
-            let now = Instant::now();
-            for i in 0..self.endpoints.len() {
-                self.serve(i, now);
-            }
-            self.reap();
-            let busy: usize = self.endpoints.iter().map(Endpoint::busy).sum();
-            let mut p = lock(&self.shared.progress);
-            if p.busy != busy {
-                p.busy = busy;
-                self.shared.changed.notify_all();
-            }
-        }
-    }
-
-    /// Wait until some input arrives, a reply is due or a tick passes.
-    fn poll(&mut self) {
-        let now = Instant::now();
-        let mut wait = TICK;
-        let mut fds = Vec::with_capacity(self.endpoints.len() + 1);
-        fds.push(libc::pollfd {
-            fd: self.listener.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        });
-        for ep in &self.endpoints {
-            if let Some(p) = &ep.pending {
-                wait = wait.min(p.due.saturating_duration_since(now));
-            }
-            let mut events = libc::POLLIN;
-            if !ep.out.is_empty() {
-                events |= libc::POLLOUT;
-            }
-            fds.push(libc::pollfd {
-                fd: ep.link.fd(),
-                events,
-                revents: 0,
-            });
-        }
-        let ms = i32::try_from(wait.as_millis()).unwrap_or(i32::MAX);
-        // SAFETY: fds is a valid array of pollfd of the given length.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
-        if n < 0 {
-            return;
-        }
-        let mut hup_only = false;
-        for (ep, fd) in self.endpoints.iter_mut().zip(&fds[1..]) {
-            if fd.revents & libc::POLLIN != 0 {
-                ep.read_input();
-            } else if fd.revents & (libc::POLLHUP | libc::POLLERR) != 0 {
-                if ep.is_pty() {
-                    // No driver has the terminal open (a pseudo-terminal
-                    // master reports a hang-up then); nothing to read.
-                    hup_only = true;
-                } else {
-                    ep.closed = true;
-                }
-            }
-        }
-        if hup_only && n > 0 && fds.iter().all(|f| f.revents & libc::POLLIN == 0) {
-            // Avoid spinning on a permanent hang-up condition.
-            std::thread::sleep(TICK.min(wait));
-        }
-    }
-
-    fn accept(&mut self) {
-        while let Ok((stream, _)) = self.listener.accept() {
-            if stream.set_nonblocking(true).is_ok() {
-                let _ = stream.set_nodelay(true);
-                self.endpoints.push(Endpoint::new(Link::Tcp(stream)));
-            }
-        }
-    }
-
-    /// Handle queued lines, send due replies.
-    fn serve(&mut self, i: usize, now: Instant) {
-        let general = *lock(&self.shared.latency);
-        let ep = &mut self.endpoints[i];
-        loop {
-            if let Some(p) = &ep.pending {
-                if p.due > now {
-                    break;
-                }
-                if let Some(p) = ep.pending.take() {
-                    ep.out.extend_from_slice(&p.bytes);
-                    ep.replies_in_out += 1;
-                    lock(&self.shared.progress).started += 1;
-                    ep.close_after_out |= p.then_close;
-                }
-            }
-            if ep.close_after_out {
-                break;
-            }
-            let Some(line) = ep.lines.pop_front() else {
-                break;
-            };
-            let (reply, term) = {
-                let mut model = lock(&self.shared.model);
-                (model.handle(&line), model.reply_terminator())
-            };
-            let Some(reply) = reply else { continue };
-            let latency = {
-                let upper = line.to_ascii_uppercase();
-                lock(&self.shared.command_latency)
-                    .iter()
-                    .find(|(k, _)| upper.starts_with(k.as_str()))
-                    .map_or(general, |(_, d)| *d)
-            };
-            let fault = lock(&self.shared.faults).pop_front();
-            let mut pending = Pending {
-                due: now + latency,
-                bytes: reply,
-                then_close: false,
-            };
-            match fault {
-                None => pending.bytes.extend_from_slice(term),
-                Some(Fault::NoReply) => continue,
-                Some(Fault::Garbage) => {
-                    pending.bytes = GARBAGE.to_vec();
-                    pending.bytes.extend_from_slice(term);
-                }
-                Some(Fault::Slow(d)) => {
-                    pending.due += d;
-                    pending.bytes.extend_from_slice(term);
-                }
-                Some(Fault::Disconnect) => {
-                    let half = (pending.bytes.len() / 2).max(1);
-                    pending.bytes.truncate(half);
-                    pending.then_close = true;
-                }
-            }
-            ep.pending = Some(pending);
-        }
-        ep.write_output();
-        if ep.close_after_out && ep.out.is_empty() {
-            ep.closed = true;
-        }
-        if ep.out.is_empty() && ep.replies_in_out > 0 {
-            lock(&self.shared.progress).replies += std::mem::take(&mut ep.replies_in_out);
-            self.shared.changed.notify_all();
-        }
-    }
-
-    /// Drop closed endpoints; a closed pseudo-terminal is replaced by a new
-    /// one (its new path published before the old one goes away).
-    fn reap(&mut self) {
-        let mut i = 0;
-        while i < self.endpoints.len() {
-            if !self.endpoints[i].closed {
-                i += 1;
-                continue;
-            }
-            if self.endpoints[i].is_pty() {
-                match Pty::new() {
-                    Ok(pty) => {
-                        *lock(&self.shared.pty_path) = pty.path.clone();
-                        self.endpoints[i] = Endpoint::new(Link::Pty(pty));
-                    }
-                    Err(_) => {
-                        self.endpoints.remove(i);
-                        continue;
-                    }
-                }
-                i += 1;
-            } else {
-                self.endpoints.remove(i);
-            }
         }
     }
 }
