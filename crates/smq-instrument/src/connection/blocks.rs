@@ -56,9 +56,9 @@ impl Connection {
                     return Ok(payload);
                 }
                 Ok(BlockHeader::Indefinite) => {
-                    let mut line = self.read_line_until(command, deadline)?;
-                    line.drain(..2);
-                    return Ok(line);
+                    let line = self.read_line_until(command, deadline)?;
+                    // The line starts with the `#0` header.
+                    return Ok(line.get(2..).map(<[u8]>::to_vec).unwrap_or_default());
                 }
                 Err(BlockError::Incomplete { .. }) => self.fill(command, deadline)?,
                 Err(e) => {
