@@ -21,6 +21,15 @@ struct Args {
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
+    // Installed before anything is printed, so that a Ctrl-C sent as soon
+    // as the endpoints are known is handled.
+    let (tx, rx) = mpsc::channel();
+    if let Err(e) = ctrlc::set_handler(move || {
+        let _ = tx.send(());
+    }) {
+        eprintln!("smq-sim: cannot install the Ctrl-C handler: {e}");
+        return std::process::ExitCode::FAILURE;
+    }
     let lab = match SimLab::start(args.seed) {
         Ok(lab) => lab,
         Err(e) => {
@@ -49,13 +58,6 @@ fn main() -> std::process::ExitCode {
         lab.stage.tcp_addr()
     );
     println!("Ctrl-C to stop.");
-    let (tx, rx) = mpsc::channel();
-    if let Err(e) = ctrlc::set_handler(move || {
-        let _ = tx.send(());
-    }) {
-        eprintln!("smq-sim: cannot install the Ctrl-C handler: {e}");
-        return std::process::ExitCode::FAILURE;
-    }
     let _ = rx.recv();
     drop(lab);
     println!("stopped.");
