@@ -292,6 +292,11 @@ impl Model for DmmModel {
         "dmm"
     }
 
+    fn push_scpi_error(&mut self, code: i32, message: &str) -> bool {
+        self.errors.push(code, message);
+        true
+    }
+
     fn handle(&mut self, line: &str) -> Option<Vec<u8>> {
         let cmd = Command::parse(line);
         let func = |h: &str| match h {

@@ -24,7 +24,7 @@
 //! [`SimInstrument::inject`] queues one-shot [`Fault`]s applied to the next
 //! reply: [`Fault::Disconnect`] (half a reply, then the link closes),
 //! [`Fault::Garbage`], [`Fault::NoReply`], [`Fault::Slow`]. SCPI errors are
-//! pushed with `with_model(|m| m.push_error(-222, "Data out of range"))`,
+//! pushed with [`SimInstrument::push_error`],
 //! stage faults with `with_model(|m| m.set_positioner_error(0x20))`.
 //!
 //! # Examples

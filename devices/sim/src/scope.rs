@@ -319,6 +319,11 @@ impl Model for ScopeModel {
         "scope"
     }
 
+    fn push_scpi_error(&mut self, code: i32, message: &str) -> bool {
+        self.errors.push(code, message);
+        true
+    }
+
     fn handle(&mut self, line: &str) -> Option<Vec<u8>> {
         let cmd = Command::parse(line);
         let header = cmd.header.replace("TIM:MAIN:", "TIM:");

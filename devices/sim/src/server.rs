@@ -47,6 +47,12 @@ pub trait Model: Send + 'static {
     /// reply bytes (without terminator), or `None` for commands that do not
     /// reply.
     fn handle(&mut self, line: &str) -> Option<Vec<u8>>;
+    /// Push an entry into the instrument's SCPI error queue; returns
+    /// `false` for instruments without one (the default).
+    fn push_scpi_error(&mut self, code: i32, message: &str) -> bool {
+        let _ = (code, message);
+        false
+    }
 }
 
 /// Lock a mutex, ignoring poisoning (the protected state stays usable).
@@ -233,6 +239,21 @@ impl<M: Model> SimInstrument<M> {
         table.retain(|(k, _)| *k != key);
         table.push((key, latency));
         table.sort_by_key(|(k, _)| std::cmp::Reverse(k.len()));
+    }
+
+    /// Push an entry into the instrument's SCPI error queue, as if a
+    /// command had failed; returns `false` if the instrument has no SCPI
+    /// error queue.
+    ///
+    /// ```
+    /// use smq_sim::{DmmModel, SimInstrument};
+    /// let sim = SimInstrument::start(DmmModel::standalone(1)).unwrap();
+    /// assert!(sim.push_error(-310, "System error"));
+    /// let mut dmm = smq_instrument::Connection::tcp("dmm", sim.tcp_addr()).unwrap();
+    /// assert_eq!(dmm.next_error().unwrap().code, -310);
+    /// ```
+    pub fn push_error(&self, code: i32, message: &str) -> bool {
+        lock(&self.shared.model).push_scpi_error(code, message)
     }
 
     /// Run `f` on the instrument model (to inspect or change its state).

@@ -126,3 +126,16 @@ proptest! {
         let _ = StageModel::standalone().handle(&line.replace(' ', ""));
     }
 }
+
+#[test]
+fn scpi_errors_are_pushed_where_there_is_a_queue() {
+    let dmm = SimInstrument::start(DmmModel::standalone(1)).unwrap();
+    let scope = SimInstrument::start(ScopeModel::standalone(1)).unwrap();
+    let stage = SimInstrument::start(StageModel::standalone()).unwrap();
+    assert!(dmm.push_error(-410, "Query INTERRUPTED"));
+    assert!(scope.push_error(-410, "Query INTERRUPTED"));
+    assert!(!stage.push_error(-410, "Query INTERRUPTED"));
+    let mut c = Connection::tcp("scope", scope.tcp_addr()).unwrap();
+    let e = c.next_error().unwrap();
+    assert_eq!((e.code, e.message.as_str()), (-410, "Query INTERRUPTED"));
+}
