@@ -32,8 +32,11 @@ const MAX_ERRORS: usize = 64;
 ///
 /// Every error it returns names the device (the `name` given at creation)
 /// and the command. After a failed exchange (timeout, garbage, partial
-/// block) the input is cleared before the next command is written, so a
-/// late or partial reply does not leak into the next exchange.
+/// block) the input received so far is discarded before the next command
+/// is written, so the rest of a bad reply does not leak into the next
+/// exchange. An instrument that answers after the timeout can still do so
+/// later: wait for it (or send a device clear) and call
+/// [`clear`](Self::clear) before going on.
 ///
 /// # Examples
 ///

@@ -486,9 +486,13 @@ impl Scope {
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
     pub fn read_waveform(&mut self, channel: u8) -> Result<Waveform> {
-        self.set_waveform_source(channel)?;
+        let source = format!(":WAV:SOUR CHAN{channel}");
+        self.channel(&source, channel)?;
+        self.conn.write(&source)?;
         self.conn.write(":WAV:MODE NORM")?;
         self.conn.write(":WAV:FORM BYTE")?;
+        self.conn
+            .check_errors(&format!("{source};:WAV:MODE NORM;:WAV:FORM BYTE"))?;
         self.fetch_waveform(channel)
     }
 
