@@ -172,8 +172,16 @@ impl SerialConfig {
 /// }
 /// ```
 ///
-/// On a pseudo-terminal the line settings are accepted and ignored.
 /// Opening discards any stale input waiting on the port.
+///
+/// Pseudo-terminals (`/dev/pts/N`, e.g. from
+/// [`serialport::TTYPort::pair`] or `socat`) open like any port: the line
+/// settings are accepted and have no effect on the data. With
+/// [`SerialConfig::exclusive`] the port is locked (`TIOCEXCL` and an
+/// exclusive `flock`), and `TIOCEXCL` stays set on the terminal after the
+/// descriptor is closed if another process keeps it open (as a simulator
+/// holding the other side does), which would make reopening fail for
+/// unprivileged users; dropping a `SerialTransport` therefore clears it.
 ///
 /// # Examples
 ///
