@@ -309,11 +309,16 @@ impl Connection {
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
     pub fn clear(&mut self) -> Result<()> {
+        self.discard_input("clear")
+    }
+
+    /// Discard pending input; errors are reported against `command`.
+    fn discard_input(&mut self, command: &str) -> Result<()> {
         self.rx.clear();
         self.skip_term = false;
         self.transport
             .clear()
-            .map_err(|e| self.io_error("clear", e))?;
+            .map_err(|e| self.io_error(command, e))?;
         self.dirty = false;
         Ok(())
     }
@@ -331,7 +336,7 @@ impl Connection {
     /// ```
     pub fn write(&mut self, command: &str) -> Result<()> {
         if self.dirty {
-            self.clear()?;
+            self.discard_input(command)?;
         }
         let mut data = Vec::with_capacity(command.len() + self.write_term.len());
         data.extend_from_slice(command.as_bytes());
@@ -411,9 +416,8 @@ impl Connection {
                 }
             }
             if let Err(e) = self.fill(command, deadline) {
-                if e.is_disconnected() && !self.rx.is_empty() {
-                    // Keep the partial reply in the message? It is reported
-                    // as a disconnect: the link is gone either way.
+                if e.is_disconnected() {
+                    // A partial reply is worthless once the link is gone.
                     self.rx.clear();
                 }
                 return Err(e);
