@@ -45,7 +45,21 @@
 //! assert!(dmm.query("READ?").unwrap_err().is_timeout());
 //! ```
 //!
-//! The `smq-sim` binary starts a [`SimLab`] and prints where to reach it.
+//! # The `smq-sim` binary
+//!
+//! `smq-sim [--seed N] [--latency-ms MS]` starts a [`SimLab`], prints
+//! where to reach each instrument and runs until Ctrl-C:
+//!
+//! ```text
+//! instrument  pty            tcp
+//! dmm         /dev/pts/4     127.0.0.1:40125
+//! scope       /dev/pts/5     127.0.0.1:36093
+//! stage       /dev/pts/6     127.0.0.1:44871
+//! Ctrl-C to stop.
+//! ```
+//!
+//! Any serial terminal or SCPI client can then talk to them, e.g.
+//! `Dmm::open_serial("/dev/pts/4", ..)` or `Stage::connect_tcp("127.0.0.1:44871")`.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
