@@ -3,7 +3,7 @@
 use std::net::ToSocketAddrs;
 use std::time::Duration;
 
-use smq_instrument::{Connection, Identity, InstrumentError, Result, SerialConfig};
+use smq_instrument::{Connection, Identity, InstrumentError, Result, SerialConfig, StopBits};
 
 use crate::types::{Function, Range, TriggerSource};
 
@@ -41,6 +41,21 @@ impl Dmm {
     /// assert_eq!(smq_dmm::Dmm::NAME, "dmm");
     /// ```
     pub const NAME: &'static str = "dmm";
+
+    /// The 34401A's factory RS-232 settings: 9600 baud, 8 data bits, no
+    /// parity, 2 stop bits. (The meter also uses the DTR/DSR lines to
+    /// hold off data; use a cable that wires them, or tie DSR true.)
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_instrument::StopBits;
+    /// let cfg = smq_dmm::Dmm::serial_config();
+    /// assert_eq!((cfg.baud_rate, cfg.stop_bits), (9600, StopBits::Two));
+    /// ```
+    pub fn serial_config() -> SerialConfig {
+        SerialConfig::default().stop_bits(StopBits::Two)
+    }
 
     /// Open the meter on a serial port (RS-232 or USB-CDC).
     ///
@@ -132,6 +147,39 @@ impl Dmm {
     /// ```
     pub fn identify(&mut self) -> Result<Identity> {
         self.conn.idn()
+    }
+
+    /// `SYST:REM`: remote mode, which the 34401A needs before it accepts
+    /// other commands over RS-232 (front panel locked except LOCAL).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// # let path = sim.pty_path();
+    /// use smq_dmm::Dmm;
+    /// let mut dmm = Dmm::open_serial(&path, &Dmm::serial_config())?;
+    /// dmm.remote()?;
+    /// let v = dmm.read()?;
+    /// dmm.local()?;
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
+    pub fn remote(&mut self) -> Result<()> {
+        self.write_checked("SYST:REM")
+    }
+
+    /// `SYST:LOC`: back to front-panel control.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// # let mut dmm = smq_dmm::Dmm::connect_tcp(sim.tcp_addr())?;
+    /// dmm.local()?;
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
+    pub fn local(&mut self) -> Result<()> {
+        self.write_checked("SYST:LOC")
     }
 
     /// `*RST` then `*CLS`: factory settings, empty error queue.

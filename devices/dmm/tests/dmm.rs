@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use smq_dmm::{Dmm, Function, InstrumentError, Range, TriggerSource};
-use smq_instrument::SerialConfig;
 use smq_sim::{DmmModel, Fault, SimInstrument};
 
 /// Timeout for calls that are expected to time out.
@@ -20,7 +19,7 @@ fn sim() -> SimInstrument<DmmModel> {
 
 fn open(sim: &SimInstrument<DmmModel>, link: &str) -> Dmm {
     match link {
-        "pty" => Dmm::open_serial(&sim.pty_path(), &SerialConfig::default()).expect("open pty"),
+        "pty" => Dmm::open_serial(&sim.pty_path(), &Dmm::serial_config()).expect("open pty"),
         _ => Dmm::connect_tcp(sim.tcp_addr()).expect("connect tcp"),
     }
 }
@@ -35,6 +34,8 @@ fn every_command() {
         let id = dmm.identify().unwrap();
         assert_eq!(id.manufacturer, "HEWLETT-PACKARD", "{link}");
         assert_eq!(id.model, "34401A");
+        dmm.remote().unwrap();
+        assert!(sim.with_model(|m| m.remote()));
         dmm.reset().unwrap();
 
         dmm.configure_voltage_dc(Range::Value(10.0), Some(1e-5))
@@ -84,6 +85,8 @@ fn every_command() {
         let m = dmm.measure_voltage_dc().unwrap();
         assert!(m > 0.0 && m < 2.0);
         assert_eq!(dmm.trigger_source().unwrap(), TriggerSource::Immediate);
+        dmm.local().unwrap();
+        assert!(!sim.with_model(|m| m.remote()));
         dmm.check_errors().unwrap();
     }
 }

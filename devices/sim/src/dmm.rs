@@ -92,6 +92,7 @@ pub struct DmmModel {
     trigger_source: String,
     trigger: Trigger,
     reading: Option<f64>,
+    remote: bool,
     /// Standard deviation of the noise at 1 NPLC, in volts.
     pub noise: f64,
 }
@@ -120,6 +121,7 @@ impl DmmModel {
             trigger_source: "IMM".to_owned(),
             trigger: Trigger::Idle,
             reading: None,
+            remote: false,
             noise: 1e-4,
         }
     }
@@ -175,6 +177,20 @@ impl DmmModel {
     /// ```
     pub fn function(&self) -> DmmFunction {
         self.function
+    }
+
+    /// True in remote mode (after `SYST:REM`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_sim::{DmmModel, Model};
+    /// let mut m = DmmModel::standalone(3);
+    /// m.handle("SYST:REM");
+    /// assert!(m.remote());
+    /// ```
+    pub fn remote(&self) -> bool {
+        self.remote
     }
 
     /// Current trigger source (`IMM`, `BUS` or `EXT`).
@@ -311,6 +327,8 @@ impl Model for DmmModel {
             "*CLS" => self.errors.clear(),
             "*OPC?" => return Some(b"1".to_vec()),
             "SYST:ERR?" => return Some(self.errors.pop_reply()),
+            "SYST:REM" => self.remote = true,
+            "SYST:LOC" => self.remote = false,
             "CONF?" => {
                 return Some(
                     format!(
