@@ -102,8 +102,14 @@ pub(crate) fn is_disconnect(err: &io::Error) -> bool {
             | io::ErrorKind::ConnectionAborted
             | io::ErrorKind::UnexpectedEof
             | io::ErrorKind::NotConnected
-    ) || err.raw_os_error() == Some(EIO)
+    ) || matches!(err.raw_os_error(), Some(EIO | ENXIO | ENODEV))
+        || (err.kind() == io::ErrorKind::Other && GONE.iter().any(|m| err.to_string() == *m))
 }
+
+/// How `serialport` describes `EIO`, `ENXIO` and `ENODEV` (it keeps the
+/// description, not the error number): what reading a serial device
+/// returns once it is unplugged.
+const GONE: [&str; 3] = ["I/O error", "No such device or address", "No such device"];
 
 /// True if `err` is a timeout.
 pub(crate) fn is_timeout(err: &io::Error) -> bool {
@@ -116,3 +122,24 @@ pub(crate) fn is_timeout(err: &io::Error) -> bool {
 /// `EIO`: what reading a pseudo-terminal or a USB serial device returns once
 /// the other end is gone.
 const EIO: i32 = 5;
+/// `ENXIO`: no such device or address.
+const ENXIO: i32 = 6;
+/// `ENODEV`: no such device.
+const ENODEV: i32 = 19;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_errors() {
+        assert!(is_disconnect(&io::ErrorKind::BrokenPipe.into()));
+        assert!(is_disconnect(&io::Error::from_raw_os_error(EIO)));
+        assert!(is_disconnect(&io::Error::other("I/O error")));
+        assert!(is_disconnect(&io::Error::other("No such device")));
+        assert!(!is_disconnect(&io::Error::other("Permission denied")));
+        assert!(!is_disconnect(&io::ErrorKind::TimedOut.into()));
+        assert!(is_timeout(&io::ErrorKind::TimedOut.into()));
+        assert!(is_timeout(&io::ErrorKind::WouldBlock.into()));
+    }
+}
