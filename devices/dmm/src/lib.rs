@@ -1,0 +1,40 @@
+//! Driver for SCPI digital multimeters using the Keysight (HP/Agilent)
+//! 34401A command set, which the Keithley 2000 also understands.
+//!
+//! # Guide
+//!
+//! Open the meter over RS-232/USB ([`Dmm::open_serial`]) or a raw SCPI
+//! socket ([`Dmm::connect_tcp`]), configure a function with its range and
+//! resolution, then either measure in one step ([`Dmm::read`],
+//! [`Dmm::measure_voltage_dc`]) or arm and collect separately
+//! ([`Dmm::initiate`], [`Dmm::trigger`], [`Dmm::fetch`]).
+//! Configuration methods check the instrument's error queue, so a refused
+//! setting fails with [`InstrumentError::Scpi`] naming the command.
+//!
+//! ```
+//! use smq_dmm::{Dmm, Range, TriggerSource};
+//! # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+//! # let addr = sim.tcp_addr();
+//! let mut dmm = Dmm::connect_tcp(addr)?;
+//! dmm.reset()?;
+//! dmm.configure_voltage_dc(Range::Value(10.0), Some(1e-5))?;
+//! dmm.set_nplc(smq_dmm::Function::VoltageDc, 1.0)?;
+//! let v = dmm.read()?;
+//!
+//! // Software-triggered acquisition.
+//! dmm.set_trigger_source(TriggerSource::Bus)?;
+//! dmm.initiate()?;
+//! dmm.trigger()?;
+//! let w = dmm.fetch()?;
+//! # assert!(v.is_finite() && w.is_finite());
+//! # Ok::<(), smq_instrument::InstrumentError>(())
+//! ```
+
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+mod driver;
+mod types;
+
+pub use driver::Dmm;
+pub use smq_instrument::{InstrumentError, Result};
+pub use types::{Function, Range, TriggerSource, OVERLOAD};

@@ -1,0 +1,31 @@
+//! Driver for oscilloscopes with the Rigol DS1000Z command set.
+//!
+//! # Guide
+//!
+//! Waveforms travel as IEEE 488.2 binary blocks: `:WAV:DATA?` answers
+//! `#9000001200` followed by 1200 one-byte codes. The preamble
+//! (`:WAV:PRE?`, [`Preamble`]) gives what is needed to turn codes into
+//! volts and indices into seconds, and [`Scope::read_waveform`] does all
+//! of it, returning a [`Waveform`] with `t` and `v` arrays.
+//!
+//! ```
+//! use smq_scope::Scope;
+//! # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
+//! # let path = sim.pty_path();
+//! let mut scope = Scope::open_serial(&path, &smq_instrument::SerialConfig::default())?;
+//! scope.stop()?;
+//! let w = scope.read_waveform(1)?;
+//! println!("{} points over {:.3} ms, amplitude {:.3} V",
+//!     w.v.len(), 1e3 * (w.t[w.t.len() - 1] - w.t[0]), w.amplitude());
+//! scope.run()?;
+//! # Ok::<(), smq_instrument::InstrumentError>(())
+//! ```
+
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+mod driver;
+mod preamble;
+
+pub use driver::{Scope, Waveform};
+pub use preamble::{Preamble, PreambleParseError, WaveformFormat, WaveformMode};
+pub use smq_instrument::{InstrumentError, Result};

@@ -1,0 +1,83 @@
+//! Simulated laboratory instruments.
+//!
+//! Each simulator speaks the same protocol as the real instrument, over a
+//! real pseudo-terminal (open [`SimInstrument::pty_path`] as a serial port)
+//! and over TCP on 127.0.0.1 ([`SimInstrument::tcp_addr`]), so drivers are
+//! tested through the very transports they use in the lab.
+//!
+//! * [`DmmModel`]: Keysight 34401A multimeter (SCPI).
+//! * [`ScopeModel`]: Rigol DS1000Z oscilloscope (SCPI, binary waveform
+//!   blocks).
+//! * [`StageModel`]: Newport SMC100 motion controller (ASCII, CR LF).
+//! * [`SimLab`] starts all three around one [`Physics`]: a sample with a
+//!   Gaussian peak along the stage axis, read by the multimeter and shown as
+//!   the amplitude of the scope's channel 1.
+//!
+//! # Behaviour
+//!
+//! Replies can be delayed ([`SimInstrument::set_latency`]); noise is drawn
+//! from seeded generators, so runs are reproducible; stage moves take
+//! `distance / velocity` of real time.
+//!
+//! # Faults
+//!
+//! [`SimInstrument::inject`] queues one-shot [`Fault`]s applied to the next
+//! reply: [`Fault::Disconnect`] (half a reply, then the link closes),
+//! [`Fault::Garbage`], [`Fault::NoReply`], [`Fault::Slow`]. SCPI errors are
+//! pushed with [`SimInstrument::push_error`],
+//! stage faults with `with_model(|m| m.set_positioner_error(0x20))`.
+//!
+//! # Examples
+//!
+//! ```
+//! use smq_instrument::{Connection, SerialConfig};
+//! use smq_sim::{Fault, SimLab};
+//! use std::time::Duration;
+//!
+//! let lab = SimLab::start(1).unwrap();
+//! // Over the pseudo-terminal, as over a serial cable.
+//! let mut dmm = Connection::serial("dmm", &lab.dmm.pty_path(), &SerialConfig::default())
+//!     .unwrap()
+//!     .with_timeout(Duration::from_millis(200));
+//! assert!(dmm.query_parse::<f64>("READ?").is_ok());
+//!
+//! lab.dmm.inject(Fault::NoReply);
+//! assert!(dmm.query("READ?").unwrap_err().is_timeout());
+//! ```
+//!
+//! # The `smq-sim` binary
+//!
+//! `smq-sim [--seed N] [--latency-ms MS]` starts a [`SimLab`], prints
+//! where to reach each instrument and runs until Ctrl-C:
+//!
+//! ```text
+//! instrument  pty            tcp
+//! dmm         /dev/pts/4     127.0.0.1:40125
+//! scope       /dev/pts/5     127.0.0.1:36093
+//! stage       /dev/pts/6     127.0.0.1:44871
+//! Ctrl-C to stop.
+//! ```
+//!
+//! Any serial terminal or SCPI client can then talk to them, e.g.
+//! `Dmm::open_serial("/dev/pts/4", ..)` or `Stage::connect_tcp("127.0.0.1:44871")`.
+
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+mod dmm;
+mod endpoint;
+mod event_loop;
+mod fault;
+mod lab;
+mod physics;
+mod scope;
+mod scpi;
+mod server;
+mod stage;
+
+pub use dmm::{DmmFunction, DmmModel};
+pub use fault::Fault;
+pub use lab::SimLab;
+pub use physics::Physics;
+pub use scope::{ScopeModel, SCREEN_POINTS, SIGNAL_FREQUENCY};
+pub use server::{Model, SimInstrument};
+pub use stage::StageModel;

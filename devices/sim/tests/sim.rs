@@ -1,0 +1,141 @@
+//! The simulator itself: links, shutdown, faults, robustness.
+
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use proptest::prelude::*;
+use smq_instrument::{Connection, SerialConfig};
+use smq_sim::{DmmModel, Fault, Model, ScopeModel, SimInstrument, SimLab, StageModel};
+
+#[test]
+fn dropping_the_handle_stops_the_instrument() {
+    let sim = SimInstrument::start(DmmModel::standalone(1)).unwrap();
+    let addr = sim.tcp_addr();
+    let mut client = TcpStream::connect(addr).unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    drop(sim);
+    // The connection is closed and nobody listens any more.
+    let mut line = String::new();
+    let n = BufReader::new(&client).read_line(&mut line).unwrap_or(0);
+    assert_eq!(n, 0);
+    let _ = client.write_all(b"*IDN?\n");
+    assert!(TcpStream::connect(addr).is_err());
+}
+
+#[test]
+fn several_clients_share_one_instrument() {
+    let sim = SimInstrument::start(StageModel::standalone()).unwrap();
+    let mut a = Connection::tcp("a", sim.tcp_addr())
+        .unwrap()
+        .with_terminators(b"\r\n", b"\r\n");
+    let mut b = Connection::serial("b", &sim.pty_path(), &SerialConfig::default())
+        .unwrap()
+        .with_terminators(b"\r\n", b"\r\n");
+    a.write("1OR").unwrap();
+    // Commands on one link are handled in order.
+    assert_eq!(a.query("1TE").unwrap(), "1TE@");
+    assert_eq!(b.query("1TS").unwrap(), "1TS000032");
+    assert!(sim.wait_idle(Duration::from_secs(5)));
+}
+
+#[test]
+fn pty_disconnect_publishes_a_new_path() {
+    let sim = SimInstrument::start(DmmModel::standalone(1)).unwrap();
+    let old = sim.pty_path();
+    let mut c = Connection::serial("dmm", &old, &SerialConfig::default()).unwrap();
+    sim.inject(Fault::Disconnect);
+    assert!(c.query("*IDN?").unwrap_err().is_disconnected());
+    let new = sim.pty_path();
+    assert_ne!(old, new);
+    let mut c = Connection::serial("dmm", &new, &SerialConfig::default()).unwrap();
+    assert_eq!(c.idn().unwrap().model, "34401A");
+}
+
+#[test]
+fn reopening_the_same_pty_works() {
+    let sim = SimInstrument::start(DmmModel::standalone(1)).unwrap();
+    for _ in 0..3 {
+        let mut c = Connection::serial("dmm", &sim.pty_path(), &SerialConfig::default()).unwrap();
+        assert_eq!(c.idn().unwrap().model, "34401A");
+    }
+}
+
+#[test]
+fn lab_instruments_share_the_stage_position() {
+    let lab = SimLab::start(5).unwrap();
+    let mut stage = Connection::tcp("stage", lab.stage.tcp_addr())
+        .unwrap()
+        .with_terminators(b"\r\n", b"\r\n");
+    let mut dmm = Connection::tcp("dmm", lab.dmm.tcp_addr()).unwrap();
+    let far: f64 = dmm.query_parse("READ?").unwrap();
+    stage.write("1OR").unwrap();
+    stage.write("1VA1000").unwrap();
+    assert_eq!(stage.query("1TE").unwrap(), "1TEC");
+    lab.stage.with_model(|m| assert_eq!(m.velocity(), 20.0));
+    // Homing from 0 is immediate; move onto the peak.
+    assert_eq!(stage.query("1TS").unwrap(), "1TS000032");
+    stage.write("1VA100").unwrap();
+    stage.write("1PA5").unwrap();
+    while stage.query("1TS").unwrap() != "1TS000033" {}
+    assert_eq!(stage.query("1TP").unwrap(), "1TP5");
+    let near: f64 = dmm.query_parse("READ?").unwrap();
+    assert!(near > far + 0.9, "{near} vs {far}");
+}
+
+#[test]
+fn seeded_noise_is_reproducible() {
+    let read = |seed| {
+        let mut m = DmmModel::standalone(seed);
+        (0..5)
+            .map(|_| String::from_utf8(m.handle("READ?").unwrap()).unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(read(9), read(9));
+    assert_ne!(read(9), read(10));
+}
+
+proptest! {
+    #[test]
+    fn models_never_panic_on_arbitrary_lines(lines in proptest::collection::vec("\\PC{0,24}", 0..20)) {
+        let mut dmm = DmmModel::standalone(1);
+        let mut scope = ScopeModel::standalone(1);
+        let mut stage = StageModel::standalone();
+        for l in &lines {
+            let _ = dmm.handle(l);
+            let _ = scope.handle(l);
+            let _ = stage.handle(l);
+        }
+    }
+
+    #[test]
+    fn models_never_panic_on_near_valid_commands(
+        head in prop::sample::select(vec![
+            "CONF:VOLT:DC", "VOLT:DC:NPLC", "TRIG:SOUR", "MEAS:CURR:DC?", ":CHAN3:SCAL",
+            ":TIM:SCAL", ":WAV:SOUR", ":WAV:FORM", "1PA", "1PR", "1VA", "1MM", "32TS", "1",
+        ]),
+        arg in "[-+0-9.eE,A-Z?]{0,12}",
+    ) {
+        let line = format!("{head} {arg}");
+        let _ = DmmModel::standalone(1).handle(&line);
+        let _ = ScopeModel::standalone(1).handle(&line);
+        let _ = StageModel::standalone().handle(&line.replace(' ', ""));
+    }
+}
+
+#[test]
+fn scpi_errors_are_pushed_where_there_is_a_queue() {
+    let dmm = SimInstrument::start(DmmModel::standalone(1)).unwrap();
+    let scope = SimInstrument::start(ScopeModel::standalone(1)).unwrap();
+    let stage = SimInstrument::start(StageModel::standalone()).unwrap();
+    assert!(dmm.push_error(-410, "Query INTERRUPTED"));
+    assert!(scope.push_error(-410, "Query INTERRUPTED"));
+    assert!(!stage.push_error(-410, "Query INTERRUPTED"));
+    let mut c = Connection::tcp("scope", scope.tcp_addr()).unwrap();
+    let e = c.next_error().unwrap();
+    assert_eq!((e.code, e.message.as_str()), (-410, "Query INTERRUPTED"));
+}
