@@ -12,9 +12,9 @@ use std::f64::consts::PI;
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode};
+use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
 use ndarray::{Array1, Array2, Array3};
-use smq_compute::{inverse, inverse_batch, rfft, Accumulator, Complex64};
+use smq_compute::{Accumulator, Complex64, inverse, inverse_batch, rfft};
 
 /// Deterministic pseudo-random numbers in [-1, 1) (SplitMix64).
 fn random(seed: u64) -> impl FnMut() -> f64 {

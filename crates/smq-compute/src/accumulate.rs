@@ -2,7 +2,7 @@
 
 use ndarray::{ArrayBase, ArrayD, Data, Dimension, IxDyn, Zip};
 
-use crate::error::{check_finite, check_nonempty, ComputeError};
+use crate::error::{ComputeError, check_finite, check_nonempty};
 
 /// Running mean and variance of a stream of equally shaped arrays.
 ///

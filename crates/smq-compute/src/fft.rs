@@ -13,7 +13,7 @@ use ndarray::{Array1, ArrayBase, Data, Ix1};
 use rustfft::num_complex::Complex64;
 use rustfft::{Fft, FftPlanner};
 
-use crate::error::{check_finite, check_nonempty, ComputeError};
+use crate::error::{ComputeError, check_finite, check_nonempty};
 use crate::window::Window;
 
 thread_local! {

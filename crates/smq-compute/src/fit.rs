@@ -1,10 +1,10 @@
 //! Linear and polynomial least-squares fits, solved with `faer`'s QR.
 
-use faer::linalg::solvers::SolveLstsq;
 use faer::Mat;
+use faer::linalg::solvers::SolveLstsq;
 use ndarray::{Array1, ArrayBase, Data, Ix1};
 
-use crate::error::{check_finite, check_nonempty, ComputeError};
+use crate::error::{ComputeError, check_finite, check_nonempty};
 
 /// A polynomial `c[0] + c[1] x + c[2] x² + …`, as returned by [`polyfit`].
 ///

@@ -2,7 +2,7 @@
 
 use ndarray::{Array1, ArrayBase, Data, Dimension};
 
-use crate::error::{check_finite, check_nonempty, ComputeError};
+use crate::error::{ComputeError, check_finite, check_nonempty};
 
 /// Counts per bin and the bin edges of a [`histogram`].
 #[derive(Debug, Clone, PartialEq)]

@@ -110,21 +110,21 @@ mod smooth;
 mod stats;
 mod window;
 
-pub use accumulate::{average_frames, Accumulator};
+pub use accumulate::{Accumulator, average_frames};
 pub use builtin::{plugin, plugins, require_plugin};
 pub use error::ComputeError;
 pub use fft::{fft, fftfreq, ifft, irfft, power_spectral_density, power_spectrum, rfft, rfftfreq};
-pub use fit::{linear_fit, polyfit, LinearFit, Polynomial};
-pub use histogram::{histogram, Histogram};
+pub use fit::{LinearFit, Polynomial, linear_fit, polyfit};
+pub use histogram::{Histogram, histogram};
 pub use linalg::{batch_matmul, inverse, inverse_batch, solve};
-pub use normalize::{normalize, normalize_by_reference, subtract_background, Normalization};
-pub use peaks::{find_minima, find_peaks, maxima_scan, minima_scan, ExtremaScan, Extremum};
+pub use normalize::{Normalization, normalize, normalize_by_reference, subtract_background};
+pub use peaks::{ExtremaScan, Extremum, find_minima, find_peaks, maxima_scan, minima_scan};
 pub use plugin::{InputSpec, Outputs, ParamKind, ParamSpec, ParamValue, Params, Plugin};
-pub use smooth::{moving_average, savgol_coeffs, savgol_derivative, savgol_filter, Edge};
+pub use smooth::{Edge, moving_average, savgol_coeffs, savgol_derivative, savgol_filter};
 pub use stats::{
-    argmax, argmin, max, mean, median, min, percentile, std_dev, summary, variance, Summary,
+    Summary, argmax, argmin, max, mean, median, min, percentile, std_dev, summary, variance,
 };
-pub use window::{apply_window, Window};
+pub use window::{Window, apply_window};
 
 /// Complex number type of the Fourier transforms (re-exported from
 /// `rustfft`'s `num-complex`).

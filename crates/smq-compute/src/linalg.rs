@@ -1,10 +1,10 @@
 //! Dense linear algebra on ndarray matrices, computed with `faer`.
 
-use faer::linalg::solvers::{DenseSolveCore, PartialPivLu, Solve};
 use faer::Mat;
+use faer::linalg::solvers::{DenseSolveCore, PartialPivLu, Solve};
 use ndarray::{Array1, Array2, Array3, ArrayBase, Axis, Data, Ix1, Ix2, Ix3};
 
-use crate::error::{check_finite, check_nonempty, ComputeError};
+use crate::error::{ComputeError, check_finite, check_nonempty};
 
 /// Converts a square, finite, non-empty ndarray matrix to a faer matrix.
 fn to_faer_square<S>(a: &ArrayBase<S, Ix2>) -> Result<Mat<f64>, ComputeError>

@@ -2,7 +2,7 @@
 
 use ndarray::{Array, ArrayBase, Data, Dimension, Zip};
 
-use crate::error::{check_finite, check_nonempty, ComputeError};
+use crate::error::{ComputeError, check_finite, check_nonempty};
 
 /// How [`normalize`] rescales an array.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

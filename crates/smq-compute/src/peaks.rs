@@ -7,7 +7,7 @@
 
 use ndarray::{ArrayBase, ArrayView1, Data, Ix1};
 
-use crate::error::{check_finite, check_nonempty, ComputeError};
+use crate::error::{ComputeError, check_finite, check_nonempty};
 
 /// Which kind of local extremum to look for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

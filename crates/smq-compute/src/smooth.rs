@@ -22,7 +22,7 @@
 
 use ndarray::{Array1, Array2, ArrayBase, Data, Ix1};
 
-use crate::error::{check_finite, check_nonempty, ComputeError};
+use crate::error::{ComputeError, check_finite, check_nonempty};
 use crate::linalg;
 
 /// What a centred filter does where its window overhangs the data (see the

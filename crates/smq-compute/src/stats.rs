@@ -6,7 +6,7 @@
 
 use ndarray::{ArrayBase, Data, Dimension};
 
-use crate::error::{check_finite, check_nonempty, ComputeError};
+use crate::error::{ComputeError, check_finite, check_nonempty};
 
 /// Checks an array is non-empty and finite, then collects its values.
 fn finite_values<S, D>(x: &ArrayBase<S, D>) -> Result<Vec<f64>, ComputeError>

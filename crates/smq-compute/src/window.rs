@@ -4,7 +4,7 @@ use std::f64::consts::PI;
 
 use ndarray::{Array1, ArrayBase, Data, Ix1};
 
-use crate::error::{check_nonempty, ComputeError};
+use crate::error::{ComputeError, check_nonempty};
 
 /// A window function.
 ///

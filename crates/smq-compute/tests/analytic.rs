@@ -4,7 +4,7 @@
 
 use std::f64::consts::PI;
 
-use ndarray::{array, Array1, Array2, Array3};
+use ndarray::{Array1, Array2, Array3, array};
 use smq_compute::*;
 
 fn sine(n: usize, cycles: f64, amplitude: f64) -> Array1<f64> {
@@ -23,11 +23,12 @@ fn fft_of_pure_sine_peaks_at_its_bin_with_its_amplitude() {
     assert_eq!(argmax(&mags).unwrap(), k);
     // |X_k| = A n / 2 for a sine on bin k; everything else is round-off.
     assert!((mags[k] - a * n as f64 / 2.0).abs() < 1e-9);
-    assert!(mags
-        .iter()
-        .enumerate()
-        .filter(|&(i, _)| i != k)
-        .all(|(_, &m)| m < 1e-9));
+    assert!(
+        mags.iter()
+            .enumerate()
+            .filter(|&(i, _)| i != k)
+            .all(|(_, &m)| m < 1e-9)
+    );
     // Phase of a sine: X_k = -i A n / 2.
     assert!((spec[k].im + a * n as f64 / 2.0).abs() < 1e-9 && spec[k].re.abs() < 1e-9);
 }
@@ -95,10 +96,11 @@ fn inverse_of_known_matrices() {
     let a = array![[2.0, -1.0, 0.0], [-1.0, 2.0, -1.0], [0.0, -1.0, 2.0]];
     let expected = array![[0.75, 0.5, 0.25], [0.5, 1.0, 0.5], [0.25, 0.5, 0.75]];
     let inv = inverse(&a).unwrap();
-    assert!(inv
-        .iter()
-        .zip(&expected)
-        .all(|(x, y)| (x - y).abs() < 1e-14));
+    assert!(
+        inv.iter()
+            .zip(&expected)
+            .all(|(x, y)| (x - y).abs() < 1e-14)
+    );
     // Hilbert matrix of order 4 has a known integer inverse.
     let h = Array2::from_shape_fn((4, 4), |(i, j)| 1.0 / (i + j + 1) as f64);
     let hinv = array![
@@ -108,10 +110,11 @@ fn inverse_of_known_matrices() {
         [-140.0, 1680.0, -4200.0, 2800.0]
     ];
     let got = inverse(&h).unwrap();
-    assert!(got
-        .iter()
-        .zip(&hinv)
-        .all(|(x, y)| (x - y).abs() < 1e-8 * y.abs()));
+    assert!(
+        got.iter()
+            .zip(&hinv)
+            .all(|(x, y)| (x - y).abs() < 1e-8 * y.abs())
+    );
 }
 
 /// Deterministic pseudo-random numbers in [-1, 1) (SplitMix64).

@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use ndarray::{array, Array1, Array2, Array3, ArrayD};
+use ndarray::{Array1, Array2, Array3, ArrayD, array};
 use smq_compute::*;
 
 fn empty() -> Array1<f64> {

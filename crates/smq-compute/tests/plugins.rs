@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 
-use ndarray::{array, Array1, ArrayD};
+use ndarray::{Array1, ArrayD, array};
 use smq_compute::*;
 
 fn assert_send_sync<T: Send + Sync + ?Sized>() {}

@@ -96,7 +96,7 @@ pub fn parse_block_header(buf: &[u8]) -> Result<BlockHeader, BlockError> {
         Some(&b) => {
             return Err(BlockError::BadHeader(format!(
                 "expected '#', got byte 0x{b:02x}"
-            )))
+            )));
         }
     }
     let n = match buf.get(1) {
@@ -106,7 +106,7 @@ pub fn parse_block_header(buf: &[u8]) -> Result<BlockHeader, BlockError> {
         Some(&b) => {
             return Err(BlockError::BadHeader(format!(
                 "expected a digit after '#', got byte 0x{b:02x}"
-            )))
+            )));
         }
     };
     let digits = buf.get(2..2 + n).ok_or(BlockError::Incomplete {

@@ -10,7 +10,7 @@ mod scpi;
 use crate::error::{InstrumentError, Result};
 use crate::serial::{SerialConfig, SerialTransport};
 use crate::tcp::TcpTransport;
-use crate::transport::{is_disconnect, is_timeout, Transport};
+use crate::transport::{Transport, is_disconnect, is_timeout};
 
 /// Default timeout of every call.
 ///

@@ -114,15 +114,15 @@ mod tcp;
 mod transport;
 
 pub use block::{
-    decode_array, decode_block, encode_array, encode_block, encode_block_indefinite,
-    parse_block_header, BlockElement, BlockError, BlockHeader, ByteOrder,
+    BlockElement, BlockError, BlockHeader, ByteOrder, decode_array, decode_block, encode_array,
+    encode_block, encode_block_indefinite, parse_block_header,
 };
 pub use connection::{Connection, DEFAULT_TIMEOUT};
-pub use error::{escape_bytes, InstrumentError, Result};
+pub use error::{InstrumentError, Result, escape_bytes};
 pub use error_queue::{ErrorEntryParseError, ScpiErrorEntry};
 pub use idn::{Identity, IdentityParseError};
 pub use serial::{DataBits, FlowControl, Parity, SerialConfig, SerialTransport, StopBits};
-pub use tcp::{TcpTransport, SCPI_RAW_PORT};
+pub use tcp::{SCPI_RAW_PORT, TcpTransport};
 pub use transport::Transport;
 
 pub use ndarray;

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use smq_instrument::{
-    encode_array, encode_block, ByteOrder, Connection, InstrumentError, Transport,
+    ByteOrder, Connection, InstrumentError, Transport, encode_array, encode_block,
 };
 
 /// A peer that answers each received line (in order) with the given reply

@@ -108,7 +108,9 @@ fn main() {
         fifo_total.push(t);
     }
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    println!("time to first result, seed DAG N={N}, 1 ms bodies, {THREADS} slots, median of {runs} runs");
+    println!(
+        "time to first result, seed DAG N={N}, 1 ms bodies, {THREADS} slots, median of {runs} runs"
+    );
     println!(
         "  smqsched: first C after {:.2} ms (whole run {:.1} ms)",
         ms(median(smq_first)),

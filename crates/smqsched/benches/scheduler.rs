@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 
 fn workloads(c: &mut Criterion) {
     let cases: [(&str, usize, Workload, Workload); 6] = [

@@ -14,9 +14,13 @@ const N: usize = 100;
 
 /// A deterministic pseudo-random matrix (a 64-bit LCG), so every run computes the same thing.
 fn random(seed: u64) -> Array2<f64> {
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     Array2::from_shape_simple_fn((N, N), || {
-        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (s >> 11) as f64 / (1u64 << 53) as f64
     })
 }
@@ -30,13 +34,28 @@ fn main() {
     let mut b = Vec::new();
     let mut c = Vec::new();
     for i in 0..N {
-        a.push(q.task().label("random").submit((), move |()| random(i as u64)).expect("submit"));
-        b.push(q.task().label("inv").submit_result(&a[i], smq_compute::inverse).expect("submit"));
+        a.push(
+            q.task()
+                .label("random")
+                .submit((), move |()| random(i as u64))
+                .expect("submit"),
+        );
+        b.push(
+            q.task()
+                .label("inv")
+                .submit_result(&a[i], smq_compute::inverse)
+                .expect("submit"),
+        );
     }
     for i in 0..N {
         for k in 0..N {
             let product = |(x, y): (&Array2<f64>, &Array2<f64>)| x * y;
-            c.push(q.task().label("product").submit((&b[i], &b[k]), product).expect("submit"));
+            c.push(
+                q.task()
+                    .label("product")
+                    .submit((&b[i], &b[k]), product)
+                    .expect("submit"),
+            );
         }
     }
 
@@ -49,7 +68,9 @@ fn main() {
 
     let inverted_before_first: usize = events
         .try_iter()
-        .take_while(|e| !(e.label.as_deref() == Some("product") && matches!(e.kind, EventKind::Finished)))
+        .take_while(|e| {
+            !(e.label.as_deref() == Some("product") && matches!(e.kind, EventKind::Finished))
+        })
         .filter(|e| e.label.as_deref() == Some("inv") && matches!(e.kind, EventKind::Finished))
         .count();
     let failed = c.iter().filter(|p| p.result().is_err()).count();
@@ -61,5 +82,9 @@ fn main() {
         N * N - 1,
         first[[0, 0]],
     );
-    println!("all {} products after {:.1} ms ({failed} failed)", N * N, total.as_secs_f64() * 1e3);
+    println!(
+        "all {} products after {:.1} ms ({failed} failed)",
+        N * N,
+        total.as_secs_f64() * 1e3
+    );
 }

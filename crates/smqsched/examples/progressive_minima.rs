@@ -48,6 +48,9 @@ fn main() {
 
     sch.start();
     sch.wait();
-    let count = printed.iter().filter(|p| matches!(p.result(), Ok(true))).count();
+    let count = printed
+        .iter()
+        .filter(|p| matches!(p.result(), Ok(true)))
+        .count();
     println!("{count} minima among {n} samples");
 }

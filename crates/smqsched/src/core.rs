@@ -61,7 +61,7 @@
 
 use std::collections::BTreeMap;
 use std::collections::HashMap;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -708,7 +708,7 @@ impl Core {
     fn first_fitting(&self, map: &BTreeMap<u128, u64>, has_resources: bool) -> Option<(u128, u64)> {
         if has_resources {
             map.iter()
-                .find(|(_, &t)| self.fits(t))
+                .find(|&(_, &t)| self.fits(t))
                 .map(|(&k, &t)| (k, t))
         } else {
             map.first_key_value().map(|(&k, &t)| (k, t))

@@ -75,7 +75,7 @@ pub use crate::error::{CancelError, QueueError, SubmitError, TaskError, TaskRef,
 pub use crate::event::{Event, EventKind, QueueSnapshot, Snapshot, TaskSnapshot, TaskState};
 pub use crate::input::{Input, IntoInputs};
 pub use crate::promise::{Item, Promise, Stream};
-pub use crate::scheduler::{Dependency, Emitter, Queue, Scheduler, TaskBuilder, MAX_SLOTS};
+pub use crate::scheduler::{Dependency, Emitter, MAX_SLOTS, Queue, Scheduler, TaskBuilder};
 
 /// Re-exported so that users can `select!` over event receivers without naming the crate.
 pub use crossbeam_channel;

@@ -21,12 +21,12 @@
 
 use std::any::type_name;
 use std::fmt::Display;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{unbounded, Receiver, Sender};
+use crossbeam_channel::{Receiver, Sender, unbounded};
 use parking_lot::{Condvar, Mutex, RwLock};
 
 use crate::cell::{StreamCell, StreamEnd, ValueCell};
@@ -293,7 +293,7 @@ impl Scheduler {
                 Err(e) => {
                     return Err(QueueError::Spawn {
                         message: e.to_string(),
-                    })
+                    });
                 }
             }
         }

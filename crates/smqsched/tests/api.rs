@@ -160,12 +160,14 @@ fn a_snapshot_shows_states_inputs_queues_and_errors() {
     let snap = sch.snapshot();
     assert_eq!(snap.tasks[0].state, TaskState::Done);
     assert_eq!(snap.tasks[2].state, TaskState::Failed);
-    assert!(snap.tasks[2]
-        .error
-        .as_ref()
-        .unwrap()
-        .to_string()
-        .contains("nope"));
+    assert!(
+        snap.tasks[2]
+            .error
+            .as_ref()
+            .unwrap()
+            .to_string()
+            .contains("nope")
+    );
     assert!(snap.tasks[0].started.unwrap() <= snap.tasks[0].finished.unwrap());
     assert_eq!(snap.queues[1].done, 1);
     assert_eq!(snap.queues[1].failed, 1);

@@ -20,9 +20,10 @@ fn a_chain_of_one_million_tasks_runs() {
         tail = q.submit(&tail, |x: &u64| x + 1);
     }
     assert!(root.result().is_err());
-    assert!(tail
-        .result()
-        .unwrap_err()
-        .to_string()
-        .contains("root fails"));
+    assert!(
+        tail.result()
+            .unwrap_err()
+            .to_string()
+            .contains("root fails")
+    );
 }

@@ -1,7 +1,7 @@
 //! Failures stay local: a failed task fails its own promise and its dependents, nothing else.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crossbeam_channel::bounded;
 use smqsched::{CancelError, Scheduler, TaskError, TaskState};

@@ -194,7 +194,9 @@ fn seed_matrix_example_runs_newest_first() {
     let log = log.lock().expect("log").clone();
     assert_eq!(
         &log[..9],
-        ["A99", "B99", "C9999", "A98", "B98", "C9998", "A97", "B97", "C9997"]
+        [
+            "A99", "B99", "C9999", "A98", "B98", "C9998", "A97", "B97", "C9997"
+        ]
     );
     assert_eq!(log.len(), 2 * N + N * N);
     assert_eq!(*c[N * N - 1].result().expect("C9999"), 0.0001);

@@ -123,11 +123,12 @@ fn a_declared_count_is_checked_both_ways() {
     sch.wait();
     // Yielding more than declared fails the producer; items already produced stay usable.
     assert!(matches!(s.wait(), Err(TaskError::Failed { .. })));
-    assert!(s
-        .wait()
-        .unwrap_err()
-        .to_string()
-        .contains("more items than the 2 declared"));
+    assert!(
+        s.wait()
+            .unwrap_err()
+            .to_string()
+            .contains("more items than the 2 declared")
+    );
     assert_eq!(*first.result().unwrap(), 0);
 }
 

@@ -37,4 +37,4 @@ mod types;
 
 pub use driver::Dmm;
 pub use smq_instrument::{InstrumentError, Result};
-pub use types::{Function, Range, TriggerSource, OVERLOAD};
+pub use types::{Function, OVERLOAD, Range, TriggerSource};

@@ -40,10 +40,11 @@ fn every_command() {
 
         dmm.configure_voltage_dc(Range::Value(10.0), Some(1e-5))
             .unwrap();
-        assert!(dmm
-            .configuration()
-            .unwrap()
-            .starts_with("VOLT +1.00000000E+01"));
+        assert!(
+            dmm.configuration()
+                .unwrap()
+                .starts_with("VOLT +1.00000000E+01")
+        );
         let v = dmm.read().unwrap();
         assert!(v > 0.0 && v < 2.0, "{link}: {v}");
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use ndarray::Array1;
 use smq_instrument::{
-    decode_array, ByteOrder, Connection, Identity, InstrumentError, Result, SerialConfig,
+    ByteOrder, Connection, Identity, InstrumentError, Result, SerialConfig, decode_array,
 };
 
 use crate::preamble::{Preamble, WaveformFormat, WaveformMode};

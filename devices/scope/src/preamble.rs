@@ -179,7 +179,7 @@ impl FromStr for Preamble {
                 return Err(PreambleParseError {
                     field: FIELDS[0],
                     reason: format!("unknown format {n}"),
-                })
+                });
             }
         };
         let mode = match int(1)? {
@@ -190,7 +190,7 @@ impl FromStr for Preamble {
                 return Err(PreambleParseError {
                     field: FIELDS[1],
                     reason: format!("unknown type {n}"),
-                })
+                });
             }
         };
         let points = usize::try_from(int(2)?).map_err(|_| PreambleParseError {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use smq_instrument::{InstrumentError, SerialConfig};
 use smq_scope::{Scope, WaveformFormat, WaveformMode};
-use smq_sim::{Fault, ScopeModel, SimInstrument, SCREEN_POINTS};
+use smq_sim::{Fault, SCREEN_POINTS, ScopeModel, SimInstrument};
 
 /// Timeout for calls that are expected to time out.
 const SHORT: Duration = Duration::from_millis(200);

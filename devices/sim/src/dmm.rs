@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
-use rand::rngs::StdRng;
 use rand::SeedableRng;
+use rand::rngs::StdRng;
 
-use crate::physics::{gaussian, scpi_number, Physics};
+use crate::physics::{Physics, gaussian, scpi_number};
 use crate::scpi::{Command, ErrorQueue};
 use crate::server::Model;
 
@@ -338,7 +338,7 @@ impl Model for DmmModel {
                         scpi_number(self.resolution)
                     )
                     .into_bytes(),
-                )
+                );
             }
             "TRIG:SOUR" => match cmd.args.first().map(|a| a.to_ascii_uppercase()) {
                 Some(s) if matches!(s.as_str(), "IMM" | "BUS" | "EXT") => {

@@ -3,13 +3,13 @@
 
 use std::net::TcpListener;
 use std::os::fd::AsRawFd;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crate::endpoint::{Endpoint, Link, Pending, Pty};
 use crate::fault::{Fault, GARBAGE};
-use crate::server::{lock, Model, Shared};
+use crate::server::{Model, Shared, lock};
 
 /// How often the thread wakes up to check for shutdown.
 const TICK: Duration = Duration::from_millis(10);

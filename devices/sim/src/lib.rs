@@ -78,6 +78,6 @@ pub use dmm::{DmmFunction, DmmModel};
 pub use fault::Fault;
 pub use lab::SimLab;
 pub use physics::Physics;
-pub use scope::{ScopeModel, SCREEN_POINTS, SIGNAL_FREQUENCY};
+pub use scope::{SCREEN_POINTS, SIGNAL_FREQUENCY, ScopeModel};
 pub use server::{Model, SimInstrument};
 pub use stage::StageModel;

@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
-use rand::rngs::StdRng;
 use rand::SeedableRng;
+use rand::rngs::StdRng;
 
-use crate::physics::{gaussian, Physics};
+use crate::physics::{Physics, gaussian};
 use crate::scpi::{Command, ErrorQueue};
 use crate::server::Model;
 
@@ -329,7 +329,7 @@ impl Model for ScopeModel {
         let header = cmd.header.replace("TIM:MAIN:", "TIM:");
         match header.as_str() {
             "*IDN?" => {
-                return Some(b"RIGOL TECHNOLOGIES,DS1104Z,DS1ZA000000001,00.04.04.SP3".to_vec())
+                return Some(b"RIGOL TECHNOLOGIES,DS1104Z,DS1ZA000000001,00.04.04.SP3".to_vec());
             }
             "*RST" => self.reset(),
             "*CLS" => self.errors.clear(),

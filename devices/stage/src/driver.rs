@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use smq_instrument::{Connection, FlowControl, InstrumentError, Result, SerialConfig};
 
-use crate::status::{command_error_description, ControllerState, PositionerErrors, Status};
+use crate::status::{ControllerState, PositionerErrors, Status, command_error_description};
 
 /// Interval between two `TS` polls while waiting for motion to end.
 const POLL_INTERVAL: Duration = Duration::from_millis(5);

@@ -41,4 +41,4 @@ mod status;
 
 pub use driver::Stage;
 pub use smq_instrument::{InstrumentError, Result};
-pub use status::{command_error_description, ControllerState, PositionerErrors, Status};
+pub use status::{ControllerState, PositionerErrors, Status, command_error_description};

@@ -39,11 +39,7 @@ fn scan_finds_the_peak() {
         v.iter()
             .enumerate()
             .fold((0, f64::NEG_INFINITY), |(bi, bv), (i, &x)| {
-                if x > bv {
-                    (i, x)
-                } else {
-                    (bi, bv)
-                }
+                if x > bv { (i, x) } else { (bi, bv) }
             })
             .0
     };

@@ -108,9 +108,10 @@ fn command_errors_carry_the_manuals_meaning() {
         stage.home().unwrap();
         stage.wait_motion_done(MOTION).unwrap();
         let err = stage.move_absolute(100.0).unwrap_err();
-        assert!(err
-            .to_string()
-            .contains("Parameter missing or out of range"));
+        assert!(
+            err.to_string()
+                .contains("Parameter missing or out of range")
+        );
         let err = stage.move_relative(-300.0).unwrap_err();
         assert!(err.to_string().contains("Displacement out of limits"));
         let err = stage.set_velocity(-1.0).unwrap_err();
@@ -207,9 +208,10 @@ fn link_faults_name_the_command_and_recover() {
         sim.inject(Fault::Disconnect);
         let err = stage.position().unwrap_err();
         assert!(err.is_disconnected(), "{link}: {err:?}");
-        assert!(err
-            .to_string()
-            .contains("stage: disconnected during \"1TP\""));
+        assert!(
+            err.to_string()
+                .contains("stage: disconnected during \"1TP\"")
+        );
         drop(stage);
         let mut stage = open(&sim, link);
         assert!(stage.state().unwrap().is_ready());

@@ -5,7 +5,7 @@ use std::time::Instant;
 use ndarray::Array1;
 
 use crate::block::{
-    decode_array, parse_block_header, BlockElement, BlockError, BlockHeader, ByteOrder,
+    BlockElement, BlockError, BlockHeader, ByteOrder, decode_array, parse_block_header,
 };
 use crate::error::Result;
 

@@ -4,8 +4,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crossbeam_channel::unbounded;
 use smqsched::{Promise, Scheduler};
