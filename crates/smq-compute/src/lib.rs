@@ -95,6 +95,20 @@
 //! names its counterpart), and the test suite checks them against reference
 //! vectors generated with numpy and scipy (see
 //! `tests/data/make_reference.py`); the tests themselves do not need Python.
+//!
+//! * Fourier transforms: the forward transform is unnormalized, the inverse
+//!   divides by `n`, and the real-input transform returns the `n / 2 + 1`
+//!   bins of non-negative frequency, as in `numpy.fft`. Any length is
+//!   supported; plans are cached per thread, so repeated transforms of one
+//!   length are cheap. Spectral functions use periodic windows (see
+//!   [`Window`]).
+//! * Statistics look at an array of any dimension as a flat list of values;
+//!   `ddof` arguments and the percentile interpolation are numpy's.
+//! * Smoothing filters are centred; [`Edge`] documents the edge handling.
+//! * Peaks and dips are strict local extrema: a sample strictly larger
+//!   (smaller) than both neighbours. End samples and plateaus never qualify.
+//! * Polynomial coefficients are in increasing order of power (constant
+//!   first), the reverse of `numpy.polyfit`.
 
 mod accumulate;
 mod builtin;

@@ -1,32 +1,31 @@
 //! Smoothing: moving average and Savitzky–Golay filters.
 //!
-//! # Edge handling
-//!
-//! A centred window of `2h + 1` samples does not fit at the first and last
-//! `h` samples. [`Edge`] chooses what happens there, with scipy's names:
-//!
-//! * [`Edge::Valid`]: no padding; the output is shorter, `n - window + 1`
-//!   samples, the first one centred on input sample `h`
-//!   (`numpy.convolve(..., "valid")`).
-//! * [`Edge::Nearest`]: the signal is extended by repeating its first and
-//!   last samples.
-//! * [`Edge::Mirror`]: the signal is reflected about its end samples, which
-//!   are not repeated (`x[-1] = x[1]`).
-//! * [`Edge::Interp`]: the default of `scipy.signal.savgol_filter`. The
-//!   filter's polynomial is fitted to the first (last) whole window and
-//!   evaluated at the edge positions, so no samples are invented. For the
-//!   moving average the polynomial has degree 0: edge values are the mean of
-//!   the first (last) window.
-//!
-//! All modes but `Valid` return as many samples as they are given.
+//! See [`Edge`] for the edge handling of every filter.
 
 use ndarray::{Array1, Array2, ArrayBase, Data, Ix1};
 
 use crate::error::{check_finite, check_nonempty, ComputeError};
 use crate::linalg;
 
-/// What a centred filter does where its window overhangs the data (see the
-/// [module documentation](self)).
+/// What a centred filter does where its window overhangs the data.
+///
+/// A centred window of `2h + 1` samples does not fit at the first and last
+/// `h` samples. [`Edge`] chooses what happens there, with scipy's names:
+///
+/// * [`Edge::Valid`]: no padding; the output is shorter, `n - window + 1`
+///   samples, the first one centred on input sample `h`
+///   (`numpy.convolve(..., "valid")`).
+/// * [`Edge::Nearest`]: the signal is extended by repeating its first and
+///   last samples.
+/// * [`Edge::Mirror`]: the signal is reflected about its end samples, which
+///   are not repeated (`x[-1] = x[1]`).
+/// * [`Edge::Interp`]: the default of `scipy.signal.savgol_filter`. The
+///   filter's polynomial is fitted to the first (last) whole window and
+///   evaluated at the edge positions, so no samples are invented. For the
+///   moving average the polynomial has degree 0: edge values are the mean of
+///   the first (last) window.
+///
+/// All modes but `Valid` return as many samples as they are given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Edge {
     /// Shorter output, only where the window fits.
