@@ -2,10 +2,10 @@
 //!
 //! See [`Edge`] for the edge handling of every filter.
 
-use ndarray::{Array1, Array2, ArrayBase, Data, Ix1};
+use faer::Mat;
+use ndarray::{Array1, ArrayBase, Data, Ix1};
 
 use crate::error::{check_finite, check_nonempty, ComputeError};
-use crate::linalg;
 
 /// What a centred filter does where its window overhangs the data.
 ///
@@ -215,18 +215,46 @@ fn weights(
     if deriv > polyorder {
         return Ok(vec![0.0; window]);
     }
-    // Scaled abscissae keep the normal equations well conditioned.
-    let scale = ((window - 1) as f64 / 2.0).max(1.0);
-    let t: Vec<f64> = (0..window).map(|k| (k as f64 - pos) / scale).collect();
+    // The fit is y ≈ V a with V[k][j] = t_k^j, so the weights are
+    // c = V (VᵀV)⁻¹ e_d. With the thin QR factorization V = QR this is
+    // c = Q R⁻ᵀ e_d, which avoids squaring the condition number of V.
+    // Abscissae scaled to |t| ≤ 1 and columns scaled to unit norm (V = V'D,
+    // so c = Q' R'⁻ᵀ e_d / D_d) keep V itself well conditioned.
+    let scale = pos.max((window - 1) as f64 - pos).max(1.0);
     let p = polyorder + 1;
-    let vander = Array2::from_shape_fn((window, p), |(k, j)| t[k].powi(j as i32));
-    let gram = vander.t().dot(&vander);
-    let mut e = Array1::zeros(p);
-    e[deriv] = 1.0;
-    let z = linalg::solve(&gram, &e)?;
+    let mut vander = Mat::from_fn(window, p, |k, j| ((k as f64 - pos) / scale).powi(j as i32));
+    let mut norms = vec![0.0; p];
+    for (j, norm) in norms.iter_mut().enumerate() {
+        *norm = (0..window)
+            .map(|k| vander[(k, j)].powi(2))
+            .sum::<f64>()
+            .sqrt();
+        if *norm == 0.0 {
+            return Err(ComputeError::Singular);
+        }
+        for k in 0..window {
+            vander[(k, j)] /= *norm;
+        }
+    }
+    let qr = vander.qr();
+    let r = qr.thin_R();
+    let rmax = (0..p).map(|i| r[(i, i)].abs()).fold(0.0, f64::max);
+    if (0..p).any(|i| r[(i, i)].abs() <= rmax * window as f64 * f64::EPSILON) {
+        return Err(ComputeError::Singular);
+    }
+    // Forward substitution for Rᵀ y = e_d (Rᵀ is lower triangular).
+    let mut y = vec![0.0; p];
+    for i in 0..p {
+        let rhs = if i == deriv { 1.0 / norms[deriv] } else { 0.0 };
+        let acc: f64 = (0..i).map(|j| r[(j, i)] * y[j]).sum();
+        y[i] = (rhs - acc) / r[(i, i)];
+    }
+    let q = qr.compute_thin_Q();
     let factorial: f64 = (1..=deriv).map(|v| v as f64).product();
     let factor = factorial / (scale * delta).powi(deriv as i32);
-    Ok(vander.dot(&z).iter().map(|c| c * factor).collect())
+    Ok((0..window)
+        .map(|k| (0..p).map(|j| q[(k, j)] * y[j]).sum::<f64>() * factor)
+        .collect())
 }
 
 /// Savitzky–Golay coefficients, computed by least squares like
