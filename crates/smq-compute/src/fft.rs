@@ -66,20 +66,19 @@ fn real_forward(x: impl ExactSizeIterator<Item = f64>) -> Vec<Complex64> {
     let z = transform(z, false);
     let w = twiddles(n);
     let half_i = Complex64::new(0.0, -0.5);
-    (0..=m)
-        .map(|k| {
-            let zk = z[k % m];
-            let zc = z[(m - k) % m].conj();
-            let even = (zk + zc) * 0.5;
-            let odd = (zk - zc) * half_i;
-            let tw = if k < m {
-                w[k]
-            } else {
-                Complex64::new(-1.0, 0.0)
-            };
-            even + tw * odd
-        })
-        .collect()
+    let mut out = Vec::with_capacity(m + 1);
+    // DC and Nyquist come from z[0] alone: sum and difference of the
+    // even and odd sample sums.
+    out.push(Complex64::new(z[0].re + z[0].im, 0.0));
+    for k in 1..m {
+        let zk = z[k];
+        let zc = z[m - k].conj();
+        let even = (zk + zc) * 0.5;
+        let odd = (zk - zc) * half_i;
+        out.push(even + w[k] * odd);
+    }
+    out.push(Complex64::new(z[0].re - z[0].im, 0.0));
+    out
 }
 
 fn plan(n: usize, inverse: bool) -> Arc<dyn Fft<f64>> {
