@@ -5,6 +5,16 @@ use ndarray::{Array1, ArrayBase, Data, Dimension};
 use crate::error::{check_finite, check_nonempty, ComputeError};
 
 /// Counts per bin and the bin edges of a [`histogram`].
+///
+/// # Examples
+///
+/// ```
+/// use ndarray::array;
+/// let h = smq_compute::histogram(&array![0.2, 0.4, 0.9], 2, Some((0.0, 1.0)))?;
+/// assert_eq!(h.counts.to_vec(), vec![2, 1]);
+/// assert_eq!(h.edges.to_vec(), vec![0.0, 0.5, 1.0]);
+/// # Ok::<(), smq_compute::ComputeError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Histogram {
     /// Number of samples in each bin (`bins` entries).

@@ -9,6 +9,14 @@ use ndarray::ArrayD;
 use crate::error::ComputeError;
 
 /// The kind (type) of a plugin parameter.
+///
+/// # Examples
+///
+/// ```
+/// use smq_compute::ParamKind;
+/// assert_eq!(ParamKind::Float.to_string(), "float");
+/// assert_eq!(ParamKind::Choice(&["a", "b"]).to_string(), "one of a, b");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParamKind {
     /// `true` or `false`.
@@ -36,6 +44,14 @@ impl fmt::Display for ParamKind {
 }
 
 /// The value of a plugin parameter.
+///
+/// # Examples
+///
+/// ```
+/// use smq_compute::ParamValue;
+/// assert_eq!(ParamValue::from(3_i64), ParamValue::Int(3));
+/// assert_eq!(ParamValue::from("hann").to_string(), "hann");
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub enum ParamValue {
     /// A boolean.
@@ -91,6 +107,14 @@ impl From<String> for ParamValue {
 
 /// Description of one parameter of a plugin: what a user interface needs to
 /// show a field for it.
+///
+/// # Examples
+///
+/// ```
+/// let p = smq_compute::plugin("savgol").unwrap();
+/// let window = p.params().into_iter().find(|s| s.name == "window").unwrap();
+/// assert_eq!(window.kind, smq_compute::ParamKind::Int);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParamSpec {
     /// Parameter name, the key in [`Params`].
@@ -391,6 +415,14 @@ impl Params {
 }
 
 /// How many input arrays a plugin takes, and what they are called.
+///
+/// # Examples
+///
+/// ```
+/// use smq_compute::{plugin, InputSpec};
+/// assert_eq!(plugin("polyfit").unwrap().inputs(), InputSpec::Fixed(&["x", "y"]));
+/// assert_eq!(plugin("average").unwrap().inputs(), InputSpec::AtLeastOne("frames"));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputSpec {
     /// Exactly these inputs, in this order.
@@ -551,15 +583,41 @@ impl Outputs {
 /// ```
 pub trait Plugin: Send + Sync {
     /// Unique, stable, snake_case name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(smq_compute::plugins()[0].name(), "average");
+    /// ```
     fn name(&self) -> &'static str;
 
     /// One-sentence description for users.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(smq_compute::plugins().iter().all(|p| !p.description().is_empty()));
+    /// ```
     fn description(&self) -> &'static str;
 
     /// The input arrays the plugin takes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_compute::{plugin, InputSpec};
+    /// assert_eq!(plugin("subtract_background").unwrap().inputs(), InputSpec::Fixed(&["signal", "background"]));
+    /// ```
     fn inputs(&self) -> InputSpec;
 
     /// The parameters the plugin accepts, with defaults.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let specs = smq_compute::plugin("histogram").unwrap().params();
+    /// assert_eq!(specs[0].name, "bins");
+    /// ```
     fn params(&self) -> Vec<ParamSpec>;
 
     /// Runs the step.
@@ -569,6 +627,17 @@ pub trait Plugin: Send + Sync {
     /// [`ComputeError::InputCount`] for the wrong number of inputs,
     /// parameter errors from [`Params::resolve`], and whatever the
     /// underlying step reports.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use smq_compute::{plugin, Params};
+    /// let stats = plugin("statistics").unwrap();
+    /// let out = stats.run(&[array![1.0, 2.0, 6.0].into_dyn()], &Params::new())?;
+    /// assert_eq!(out.get("mean").unwrap()[[]], 3.0);
+    /// # Ok::<(), smq_compute::ComputeError>(())
+    /// ```
     fn run(&self, inputs: &[ArrayD<f64>], params: &Params) -> Result<Outputs, ComputeError>;
 
     /// The default value of every parameter.

@@ -26,6 +26,17 @@ use crate::error::{check_finite, check_nonempty, ComputeError};
 ///   the first (last) window.
 ///
 /// All modes but `Valid` return as many samples as they are given.
+///
+/// # Examples
+///
+/// ```
+/// use ndarray::array;
+/// use smq_compute::{moving_average, Edge};
+/// let x = array![0.0, 3.0, 0.0, 3.0];
+/// assert_eq!(moving_average(&x, 3, Edge::Mirror)?, array![2.0, 1.0, 2.0, 1.0]);
+/// assert_eq!(Edge::default(), Edge::Interp);
+/// # Ok::<(), smq_compute::ComputeError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Edge {
     /// Shorter output, only where the window fits.
@@ -41,6 +52,12 @@ pub enum Edge {
 
 impl Edge {
     /// Every mode, in declaration order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(smq_compute::Edge::ALL.len(), 4);
+    /// ```
     pub const ALL: [Edge; 4] = [Edge::Valid, Edge::Nearest, Edge::Mirror, Edge::Interp];
 
     /// Lowercase name as scipy spells it (`"valid"`, `"nearest"`, `"mirror"`, `"interp"`).
