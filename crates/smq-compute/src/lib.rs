@@ -118,6 +118,7 @@ mod fit;
 mod histogram;
 mod linalg;
 mod normalize;
+mod params;
 mod peaks;
 mod plugin;
 mod smooth;
@@ -132,8 +133,9 @@ pub use fit::{linear_fit, polyfit, LinearFit, Polynomial};
 pub use histogram::{histogram, Histogram};
 pub use linalg::{batch_matmul, inverse, inverse_batch, solve};
 pub use normalize::{normalize, normalize_by_reference, subtract_background, Normalization};
+pub use params::{ParamKind, ParamSpec, ParamValue, Params};
 pub use peaks::{find_minima, find_peaks, maxima_scan, minima_scan, ExtremaScan, Extremum};
-pub use plugin::{InputSpec, Outputs, ParamKind, ParamSpec, ParamValue, Params, Plugin};
+pub use plugin::{InputSpec, Outputs, Plugin};
 pub use smooth::{moving_average, savgol_coeffs, savgol_derivative, savgol_filter, Edge};
 pub use stats::{
     argmax, argmin, max, mean, median, min, percentile, std_dev, summary, variance, Summary,
