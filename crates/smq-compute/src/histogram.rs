@@ -4,6 +4,17 @@ use ndarray::{Array1, ArrayBase, Data, Dimension};
 
 use crate::error::{check_finite, check_nonempty, ComputeError};
 
+/// Largest number of bins [`histogram`] accepts (2²⁴), so that a mistyped
+/// parameter gives an error instead of exhausting memory.
+///
+/// # Examples
+///
+/// ```
+/// use ndarray::array;
+/// assert!(smq_compute::histogram(&array![1.0], smq_compute::MAX_BINS + 1, None).is_err());
+/// ```
+pub const MAX_BINS: usize = 1 << 24;
+
 /// Counts per bin and the bin edges of a [`histogram`].
 ///
 /// # Examples
@@ -65,8 +76,8 @@ impl Histogram {
 /// # Errors
 ///
 /// [`ComputeError::EmptyInput`], [`ComputeError::NonFinite`] for NaN or
-/// infinite samples, [`ComputeError::InvalidParameter`] for `bins == 0` or a
-/// range that is not finite with `lo < hi`.
+/// infinite samples, [`ComputeError::InvalidParameter`] for `bins == 0`,
+/// `bins > MAX_BINS`, or a range that is not finite with `lo < hi`.
 ///
 /// # Examples
 ///
@@ -89,6 +100,12 @@ where
 {
     if bins == 0 {
         return Err(ComputeError::invalid("bins", "must be at least 1"));
+    }
+    if bins > MAX_BINS {
+        return Err(ComputeError::invalid(
+            "bins",
+            format!("must be at most {MAX_BINS}"),
+        ));
     }
     check_nonempty(x.len())?;
     check_finite(x.iter())?;

@@ -130,7 +130,7 @@ pub use builtin::{plugin, plugins, require_plugin};
 pub use error::ComputeError;
 pub use fft::{fft, fftfreq, ifft, irfft, power_spectral_density, power_spectrum, rfft, rfftfreq};
 pub use fit::{linear_fit, polyfit, LinearFit, Polynomial};
-pub use histogram::{histogram, Histogram};
+pub use histogram::{histogram, Histogram, MAX_BINS};
 pub use linalg::{batch_matmul, inverse, inverse_batch, solve};
 pub use normalize::{normalize, normalize_by_reference, subtract_background, Normalization};
 pub use params::{ParamKind, ParamSpec, ParamValue, Params};
