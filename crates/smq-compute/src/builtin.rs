@@ -4,7 +4,8 @@ use ndarray::{Array1, ArrayD, ArrayView1, Ix1, Ix2, Ix3};
 
 use crate::accumulate::Accumulator;
 use crate::error::ComputeError;
-use crate::plugin::{InputSpec, Outputs, ParamKind, ParamSpec, Params, Plugin};
+use crate::params::{ParamKind, ParamSpec, Params};
+use crate::plugin::{InputSpec, Outputs, Plugin};
 use crate::{fft, fit, histogram, linalg, normalize, peaks, smooth, stats, window};
 
 const WINDOWS: &[&str] = &[

@@ -7,6 +7,8 @@
 //! are cached per thread so repeated transforms of one length are cheap.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
+use std::f64::consts::PI;
 use std::sync::Arc;
 
 use ndarray::{Array1, ArrayBase, Data, Ix1};
@@ -18,6 +20,65 @@ use crate::window::Window;
 
 thread_local! {
     static PLANNER: RefCell<FftPlanner<f64>> = RefCell::new(FftPlanner::new());
+    static TWIDDLES: RefCell<HashMap<usize, Arc<[Complex64]>>> = RefCell::new(HashMap::new());
+}
+
+/// Lengths whose real-transform twiddles are kept per thread.
+const TWIDDLE_CACHE_LEN: usize = 16;
+
+/// `exp(-2πik/n)` for `k = 0..n/2`, cached per thread.
+fn twiddles(n: usize) -> Arc<[Complex64]> {
+    TWIDDLES.with(|t| {
+        let mut t = t.borrow_mut();
+        if let Some(w) = t.get(&n) {
+            return Arc::clone(w);
+        }
+        if t.len() >= TWIDDLE_CACHE_LEN {
+            t.clear();
+        }
+        let w: Arc<[Complex64]> = (0..n / 2)
+            .map(|k| Complex64::from_polar(1.0, -2.0 * PI * k as f64 / n as f64))
+            .collect();
+        t.insert(n, Arc::clone(&w));
+        w
+    })
+}
+
+/// The `n / 2 + 1` non-negative-frequency bins of the DFT of real data.
+///
+/// Even lengths pack the samples into a complex signal of half the length
+/// (`z[k] = x[2k] + i x[2k+1]`), transform it, and untangle the even and odd
+/// parts, which halves the work; odd lengths use a full complex transform.
+fn real_forward(x: impl ExactSizeIterator<Item = f64>) -> Vec<Complex64> {
+    let n = x.len();
+    if n % 2 == 1 || n < 4 {
+        let buf: Vec<Complex64> = x.map(|v| Complex64::new(v, 0.0)).collect();
+        let mut out = transform(buf, false);
+        out.truncate(n / 2 + 1);
+        return out;
+    }
+    let m = n / 2;
+    let mut z = Vec::with_capacity(m);
+    let mut x = x;
+    while let (Some(re), Some(im)) = (x.next(), x.next()) {
+        z.push(Complex64::new(re, im));
+    }
+    let z = transform(z, false);
+    let w = twiddles(n);
+    let half_i = Complex64::new(0.0, -0.5);
+    let mut out = Vec::with_capacity(m + 1);
+    // DC and Nyquist come from z[0] alone: sum and difference of the
+    // even and odd sample sums.
+    out.push(Complex64::new(z[0].re + z[0].im, 0.0));
+    for k in 1..m {
+        let zk = z[k];
+        let zc = z[m - k].conj();
+        let even = (zk + zc) * 0.5;
+        let odd = (zk - zc) * half_i;
+        out.push(even + w[k] * odd);
+    }
+    out.push(Complex64::new(z[0].re - z[0].im, 0.0));
+    out
 }
 
 fn plan(n: usize, inverse: bool) -> Arc<dyn Fft<f64>> {
@@ -126,11 +187,7 @@ where
 {
     check_nonempty(x.len())?;
     check_finite(x.iter())?;
-    let n = x.len();
-    let buf: Vec<Complex64> = x.iter().map(|&v| Complex64::new(v, 0.0)).collect();
-    let mut out = transform(buf, false);
-    out.truncate(n / 2 + 1);
-    Ok(Array1::from(out))
+    Ok(Array1::from(real_forward(x.iter().copied())))
 }
 
 /// Inverse of [`rfft`]: the real signal of length `n` whose half spectrum is
@@ -250,12 +307,7 @@ fn one_sided(
 ) -> Result<Array1<f64>, ComputeError> {
     let n = x.len();
     let w = window.periodic(n)?;
-    let buf: Vec<Complex64> = x
-        .iter()
-        .zip(&w)
-        .map(|(&v, &w)| Complex64::new(v * w, 0.0))
-        .collect();
-    let spec = transform(buf, false);
+    let spec = real_forward(x.iter().zip(&w).map(|(&v, &w)| v * w));
     let scale = scale_of(&w);
     let half = n / 2 + 1;
     Ok(Array1::from_shape_fn(half, |k| {

@@ -11,6 +11,15 @@ use crate::error::{ComputeError, check_finite, check_nonempty};
 /// Note that the coefficients are in *increasing* order of power, the
 /// reverse of `numpy.polyfit` (and the same as
 /// `numpy.polynomial.polynomial.polyfit`).
+///
+/// # Examples
+///
+/// ```
+/// use ndarray::array;
+/// use smq_compute::Polynomial;
+/// let p = Polynomial { coeffs: array![1.0, -1.0] }; // 1 - x
+/// assert_eq!(p.eval(4.0), -3.0);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Polynomial {
     /// Coefficients, constant term first.
@@ -61,6 +70,15 @@ impl Polynomial {
 }
 
 /// Result of a straight-line fit `y ≈ slope · x + intercept`.
+///
+/// # Examples
+///
+/// ```
+/// use ndarray::array;
+/// let fit = smq_compute::linear_fit(&array![0.0, 1.0, 2.0, 3.0], &array![0.0, 1.0, 2.0, 3.5])?;
+/// assert!(fit.slope > 1.0 && fit.r_squared < 1.0);
+/// # Ok::<(), smq_compute::ComputeError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LinearFit {
     /// Slope of the line.

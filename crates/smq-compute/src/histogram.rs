@@ -4,7 +4,28 @@ use ndarray::{Array1, ArrayBase, Data, Dimension};
 
 use crate::error::{ComputeError, check_finite, check_nonempty};
 
+/// Largest number of bins [`histogram`] accepts (2²⁴), so that a mistyped
+/// parameter gives an error instead of exhausting memory.
+///
+/// # Examples
+///
+/// ```
+/// use ndarray::array;
+/// assert!(smq_compute::histogram(&array![1.0], smq_compute::MAX_BINS + 1, None).is_err());
+/// ```
+pub const MAX_BINS: usize = 1 << 24;
+
 /// Counts per bin and the bin edges of a [`histogram`].
+///
+/// # Examples
+///
+/// ```
+/// use ndarray::array;
+/// let h = smq_compute::histogram(&array![0.2, 0.4, 0.9], 2, Some((0.0, 1.0)))?;
+/// assert_eq!(h.counts.to_vec(), vec![2, 1]);
+/// assert_eq!(h.edges.to_vec(), vec![0.0, 0.5, 1.0]);
+/// # Ok::<(), smq_compute::ComputeError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Histogram {
     /// Number of samples in each bin (`bins` entries).
@@ -55,8 +76,8 @@ impl Histogram {
 /// # Errors
 ///
 /// [`ComputeError::EmptyInput`], [`ComputeError::NonFinite`] for NaN or
-/// infinite samples, [`ComputeError::InvalidParameter`] for `bins == 0` or a
-/// range that is not finite with `lo < hi`.
+/// infinite samples, [`ComputeError::InvalidParameter`] for `bins == 0`,
+/// `bins > MAX_BINS`, or a range that is not finite with `lo < hi`.
 ///
 /// # Examples
 ///
@@ -79,6 +100,12 @@ where
 {
     if bins == 0 {
         return Err(ComputeError::invalid("bins", "must be at least 1"));
+    }
+    if bins > MAX_BINS {
+        return Err(ComputeError::invalid(
+            "bins",
+            format!("must be at most {MAX_BINS}"),
+        ));
     }
     check_nonempty(x.len())?;
     check_finite(x.iter())?;

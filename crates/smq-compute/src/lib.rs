@@ -95,6 +95,20 @@
 //! names its counterpart), and the test suite checks them against reference
 //! vectors generated with numpy and scipy (see
 //! `tests/data/make_reference.py`); the tests themselves do not need Python.
+//!
+//! * Fourier transforms: the forward transform is unnormalized, the inverse
+//!   divides by `n`, and the real-input transform returns the `n / 2 + 1`
+//!   bins of non-negative frequency, as in `numpy.fft`. Any length is
+//!   supported; plans are cached per thread, so repeated transforms of one
+//!   length are cheap. Spectral functions use periodic windows (see
+//!   [`Window`]).
+//! * Statistics look at an array of any dimension as a flat list of values;
+//!   `ddof` arguments and the percentile interpolation are numpy's.
+//! * Smoothing filters are centred; [`Edge`] documents the edge handling.
+//! * Peaks and dips are strict local extrema: a sample strictly larger
+//!   (smaller) than both neighbours. End samples and plateaus never qualify.
+//! * Polynomial coefficients are in increasing order of power (constant
+//!   first), the reverse of `numpy.polyfit`.
 
 mod accumulate;
 mod builtin;
@@ -104,6 +118,7 @@ mod fit;
 mod histogram;
 mod linalg;
 mod normalize;
+mod params;
 mod peaks;
 mod plugin;
 mod smooth;
@@ -115,11 +130,12 @@ pub use builtin::{plugin, plugins, require_plugin};
 pub use error::ComputeError;
 pub use fft::{fft, fftfreq, ifft, irfft, power_spectral_density, power_spectrum, rfft, rfftfreq};
 pub use fit::{LinearFit, Polynomial, linear_fit, polyfit};
-pub use histogram::{Histogram, histogram};
+pub use histogram::{Histogram, MAX_BINS, histogram};
 pub use linalg::{batch_matmul, inverse, inverse_batch, solve};
 pub use normalize::{Normalization, normalize, normalize_by_reference, subtract_background};
+pub use params::{ParamKind, ParamSpec, ParamValue, Params};
 pub use peaks::{ExtremaScan, Extremum, find_minima, find_peaks, maxima_scan, minima_scan};
-pub use plugin::{InputSpec, Outputs, ParamKind, ParamSpec, ParamValue, Params, Plugin};
+pub use plugin::{InputSpec, Outputs, Plugin};
 pub use smooth::{Edge, moving_average, savgol_coeffs, savgol_derivative, savgol_filter};
 pub use stats::{
     Summary, argmax, argmin, max, mean, median, min, percentile, std_dev, summary, variance,

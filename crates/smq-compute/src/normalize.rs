@@ -5,6 +5,16 @@ use ndarray::{Array, ArrayBase, Data, Dimension, Zip};
 use crate::error::{ComputeError, check_finite, check_nonempty};
 
 /// How [`normalize`] rescales an array.
+///
+/// # Examples
+///
+/// ```
+/// use ndarray::array;
+/// use smq_compute::{normalize, Normalization};
+/// let y = normalize(&array![-2.0, 1.0], Normalization::Max)?;
+/// assert_eq!(y, array![-1.0, 0.5]);
+/// # Ok::<(), smq_compute::ComputeError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Normalization {
     /// `(x - min) / (max - min)`, mapping the data onto `[0, 1]`.
@@ -17,6 +27,14 @@ pub enum Normalization {
 
 impl Normalization {
     /// Every method, in declaration order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_compute::Normalization;
+    /// let names: Vec<&str> = Normalization::ALL.iter().map(|m| m.name()).collect();
+    /// assert_eq!(names, ["minmax", "max", "zscore"]);
+    /// ```
     pub const ALL: [Normalization; 3] = [
         Normalization::MinMax,
         Normalization::Max,

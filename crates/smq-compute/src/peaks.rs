@@ -10,6 +10,15 @@ use ndarray::{ArrayBase, ArrayView1, Data, Ix1};
 use crate::error::{ComputeError, check_finite, check_nonempty};
 
 /// Which kind of local extremum to look for.
+///
+/// # Examples
+///
+/// ```
+/// use smq_compute::{ExtremaScan, Extremum};
+/// let dips: Vec<bool> = ExtremaScan::new([1.0, 0.0, 1.0], Extremum::Minimum).collect();
+/// let peaks: Vec<bool> = ExtremaScan::new([1.0, 0.0, 1.0], Extremum::Maximum).collect();
+/// assert_eq!((dips[1], peaks[1]), (true, false));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Extremum {
     /// Local minima (dips).

@@ -1,32 +1,42 @@
 //! Smoothing: moving average and Savitzky–Golay filters.
 //!
-//! # Edge handling
-//!
-//! A centred window of `2h + 1` samples does not fit at the first and last
-//! `h` samples. [`Edge`] chooses what happens there, with scipy's names:
-//!
-//! * [`Edge::Valid`]: no padding; the output is shorter, `n - window + 1`
-//!   samples, the first one centred on input sample `h`
-//!   (`numpy.convolve(..., "valid")`).
-//! * [`Edge::Nearest`]: the signal is extended by repeating its first and
-//!   last samples.
-//! * [`Edge::Mirror`]: the signal is reflected about its end samples, which
-//!   are not repeated (`x[-1] = x[1]`).
-//! * [`Edge::Interp`]: the default of `scipy.signal.savgol_filter`. The
-//!   filter's polynomial is fitted to the first (last) whole window and
-//!   evaluated at the edge positions, so no samples are invented. For the
-//!   moving average the polynomial has degree 0: edge values are the mean of
-//!   the first (last) window.
-//!
-//! All modes but `Valid` return as many samples as they are given.
+//! See [`Edge`] for the edge handling of every filter.
 
-use ndarray::{Array1, Array2, ArrayBase, Data, Ix1};
+use faer::Mat;
+use ndarray::{Array1, ArrayBase, Data, Ix1};
 
 use crate::error::{ComputeError, check_finite, check_nonempty};
-use crate::linalg;
 
-/// What a centred filter does where its window overhangs the data (see the
-/// [module documentation](self)).
+/// What a centred filter does where its window overhangs the data.
+///
+/// A centred window of `2h + 1` samples does not fit at the first and last
+/// `h` samples. [`Edge`] chooses what happens there, with scipy's names:
+///
+/// * [`Edge::Valid`]: no padding; the output is shorter, `n - window + 1`
+///   samples, the first one centred on input sample `h`
+///   (`numpy.convolve(..., "valid")`).
+/// * [`Edge::Nearest`]: the signal is extended by repeating its first and
+///   last samples.
+/// * [`Edge::Mirror`]: the signal is reflected about its end samples, which
+///   are not repeated (`x[-1] = x[1]`).
+/// * [`Edge::Interp`]: the default of `scipy.signal.savgol_filter`. The
+///   filter's polynomial is fitted to the first (last) whole window and
+///   evaluated at the edge positions, so no samples are invented. For the
+///   moving average the polynomial has degree 0: edge values are the mean of
+///   the first (last) window.
+///
+/// All modes but `Valid` return as many samples as they are given.
+///
+/// # Examples
+///
+/// ```
+/// use ndarray::array;
+/// use smq_compute::{moving_average, Edge};
+/// let x = array![0.0, 3.0, 0.0, 3.0];
+/// assert_eq!(moving_average(&x, 3, Edge::Mirror)?, array![2.0, 1.0, 2.0, 1.0]);
+/// assert_eq!(Edge::default(), Edge::Interp);
+/// # Ok::<(), smq_compute::ComputeError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Edge {
     /// Shorter output, only where the window fits.
@@ -42,6 +52,12 @@ pub enum Edge {
 
 impl Edge {
     /// Every mode, in declaration order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(smq_compute::Edge::ALL.len(), 4);
+    /// ```
     pub const ALL: [Edge; 4] = [Edge::Valid, Edge::Nearest, Edge::Mirror, Edge::Interp];
 
     /// Lowercase name as scipy spells it (`"valid"`, `"nearest"`, `"mirror"`, `"interp"`).
@@ -216,18 +232,46 @@ fn weights(
     if deriv > polyorder {
         return Ok(vec![0.0; window]);
     }
-    // Scaled abscissae keep the normal equations well conditioned.
-    let scale = ((window - 1) as f64 / 2.0).max(1.0);
-    let t: Vec<f64> = (0..window).map(|k| (k as f64 - pos) / scale).collect();
+    // The fit is y ≈ V a with V[k][j] = t_k^j, so the weights are
+    // c = V (VᵀV)⁻¹ e_d. With the thin QR factorization V = QR this is
+    // c = Q R⁻ᵀ e_d, which avoids squaring the condition number of V.
+    // Abscissae scaled to |t| ≤ 1 and columns scaled to unit norm (V = V'D,
+    // so c = Q' R'⁻ᵀ e_d / D_d) keep V itself well conditioned.
+    let scale = pos.max((window - 1) as f64 - pos).max(1.0);
     let p = polyorder + 1;
-    let vander = Array2::from_shape_fn((window, p), |(k, j)| t[k].powi(j as i32));
-    let gram = vander.t().dot(&vander);
-    let mut e = Array1::zeros(p);
-    e[deriv] = 1.0;
-    let z = linalg::solve(&gram, &e)?;
+    let mut vander = Mat::from_fn(window, p, |k, j| ((k as f64 - pos) / scale).powi(j as i32));
+    let mut norms = vec![0.0; p];
+    for (j, norm) in norms.iter_mut().enumerate() {
+        *norm = (0..window)
+            .map(|k| vander[(k, j)].powi(2))
+            .sum::<f64>()
+            .sqrt();
+        if *norm == 0.0 {
+            return Err(ComputeError::Singular);
+        }
+        for k in 0..window {
+            vander[(k, j)] /= *norm;
+        }
+    }
+    let qr = vander.qr();
+    let r = qr.thin_R();
+    let rmax = (0..p).map(|i| r[(i, i)].abs()).fold(0.0, f64::max);
+    if (0..p).any(|i| r[(i, i)].abs() <= rmax * window as f64 * f64::EPSILON) {
+        return Err(ComputeError::Singular);
+    }
+    // Forward substitution for Rᵀ y = e_d (Rᵀ is lower triangular).
+    let mut y = vec![0.0; p];
+    for i in 0..p {
+        let rhs = if i == deriv { 1.0 / norms[deriv] } else { 0.0 };
+        let acc: f64 = (0..i).map(|j| r[(j, i)] * y[j]).sum();
+        y[i] = (rhs - acc) / r[(i, i)];
+    }
+    let q = qr.compute_thin_Q();
     let factorial: f64 = (1..=deriv).map(|v| v as f64).product();
     let factor = factorial / (scale * delta).powi(deriv as i32);
-    Ok(vander.dot(&z).iter().map(|c| c * factor).collect())
+    Ok((0..window)
+        .map(|k| (0..p).map(|j| q[(k, j)] * y[j]).sum::<f64>() * factor)
+        .collect())
 }
 
 /// Savitzky–Golay coefficients, computed by least squares like

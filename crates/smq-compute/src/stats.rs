@@ -236,6 +236,15 @@ fn percentile_of_sorted(v: &[f64], q: f64) -> f64 {
 }
 
 /// All the basic statistics of one array, computed in one call.
+///
+/// # Examples
+///
+/// ```
+/// use ndarray::array;
+/// let s = smq_compute::summary(&array![2.0, 4.0])?;
+/// assert_eq!((s.std, s.median), (1.0, 3.0));
+/// # Ok::<(), smq_compute::ComputeError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Summary {
     /// Number of elements.

@@ -16,6 +16,17 @@ use crate::error::{ComputeError, check_nonempty};
 /// of the `n + 1` point symmetric window, like `scipy.signal.get_window(w, n)`)
 /// for spectral analysis. The spectral functions of this crate use the
 /// periodic form.
+///
+/// # Examples
+///
+/// ```
+/// use smq_compute::Window;
+/// let w = Window::Hamming.symmetric(3)?;
+/// assert!((w[0] - 0.08).abs() < 1e-12 && (w[1] - 1.0).abs() < 1e-12);
+/// let k = Window::Kaiser(0.0).periodic(4)?; // beta = 0 is rectangular
+/// assert!(k.iter().all(|&v| (v - 1.0).abs() < 1e-12));
+/// # Ok::<(), smq_compute::ComputeError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Window {
     /// All ones (no tapering).
@@ -38,6 +49,13 @@ pub enum Window {
 
 impl Window {
     /// Windows without a shape parameter, for listing in user interfaces.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_compute::Window;
+    /// assert!(Window::SIMPLE.iter().all(|w| Window::from_name(w.name()) == Some(*w)));
+    /// ```
     pub const SIMPLE: [Window; 7] = [
         Window::Rectangular,
         Window::Hann,

@@ -92,6 +92,19 @@ proptest! {
     }
 
     #[test]
+    fn rfft_equals_the_first_half_of_the_complex_fft(data in prop::collection::vec(finite(), 1..300)) {
+        let x = Array1::from(data);
+        let z = x.mapv(|v| Complex64::new(v, 0.0));
+        let full = fft(&z).unwrap();
+        let half = rfft(&x).unwrap();
+        prop_assert_eq!(half.len(), x.len() / 2 + 1);
+        let scale = x.iter().fold(1.0_f64, |m, v| m.max(v.abs())) * x.len() as f64;
+        for (a, b) in half.iter().zip(&full) {
+            prop_assert!((a - b).norm() <= 1e-12 * scale);
+        }
+    }
+
+    #[test]
     fn minmax_normalization_spans_unit_interval(data in prop::collection::vec(finite(), 2..100)) {
         let x = Array1::from(data);
         match normalize(&x, Normalization::MinMax) {
