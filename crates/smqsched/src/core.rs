@@ -69,6 +69,7 @@ use crate::cell::Settle;
 use crate::error::{CancelError, SubmitError, TaskError, TaskRef};
 use crate::event::{Event, EventKind, QueueSnapshot, Snapshot, TaskSnapshot, TaskState};
 use crossbeam_channel::Sender;
+use smallvec::SmallVec;
 
 /// Identifies a task within its scheduler. Ids count up in submission order.
 ///
@@ -199,7 +200,8 @@ struct Node {
     state: St,
     inputs: Box<[Dep]>,
     pending: u32,
-    dependents: Vec<u64>,
+    /// Tasks waiting for the whole result; most tasks have one or two.
+    dependents: SmallVec<[u64; 2]>,
     item_dependents: BTreeMap<u32, Vec<u64>>,
     items: u32,
     job: Option<Box<dyn Job>>,
@@ -365,6 +367,8 @@ pub(crate) struct Core {
     /// Set when a not-started task that had not-started inputs failed or was cancelled: the
     /// walk order of what it reached has changed, so claims must be rebuilt.
     stale_claims: bool,
+    /// The time of the decision under way, read once.
+    decision_time: Option<u64>,
     /// Total number of input edges, to size snapshots.
     edge_count: usize,
     /// Jobs abandoned under the lock; dropped by the caller after unlocking, so that `Drop`
@@ -402,6 +406,7 @@ impl Core {
             epoch: Instant::now(),
             stale_claims: false,
             edge_count: 0,
+            decision_time: None,
             graveyard: Vec::new(),
             outbox: Vec::new(),
             labels: HashMap::new(),
@@ -627,7 +632,7 @@ impl Core {
             state: St::Waiting,
             inputs,
             pending,
-            dependents: Vec::new(),
+            dependents: SmallVec::new(),
             item_dependents: BTreeMap::new(),
             items: 0,
             job: Some(job),
@@ -741,12 +746,16 @@ impl Core {
 
     /// Start every task the order rule allows. Call after any change.
     pub(crate) fn schedule(&mut self) {
-        if !self.running || self.shutdown {
-            return;
+        if self.running && !self.shutdown {
+            if self.stale_claims {
+                self.rebuild_claims();
+            }
+            self.decide();
         }
-        if self.stale_claims {
-            self.rebuild_claims();
-        }
+        self.decision_time = None;
+    }
+
+    fn decide(&mut self) {
         while self.has_capacity() {
             let best = self.best_ready();
             let newest = loop {
@@ -847,7 +856,16 @@ impl Core {
     }
 
     fn start(&mut self, t: u64) {
-        let now = self.stamp();
+        // One clock read per decision: tasks started together share their start time, and a
+        // decision right after a completion uses the completion's time.
+        let now = match self.decision_time {
+            Some(now) => now,
+            None => {
+                let now = self.stamp();
+                self.decision_time = Some(now);
+                now
+            }
+        };
         let key = self.nodes[t as usize].key;
         self.remove_ready(t, key);
         let (queue, holder) = {
@@ -947,6 +965,7 @@ impl Core {
     pub(crate) fn complete(&mut self, t: TaskId, outcome: Result<(), TaskError>) {
         let t = t.0;
         let now = self.stamp();
+        self.decision_time = Some(now);
         self.in_flight -= 1;
         self.unfinished -= 1;
         let ok = outcome.is_ok();
@@ -1047,7 +1066,7 @@ impl Core {
         let mut work = vec![root];
         while let Some(x) = work.pop() {
             let n = &mut self.nodes[x as usize];
-            let mut deps = std::mem::take(&mut n.dependents);
+            let mut deps: Vec<u64> = std::mem::take(&mut n.dependents).into_vec();
             deps.extend(
                 std::mem::take(&mut n.item_dependents)
                     .into_values()
@@ -1107,7 +1126,8 @@ impl Core {
         }
         self.set_running(false);
         self.shutdown = true;
-        for t in 0..self.nodes.len() as u64 {
+        let waiting = self.unfinished - self.in_flight;
+        for t in (0..self.nodes.len() as u64).filter(|_| waiting > 0) {
             if self.nodes[t as usize].state == St::Waiting {
                 let error = TaskError::Shutdown {
                     task: self.task_ref(t),
