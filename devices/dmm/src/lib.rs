@@ -32,9 +32,11 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod device;
 mod driver;
 mod types;
 
+pub use device::DmmDevice;
 pub use driver::Dmm;
 pub use smq_instrument::{InstrumentError, Result};
 pub use types::{Function, OVERLOAD, Range, TriggerSource};

@@ -23,9 +23,11 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod device;
 mod driver;
 mod preamble;
 
+pub use device::ScopeDevice;
 pub use driver::{Scope, Waveform};
 pub use preamble::{Preamble, PreambleParseError, WaveformFormat, WaveformMode};
 pub use smq_instrument::{InstrumentError, Result};

@@ -36,9 +36,11 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod device;
 mod driver;
 mod status;
 
+pub use device::{DEFAULT_MOTION_TIMEOUT, StageDevice};
 pub use driver::Stage;
 pub use smq_instrument::{InstrumentError, Result};
 pub use status::{ControllerState, PositionerErrors, Status, command_error_description};
