@@ -6,6 +6,8 @@
 //! Each fault is queued while the faulty instrument is idle (its earlier commands have
 //! completed) and nothing else talks to it, so it hits the reply of the command under test.
 
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -9,6 +9,8 @@
 //! its own position only; and the event log shows that no stage command ran between a
 //! move and the acquisitions it held the stage for.
 
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -48,10 +50,8 @@ fn three_device_scan() {
         .windows(2)
         .map(|w| physics.signal(w[1]) - physics.signal(w[0]))
         .fold(f64::INFINITY, f64::min);
-    assert!(
-        min_gap > 2.0 * SCOPE_TOL && min_gap > 2.0 * DMM_TOL,
-        "{min_gap}"
-    );
+    // Each measurement matches the physics at one scanned position only.
+    assert!(min_gap > 2.0 * SCOPE_TOL.max(DMM_TOL), "{min_gap}");
 
     let events = bench.sch.subscribe();
     let compute = bench.sch.queue("compute", 2).unwrap();
