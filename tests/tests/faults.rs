@@ -275,3 +275,45 @@ fn positioner_fault() {
     assert!(reading.result().unwrap().is_finite());
     assert!(wave.result().is_ok());
 }
+
+#[test]
+fn a_failed_acquisition_still_releases_the_stage() {
+    let (bench, _compute) = bench();
+    // The first reply of the waveform read (its error-queue check) is garbage.
+    bench.lab.scope.inject(Fault::Garbage);
+    let moved = bench.stage.move_to_held(2.0);
+    let wave = bench.scope.waveform_releasing(1, &moved).unwrap();
+    assert_names(
+        &failure(&wave, "scope.waveform(1)"),
+        &["scope", "unparseable"],
+    );
+    assert_eq!(*moved.result().unwrap(), 2.0);
+    // The stage was released: the next held move and its acquisition run.
+    let moved = bench.stage.move_to_held(3.0);
+    let reading = bench
+        .dmm
+        .task("read")
+        .releases(&moved)
+        .submit_with(&moved, |d: &mut Dmm, at: &f64| Ok((*at, d.read()?)))
+        .unwrap();
+    let (at, v) = *reading.result().unwrap();
+    assert_eq!(at, 3.0);
+    assert!((v - bench.lab.physics().signal(3.0)).abs() < 1e-2);
+    assert_eq!(*bench.stage.position().result().unwrap(), 3.0);
+}
+
+#[test]
+fn a_failed_move_fails_its_acquisitions_and_holds_nothing() {
+    let (bench, _compute) = bench();
+    // Beyond the travel: the controller refuses the move.
+    let moved = bench.stage.move_to_held(100.0);
+    let wave = bench.scope.waveform_releasing(1, &moved).unwrap();
+    assert_names(&failure(&moved, "stage.move_to(100)"), &["stage", "1PA100"]);
+    match wave.result() {
+        Err(TaskError::DependencyFailed { input, .. }) => {
+            assert_eq!(&*input.label, "stage.move_to(100)");
+        }
+        other => panic!("expected a dependency failure, got {other:?}"),
+    }
+    assert_eq!(*bench.stage.move_to(1.0).result().unwrap(), 1.0);
+}
