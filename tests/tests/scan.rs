@@ -192,3 +192,59 @@ struct Point {
     peak: Promise<f64>,
     released: Promise<()>,
 }
+
+/// A scan during which one reading gets a garbage reply: that reading and what depends
+/// on it fail, naming the meter and the command; everything else completes, and the stage
+/// is released at every position.
+#[test]
+fn scan_survives_a_faulty_reading() {
+    let bench = Bench::new(Physics::new(10.0, 4.0, 0.4, 0.02), 22);
+    let physics = Arc::clone(bench.lab.physics());
+    let compute = bench.sch.queue("compute", 2).unwrap();
+    bench.sch.start();
+    bench.stage.home().result().unwrap();
+    bench.stage.set_velocity(200.0).result().unwrap();
+    bench
+        .dmm
+        .configure_voltage_dc(Range::Value(10.0), None)
+        .result()
+        .unwrap();
+
+    // The meter is idle: the first reading of the scan gets garbage.
+    bench.lab.dmm.inject(smq_sim::Fault::Garbage);
+    let mut points = Vec::new();
+    for &x in &XS {
+        let moved = bench.stage.move_to_held(x);
+        let reading = bench
+            .dmm
+            .task("read")
+            .releases(&moved)
+            .submit_with(&moved, |d: &mut Dmm, at: &f64| Ok((*at, d.read()?)))
+            .unwrap();
+        let physics = Arc::clone(&physics);
+        let error = compute.submit(&reading, move |(at, v): &(f64, f64)| {
+            (v - physics.signal(*at)).abs()
+        });
+        points.push((x, reading, error));
+    }
+    // Every move ran, so every hold was released, the failed reading's included.
+    bench.sch.wait_timeout(LONG * 6).expect("scan finishes");
+
+    let mut failed = 0;
+    for (x, reading, error) in &points {
+        match reading.result() {
+            Ok((at, _)) => {
+                assert_eq!(at, x);
+                assert!(*error.result().unwrap() < DMM_TOL);
+            }
+            Err(e) => {
+                failed += 1;
+                let msg = e.to_string();
+                assert!(msg.contains("dmm") && msg.contains("READ?"), "{msg}");
+                assert!(error.result().is_err());
+            }
+        }
+    }
+    assert_eq!(failed, 1);
+    assert_eq!(*bench.stage.move_to(0.5).result().unwrap(), 0.5);
+}

@@ -293,6 +293,9 @@ impl<D: Send + 'static> Device<D> {
     /// [broken](Self::broken) device usable again; a failed one leaves it without driver,
     /// and the commands after it fail at once until the next successful reopen.
     ///
+    /// Like any command, the reopen runs in the scheduler's order: commands meant for the
+    /// new driver are submitted once it is done, or run [`after`](DeviceTask::after) it.
+    ///
     /// # Panics
     ///
     /// If the scheduler has shut down.
