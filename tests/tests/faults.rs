@@ -208,16 +208,17 @@ fn no_reply_times_out() {
     let msg = failure(&bench.dmm.read(), "dmm.read");
     assert_names(&msg, &["dmm", "timeout", "READ?"]);
     others.check();
+    bench.dmm.set_timeout(LONG).result().unwrap();
     assert!(bench.dmm.read().result().unwrap().is_finite());
 }
 
 #[test]
 fn slow_reply() {
     let (bench, _compute) = bench();
-    bench.dmm.set_timeout(SHORT).result().unwrap();
     // Slower than usual but within the timeout: fine.
     bench.lab.dmm.inject(Fault::Slow(Duration::from_millis(50)));
     assert!(bench.dmm.read().result().unwrap().is_finite());
+    bench.dmm.set_timeout(SHORT).result().unwrap();
 
     // Later than the timeout: the command fails; the late reply must not be taken for the
     // answer to the next one.

@@ -173,8 +173,8 @@ impl<D: Send + 'static> Device<D> {
     /// Why the device is unusable until [reopened](Self::reopen), if it is: its link was
     /// lost during a command, or the last reopen failed.
     ///
-    /// This reflects the commands that have run so far; read it from a task (or after
-    /// the promise of the command that failed) for a definite answer.
+    /// This reflects the commands that have run so far (and waits for the one running, if
+    /// any); read it after the promise of the command concerned for a definite answer.
     pub fn broken(&self) -> Option<String> {
         lock(&self.state).broken.clone()
     }
