@@ -101,11 +101,62 @@
 //! [`Connection::query_array`] and get an [`ndarray::Array1`] of the sample
 //! type the instrument was told to use (`u8`, `i8`, `i16`, `u16`, `i32`,
 //! `f32` or `f64`) in the byte order it uses ([`ByteOrder`]).
+//!
+//! # Devices and queues
+//!
+//! In an acquisition program, several instruments work at once and their data are
+//! processed while the next data are taken. The [`smqsched`] scheduler (re-exported)
+//! expresses this as tasks on queues; a [`Device`] puts one instrument driver behind a
+//! **queue with a single slot**, named after the instrument:
+//!
+//! * **Acquisition is serialized per instrument.** An instrument executes one command at a
+//!   time and a driver keeps per-link state (the reply being read, the selected channel),
+//!   so the commands of one device must never overlap: with one slot they cannot, whatever
+//!   the number of worker threads. Commands of *different* instruments run in parallel.
+//! * **Compute runs in parallel on other queues.** A command returns a
+//!   [`Promise`](smqsched::Promise) at once; processing tasks on an n-slot queue take it as
+//!   input and run as soon as the data arrive, while the instruments are already taking the
+//!   next points.
+//! * **Sequences that must not be split** use the scheduler's hold/release: a stage move
+//!   submitted with [`hold`](DeviceTask::hold) keeps the stage's slot until the acquisition
+//!   made at that position [`releases`](DeviceTask::releases) it, so no other move comes
+//!   between.
+//! * **Failures stay local.** A command that fails fails its own promise, with a message
+//!   naming the device and the command; tasks that depend on it fail without running; the
+//!   other devices and the scheduler carry on. A lost link marks the device broken (its next
+//!   commands fail at once) until [`Device::reopen`] — itself a task on the device's queue,
+//!   so it never interrupts a command — puts a new driver in place.
+//!
+//! The driver crates add thin handles over [`Device`] whose methods submit the driver's
+//! commands (`smq_dmm::DmmDevice::read`, `smq_scope::ScopeDevice::waveform`,
+//! `smq_stage::StageDevice::move_to`, ...). With a bare [`Connection`] as driver:
+//!
+//! ```
+//! use smq_instrument::{Connection, Device};
+//! use smq_instrument::smqsched::Scheduler;
+//! # let lab = smq_sim::SimLab::start(1).unwrap();
+//! # let (dmm_addr, scope_addr) = (lab.dmm.tcp_addr(), lab.scope.tcp_addr());
+//!
+//! let sch = Scheduler::new();
+//! let dmm = Device::new(&sch, "dmm", Connection::tcp("dmm", dmm_addr)?)?;
+//! let scope = Device::new(&sch, "scope", Connection::tcp("scope", scope_addr)?)?;
+//! let compute = sch.queue("compute", 2)?;
+//!
+//! let volts = dmm.submit("read", |c: &mut Connection| c.query_parse::<f64>("READ?"));
+//! let idn = scope.submit("identify", |c: &mut Connection| c.idn());
+//! let report = compute.submit((&volts, &idn), |(v, id): (&f64, &smq_instrument::Identity)| {
+//!     format!("{} sees {v:.3} V", id.model)
+//! });
+//! sch.start();
+//! println!("{}", report.result()?);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod block;
 mod connection;
+mod device;
 mod error;
 mod error_queue;
 mod idn;
@@ -118,6 +169,7 @@ pub use block::{
     encode_block, encode_block_indefinite, parse_block_header,
 };
 pub use connection::{Connection, DEFAULT_TIMEOUT};
+pub use device::{Device, DeviceTask};
 pub use error::{InstrumentError, Result, escape_bytes};
 pub use error_queue::{ErrorEntryParseError, ScpiErrorEntry};
 pub use idn::{Identity, IdentityParseError};
@@ -127,3 +179,4 @@ pub use transport::Transport;
 
 pub use ndarray;
 pub use serialport;
+pub use smqsched;

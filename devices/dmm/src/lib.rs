@@ -29,12 +29,21 @@
 //! # assert!(v.is_finite() && w.is_finite());
 //! # Ok::<(), smq_instrument::InstrumentError>(())
 //! ```
+//!
+//! # On a scheduler
+//!
+//! [`DmmDevice`] puts the meter behind its own one-slot queue of an
+//! `smqsched` scheduler (see [`smq_instrument::Device`]): each method
+//! submits one command and returns a promise, readings never overlap, and
+//! their processing runs on other queues meanwhile.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod device;
 mod driver;
 mod types;
 
+pub use device::DmmDevice;
 pub use driver::Dmm;
 pub use smq_instrument::{InstrumentError, Result};
 pub use types::{Function, OVERLOAD, Range, TriggerSource};

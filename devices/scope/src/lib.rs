@@ -20,12 +20,23 @@
 //! scope.run()?;
 //! # Ok::<(), smq_instrument::InstrumentError>(())
 //! ```
+//!
+//! # On a scheduler
+//!
+//! [`ScopeDevice`] puts the scope behind its own one-slot queue of an
+//! `smqsched` scheduler (see [`smq_instrument::Device`]):
+//! [`ScopeDevice::waveform`] returns a promise of a [`Waveform`] that
+//! processing tasks on other queues take as input;
+//! [`ScopeDevice::waveform_releasing`] records at a position held by a stage
+//! move.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod device;
 mod driver;
 mod preamble;
 
+pub use device::ScopeDevice;
 pub use driver::{Scope, Waveform};
 pub use preamble::{Preamble, PreambleParseError, WaveformFormat, WaveformMode};
 pub use smq_instrument::{InstrumentError, Result};

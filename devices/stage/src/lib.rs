@@ -33,12 +33,23 @@
 //! }
 //! # Ok::<(), smq_instrument::InstrumentError>(())
 //! ```
+//!
+//! # On a scheduler
+//!
+//! [`StageDevice`] puts the controller behind its own one-slot queue of an
+//! `smqsched` scheduler (see [`smq_instrument::Device`]):
+//! [`StageDevice::move_to`] moves, waits for the motion to end and returns
+//! the position reached; [`StageDevice::move_to_held`] also keeps the stage
+//! until the acquisition at that position releases it, so a scan's moves
+//! and acquisitions are never interleaved wrongly.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod device;
 mod driver;
 mod status;
 
+pub use device::{DEFAULT_MOTION_TIMEOUT, StageDevice};
 pub use driver::Stage;
 pub use smq_instrument::{InstrumentError, Result};
 pub use status::{ControllerState, PositionerErrors, Status, command_error_description};

@@ -1,0 +1,434 @@
+//! A driver that owns a one-slot queue of a [`Scheduler`]: every command of the instrument
+//! becomes a task, and the instrument's tasks never overlap.
+//!
+//! See the crate guide's section on devices and queues for the design.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use smqsched::{
+    Dependency, Input, IntoInputs, Promise, Queue, QueueError, Scheduler, SubmitError, TaskBuilder,
+};
+
+use crate::error::InstrumentError;
+
+/// The driver and what is known about its link.
+struct State<D> {
+    /// `None` after a [`Device::reopen`] whose opener failed.
+    driver: Option<D>,
+    /// Why the link is unusable: set when a command fails with
+    /// [`InstrumentError::Disconnected`] or a reopen fails, cleared by a successful reopen.
+    broken: Option<String>,
+}
+
+/// An instrument driver `D` behind a one-slot queue of a [`Scheduler`].
+///
+/// Every command runs as a task on the device's queue, named after the device, so the
+/// commands of one instrument are serialized in the scheduler's order while processing and
+/// the other instruments proceed in parallel on their own queues. Each submission returns a
+/// [`Promise`] at once.
+///
+/// * A command that fails fails only its own promise, with
+///   [`TaskError::Failed`](smqsched::TaskError::Failed) whose message names the device and
+///   the command (the task's label is `device.command`, the message is the
+///   [`InstrumentError`]'s, which names the device and the bytes sent).
+/// * When a command fails because the link is gone ([`InstrumentError::is_disconnected`]),
+///   the device is marked broken: later commands fail at once with a message saying so,
+///   instead of talking to a dead port, until [`reopen`](Self::reopen) replaces the driver.
+/// * Commands run in the **scheduler's order**, not in the order of submission: among the
+///   commands that are ready, the newest first (that is what lets final results arrive
+///   early). A command that must follow another one, such as a reading after a
+///   configuration or a move after the homing, takes it as an input
+///   ([`submit_with`](Self::submit_with)), runs [`after`](DeviceTask::after) it, or is
+///   submitted once it is done.
+/// * The driver lives in an `Arc<Mutex<D>>` shared by the tasks; as the queue has one slot
+///   the lock is never contended. A panicking command fails its promise and leaves the
+///   driver usable.
+///
+/// # Examples
+///
+/// ```
+/// use smq_instrument::{Connection, Device};
+/// use smq_instrument::smqsched::Scheduler;
+/// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+/// # let addr = sim.tcp_addr();
+///
+/// let sch = Scheduler::new();
+/// let dmm = Device::new(&sch, "dmm", Connection::tcp("dmm", addr)?)?;
+/// let compute = sch.queue("compute", 2)?;
+///
+/// let readings: Vec<_> = (0..5)
+///     .map(|_| dmm.submit("read", |c: &mut Connection| c.query_parse::<f64>("READ?")))
+///     .collect();
+/// let mean = compute.submit(&readings, |v: Vec<&f64>| v.iter().copied().sum::<f64>() / 5.0);
+/// sch.start();
+/// assert!(mean.result()?.is_finite());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Device<D> {
+    name: Arc<str>,
+    queue: Queue,
+    state: Arc<Mutex<State<D>>>,
+}
+
+impl<D> Clone for Device<D> {
+    fn clone(&self) -> Self {
+        Self {
+            name: Arc::clone(&self.name),
+            queue: self.queue.clone(),
+            state: Arc::clone(&self.state),
+        }
+    }
+}
+
+impl<D> std::fmt::Debug for Device<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Device")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<D>(state: &Mutex<State<D>>) -> MutexGuard<'_, State<D>> {
+    // A command that panicked leaves the driver as it was; keep using it.
+    state.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The message a failed command leaves in its promise: the instrument error, prefixed by
+/// the device name when the error names another one (a connection named differently).
+fn message(device: &str, err: &InstrumentError) -> String {
+    if err.device() == device {
+        err.to_string()
+    } else {
+        format!("{device}: {err}")
+    }
+}
+
+/// Run `f` on the driver of `state`, turning its error into the promise's message.
+fn run<D, T>(
+    state: &Mutex<State<D>>,
+    device: &str,
+    command: &str,
+    f: impl FnOnce(&mut D) -> Result<T, InstrumentError>,
+) -> Result<T, String> {
+    let mut st = lock(state);
+    if let Some(reason) = &st.broken {
+        return Err(format!(
+            "{device}: {command:?} not sent: the device is unusable ({reason}); reopen it"
+        ));
+    }
+    let Some(driver) = st.driver.as_mut() else {
+        return Err(format!(
+            "{device}: {command:?} not sent: the device is not open"
+        ));
+    };
+    f(driver).map_err(|e| {
+        let msg = message(device, &e);
+        if e.is_disconnected() {
+            st.broken = Some(msg.clone());
+        }
+        msg
+    })
+}
+
+impl<D: Send + 'static> Device<D> {
+    /// Create the device's queue (one slot, named `name`) in `scheduler` and put `driver`
+    /// behind it.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError`] if `scheduler` already has a queue named `name`, or has shut down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_instrument::Device;
+    /// let sch = smq_instrument::smqsched::Scheduler::new();
+    /// let stage = Device::new(&sch, "stage", 0.0_f64)?; // any `Send` driver
+    /// assert_eq!(stage.queue().name(), "stage");
+    /// assert!(Device::new(&sch, "stage", 1.0_f64).is_err());
+    /// # Ok::<(), smq_instrument::smqsched::QueueError>(())
+    /// ```
+    pub fn new(scheduler: &Scheduler, name: &str, driver: D) -> Result<Self, QueueError> {
+        let queue = scheduler.queue(name, 1)?;
+        Ok(Self {
+            name: Arc::from(name),
+            queue,
+            state: Arc::new(Mutex::new(State {
+                driver: Some(driver),
+                broken: None,
+            })),
+        })
+    }
+
+    /// The device's name, which is also its queue's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The device's one-slot queue.
+    pub fn queue(&self) -> &Queue {
+        &self.queue
+    }
+
+    /// Why the device is unusable until [reopened](Self::reopen), if it is: its link was
+    /// lost during a command, or the last reopen failed.
+    ///
+    /// This reflects the commands that have run so far (and waits for the one running, if
+    /// any); read it after the promise of the command concerned for a definite answer.
+    pub fn broken(&self) -> Option<String> {
+        lock(&self.state).broken.clone()
+    }
+
+    /// Submit the command `command` (a short name, used in the task's label
+    /// `device.command` and in error messages): `f` gets the driver when the command's turn
+    /// on the device's queue comes.
+    ///
+    /// # Panics
+    ///
+    /// If the scheduler has shut down; see [`task`](Self::task) for the checked form.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_instrument::Device;
+    /// let sch = smq_instrument::smqsched::Scheduler::new();
+    /// let counter = Device::new(&sch, "counter", 0_u32).unwrap();
+    /// let p: Vec<_> = (0..3)
+    ///     .map(|_| counter.submit("count", |n: &mut u32| { *n += 1; Ok(*n) }))
+    ///     .collect();
+    /// sch.start();
+    /// // Ready together, the newest command ran first.
+    /// assert_eq!(*p[2].result().unwrap(), 1);
+    /// assert_eq!(*p[0].result().unwrap(), 3);
+    /// assert_eq!(p[2].label(), "counter.count");
+    /// ```
+    pub fn submit<T, F>(&self, command: &str, f: F) -> Promise<T>
+    where
+        T: Send + Sync + 'static,
+        F: FnOnce(&mut D) -> Result<T, InstrumentError> + Send + 'static,
+    {
+        self.submit_with(command, (), move |d, ()| f(d))
+    }
+
+    /// Submit a command that takes the results of other tasks as inputs (anything the
+    /// scheduler accepts: promises, vectors of them, tuples, ...); `f` gets the driver and the
+    /// inputs by reference.
+    ///
+    /// # Panics
+    ///
+    /// If an input belongs to another scheduler or the scheduler has shut down; see
+    /// [`task`](Self::task) for the checked form.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_instrument::Device;
+    /// let sch = smq_instrument::smqsched::Scheduler::new();
+    /// let compute = sch.queue("compute", 1).unwrap();
+    /// let stage = Device::new(&sch, "stage", 0.0_f64).unwrap();
+    /// let target = compute.submit((), |()| 2.5);
+    /// let reached = stage.submit_with("move", &target, |x: &mut f64, t: &f64| {
+    ///     *x = *t;
+    ///     Ok(*x)
+    /// });
+    /// sch.start();
+    /// assert_eq!(*reached.result().unwrap(), 2.5);
+    /// ```
+    pub fn submit_with<I, T, F>(&self, command: &str, inputs: I, f: F) -> Promise<T>
+    where
+        I: IntoInputs,
+        T: Send + Sync + 'static,
+        F: for<'a> FnOnce(&mut D, <I::Input as Input>::Ref<'a>) -> Result<T, InstrumentError>
+            + Send
+            + 'static,
+    {
+        match self.task(command).submit_with(inputs, f) {
+            Ok(p) => p,
+            Err(e) => panic!("{}: cannot submit {command:?}: {e}", self.name),
+        }
+    }
+
+    /// A command with scheduling options: ordering-only inputs
+    /// ([`after`](DeviceTask::after)), keeping the device's slot until another task ends
+    /// ([`hold`](DeviceTask::hold) / [`releases`](DeviceTask::releases)).
+    ///
+    /// # Examples
+    ///
+    /// A move that keeps the stage for the acquisition made at its position: no other
+    /// command of the stage can run between them.
+    ///
+    /// ```
+    /// use smq_instrument::Device;
+    /// let sch = smq_instrument::smqsched::Scheduler::new();
+    /// let stage = Device::new(&sch, "stage", 0.0_f64).unwrap();
+    /// let camera = Device::new(&sch, "camera", ()).unwrap();
+    /// let mut images = Vec::new();
+    /// for x in [0.0, 1.0, 2.0] {
+    ///     let moved = stage
+    ///         .task("move")
+    ///         .hold()
+    ///         .submit(move |s: &mut f64| { *s = x; Ok(x) })
+    ///         .unwrap();
+    ///     let image = camera
+    ///         .task("acquire")
+    ///         .releases(&moved)
+    ///         .submit_with(&moved, |_: &mut (), x: &f64| Ok(format!("image at {x}")))
+    ///         .unwrap();
+    ///     images.push(image);
+    /// }
+    /// sch.start();
+    /// assert_eq!(images[1].result().unwrap(), "image at 1");
+    /// ```
+    pub fn task(&self, command: &str) -> DeviceTask<'_, D> {
+        DeviceTask {
+            device: self,
+            command: Arc::from(command),
+            builder: self.queue.task().label(format!("{}.{command}", self.name)),
+        }
+    }
+
+    /// Replace the driver by the one `open` returns, as a task on the device's queue (so it
+    /// runs between commands, never during one). The old driver is dropped first, closing
+    /// its port, so `open` may reopen the same exclusive port. A successful reopen makes a
+    /// [broken](Self::broken) device usable again; a failed one leaves it without driver,
+    /// and the commands after it fail at once until the next successful reopen.
+    ///
+    /// Like any command, the reopen runs in the scheduler's order: commands meant for the
+    /// new driver are submitted once it is done, or run [`after`](DeviceTask::after) it.
+    ///
+    /// # Panics
+    ///
+    /// If the scheduler has shut down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_instrument::{Connection, Device};
+    /// use smq_sim::{DmmModel, Fault, SimInstrument};
+    /// let sim = SimInstrument::start(DmmModel::standalone(1)).unwrap();
+    /// let addr = sim.tcp_addr();
+    /// let sch = smq_instrument::smqsched::Scheduler::new();
+    /// let dmm = Device::new(&sch, "dmm", Connection::tcp("dmm", addr)?)?;
+    /// sch.start();
+    ///
+    /// sim.inject(Fault::Disconnect);
+    /// let lost = dmm.submit("read", |c: &mut Connection| c.query("READ?"));
+    /// assert!(lost.result().is_err());
+    /// assert!(dmm.broken().is_some());
+    ///
+    /// dmm.reopen(move || Connection::tcp("dmm", addr)).result()?;
+    /// let v = dmm.submit("read", |c: &mut Connection| c.query_parse::<f64>("READ?"));
+    /// assert!(v.result()?.is_finite());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn reopen<F>(&self, open: F) -> Promise<()>
+    where
+        F: FnOnce() -> Result<D, InstrumentError> + Send + 'static,
+    {
+        let state = Arc::clone(&self.state);
+        let name = Arc::clone(&self.name);
+        let label = format!("{}.reopen", self.name);
+        let submitted = self.queue.task().label(label).submit_result((), move |()| {
+            let mut st = lock(&state);
+            st.driver = None;
+            match open() {
+                Ok(driver) => {
+                    st.driver = Some(driver);
+                    st.broken = None;
+                    Ok(())
+                }
+                Err(e) => {
+                    let msg = message(&name, &e);
+                    st.broken = Some(format!("reopen failed: {msg}"));
+                    Err(msg)
+                }
+            }
+        });
+        match submitted {
+            Ok(p) => p,
+            Err(e) => panic!("{}: cannot submit reopen: {e}", self.name),
+        }
+    }
+}
+
+/// A command of a [`Device`] with scheduling options, from [`Device::task`].
+#[must_use = "a device task does nothing until submitted"]
+pub struct DeviceTask<'d, D> {
+    device: &'d Device<D>,
+    command: Arc<str>,
+    builder: TaskBuilder<'d>,
+}
+
+impl<D> std::fmt::Debug for DeviceTask<'_, D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceTask")
+            .field("device", &self.device.name)
+            .field("command", &self.command)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<D: Send + 'static> DeviceTask<'_, D> {
+    /// Replace the task's label (by default `device.command`); error messages keep the
+    /// command name.
+    pub fn label(mut self, label: &str) -> Self {
+        self.builder = self.builder.label(label);
+        self
+    }
+
+    /// Run after `dep` without receiving its value (e.g. a reading that must follow a move
+    /// on another device).
+    pub fn after(mut self, dep: &impl Dependency) -> Self {
+        self.builder = self.builder.after(dep);
+        self
+    }
+
+    /// Keep the device's slot after the command ends, until the task that
+    /// [`releases`](Self::releases) it ends: no other command of this device runs between.
+    pub fn hold(mut self) -> Self {
+        self.builder = self.builder.hold();
+        self
+    }
+
+    /// Release the slot held by `held` (a task submitted with [`hold`](Self::hold), on any
+    /// queue) when this command ends. This command runs after `held`.
+    pub fn releases(mut self, held: &impl Dependency) -> Self {
+        self.builder = self.builder.releases(held);
+        self
+    }
+
+    /// Submit the command; see [`Device::submit`].
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitError`] if a dependency belongs to another scheduler, the released task
+    /// holds nothing or is released already, or the scheduler has shut down.
+    pub fn submit<T, F>(self, f: F) -> Result<Promise<T>, SubmitError>
+    where
+        T: Send + Sync + 'static,
+        F: FnOnce(&mut D) -> Result<T, InstrumentError> + Send + 'static,
+    {
+        self.submit_with((), move |d, ()| f(d))
+    }
+
+    /// Submit the command with inputs; see [`Device::submit_with`].
+    ///
+    /// # Errors
+    ///
+    /// As [`submit`](Self::submit).
+    pub fn submit_with<I, T, F>(self, inputs: I, f: F) -> Result<Promise<T>, SubmitError>
+    where
+        I: IntoInputs,
+        T: Send + Sync + 'static,
+        F: for<'a> FnOnce(&mut D, <I::Input as Input>::Ref<'a>) -> Result<T, InstrumentError>
+            + Send
+            + 'static,
+    {
+        let state = Arc::clone(&self.device.state);
+        let name = Arc::clone(&self.device.name);
+        let command = self.command;
+        self.builder.submit_result(inputs, move |args| {
+            run(&state, &name, &command, move |d| f(d, args))
+        })
+    }
+}

@@ -1,0 +1,147 @@
+//! `Device`: a driver behind a one-slot queue of the scheduler.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use smq_instrument::smqsched::{Scheduler, TaskError};
+use smq_instrument::{Connection, Device, InstrumentError};
+use smq_sim::{DmmModel, Fault, SimInstrument};
+
+fn message<T: std::fmt::Debug>(r: Result<&T, TaskError>) -> (String, String) {
+    match r {
+        Err(TaskError::Failed { task, message }) => (task.label.to_string(), message.to_string()),
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
+#[test]
+fn commands_never_overlap_and_errors_name_device_and_command() {
+    let sim = SimInstrument::start(DmmModel::standalone(3)).unwrap();
+    let sch = Scheduler::new();
+    // A connection named otherwise: the device's name is added to the messages.
+    let dmm = Device::new(
+        &sch,
+        "meter",
+        Connection::tcp("dmm", sim.tcp_addr()).unwrap(),
+    )
+    .unwrap();
+    let busy = Arc::new(AtomicBool::new(false));
+    let readings: Vec<_> = (0..20)
+        .map(|_| {
+            let busy = Arc::clone(&busy);
+            dmm.submit("read", move |c: &mut Connection| {
+                assert!(!busy.swap(true, Ordering::SeqCst));
+                let v = c.query_parse::<f64>("READ?");
+                busy.store(false, Ordering::SeqCst);
+                v
+            })
+        })
+        .collect();
+    let bad = dmm.submit("bogus", |c: &mut Connection| c.query_parse::<f64>("*IDN?"));
+    sch.start();
+    for r in &readings {
+        assert!(r.result().unwrap().is_finite());
+    }
+    let (label, msg) = message(bad.result());
+    assert_eq!(label, "meter.bogus");
+    assert!(msg.starts_with("meter: dmm: "), "{msg}");
+    assert!(msg.contains("*IDN?"), "{msg}");
+}
+
+#[test]
+fn a_queue_per_device_name() {
+    let sch = Scheduler::new();
+    let _a = Device::new(&sch, "stage", ()).unwrap();
+    assert!(Device::new(&sch, "stage", ()).is_err());
+    assert!(sch.queues().iter().any(|q| &*q.name == "stage"));
+}
+
+#[test]
+fn a_panicking_command_leaves_the_driver_usable() {
+    let sch = Scheduler::new();
+    let dev = Device::new(&sch, "counter", 0_u32).unwrap();
+    sch.start();
+    let boom = dev.submit("boom", |n: &mut u32| -> Result<u32, InstrumentError> {
+        *n += 1;
+        panic!("broken driver")
+    });
+    assert!(matches!(boom.result(), Err(TaskError::Panicked { .. })));
+    let next = dev.submit("count", |n: &mut u32| {
+        *n += 1;
+        Ok(*n)
+    });
+    assert_eq!(*next.result().unwrap(), 2);
+    assert!(dev.broken().is_none());
+}
+
+#[test]
+fn ordering_with_after_and_inputs() {
+    let sch = Scheduler::new();
+    let dev = Device::new(&sch, "log", Vec::<&'static str>::new()).unwrap();
+    let configure = dev.submit("configure", |l: &mut Vec<_>| {
+        l.push("configure");
+        Ok(())
+    });
+    let read = dev
+        .task("read")
+        .after(&configure)
+        .submit(|l: &mut Vec<_>| {
+            l.push("read");
+            Ok(l.clone())
+        })
+        .unwrap();
+    let report = dev.submit_with("report", &read, |l: &mut Vec<_>, seen: &Vec<_>| {
+        l.push("report");
+        Ok(seen.len())
+    });
+    sch.start();
+    assert_eq!(read.result().unwrap(), &vec!["configure", "read"]);
+    assert_eq!(*report.result().unwrap(), 2);
+}
+
+#[test]
+fn a_lost_link_breaks_the_device_until_reopened() {
+    let sim = SimInstrument::start(DmmModel::standalone(3)).unwrap();
+    let addr = sim.tcp_addr();
+    let sch = Scheduler::new();
+    let dmm = Device::new(&sch, "dmm", Connection::tcp("dmm", addr).unwrap()).unwrap();
+    sch.start();
+    sim.inject(Fault::Disconnect);
+    let (_, msg) = message(
+        dmm.submit("read", |c: &mut Connection| c.query("READ?"))
+            .result(),
+    );
+    assert!(msg.contains("disconnected"), "{msg}");
+    assert_eq!(dmm.broken().as_deref(), Some(msg.as_str()));
+
+    let (label, refused) = message(dmm.submit("idn", |c: &mut Connection| c.idn()).result());
+    assert_eq!(label, "dmm.idn");
+    assert!(
+        refused.contains("\"idn\" not sent") && refused.contains("reopen"),
+        "{refused}"
+    );
+
+    dmm.reopen(move || Connection::tcp("dmm", addr))
+        .result()
+        .unwrap();
+    assert!(dmm.broken().is_none());
+    let id = dmm.submit("idn", |c: &mut Connection| c.idn());
+    assert_eq!(id.result().unwrap().model, "34401A");
+}
+
+#[test]
+fn label_can_be_replaced() {
+    let sch = Scheduler::new();
+    let dev = Device::new(&sch, "cam", ()).unwrap();
+    let p = dev
+        .task("snap")
+        .label("first frame")
+        .submit(|()| Err::<(), _>(InstrumentError::garbage("cam", "SNAP?", b"x", "bad")))
+        .unwrap();
+    sch.start();
+    let (label, msg) = message(p.result());
+    assert_eq!(label, "first frame");
+    assert!(msg.contains("SNAP?"), "{msg}");
+}
