@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
 use parking_lot::{Condvar, Mutex, RwLock};
+use smallvec::SmallVec;
 
 use crate::cell::{StreamCell, StreamEnd, ValueCell};
 use crate::core::{Core, Dep, Job, Msg, RunCtx, TaskId, TaskJob, TaskSpec};
@@ -66,7 +67,8 @@ impl Shared {
         let mut core = self.core.lock();
         let r = f(&mut core);
         let dead = std::mem::take(&mut core.graveyard);
-        let outbox = std::mem::take(&mut core.outbox);
+        // Moved to the stack, so that the outbox keeps its capacity: no allocation per task.
+        let outbox: SmallVec<[(u32, Msg); 4]> = core.outbox.drain(..).collect();
         let wake = core.unfinished == 0 || core.in_flight == 0;
         drop(core);
         let mut stolen = None;
