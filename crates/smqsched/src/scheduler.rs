@@ -158,7 +158,7 @@ impl Drop for Handle {
 /// A new scheduler is stopped: submit tasks, then [`start`](Self::start) it. Handles are
 /// cheap to clone and can be sent to other threads. When the last handle (scheduler or
 /// queue) is dropped, the scheduler shuts down: tasks not yet started fail with
-/// [`TaskError::Shutdown`], running ones finish.
+/// [`TaskError::Shutdown`](crate::TaskError::Shutdown), running ones finish.
 ///
 /// # Examples
 ///
@@ -437,7 +437,7 @@ impl Scheduler {
         self.shared().core.lock().epoch()
     }
 
-    /// Shut down now: tasks not started fail with [`TaskError::Shutdown`], running tasks
+    /// Shut down now: tasks not started fail with [`TaskError::Shutdown`](crate::TaskError::Shutdown), running tasks
     /// finish, and this returns once every worker thread has exited (except the calling
     /// one, if called from inside a task). Later submissions fail with
     /// [`SubmitError::Shutdown`].
