@@ -173,7 +173,7 @@ impl ParamSpec {
     }
 }
 
-/// Named parameter values given to [`Plugin::run`].
+/// Named parameter values given to [`Plugin::run`](crate::Plugin::run).
 ///
 /// Missing parameters take the default of their [`ParamSpec`].
 ///
