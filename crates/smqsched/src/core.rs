@@ -198,7 +198,9 @@ struct Node {
     label: Arc<str>,
     queue: u32,
     state: St,
-    inputs: Box<[Dep]>,
+    /// Its inputs: `edges[inputs_at..inputs_at + inputs_len]`.
+    inputs_at: usize,
+    inputs_len: u32,
     pending: u32,
     /// Tasks waiting for the whole result; most tasks have one or two.
     dependents: SmallVec<[u64; 2]>,
@@ -218,7 +220,7 @@ struct Node {
     submitted: u64,
     started: u64,
     finished: u64,
-    error: Option<Box<TaskError>>,
+    error: Option<Arc<TaskError>>,
 }
 
 const NEVER: u64 = u64::MAX;
@@ -276,6 +278,33 @@ impl Cursor {
     }
 }
 
+/// The tasks whose state changed, in order: change number `base + i` is `entries[i]`. Lets a
+/// snapshot be refreshed by what changed since it was taken.
+#[derive(Default)]
+struct ChangeLog {
+    entries: Vec<u64>,
+    base: u64,
+    /// How many tasks exist; the log keeps at least four changes per task.
+    tasks: usize,
+}
+
+impl ChangeLog {
+    fn version(&self) -> u64 {
+        self.base + self.entries.len() as u64
+    }
+
+    /// Record that task `t` changed. The log is kept bounded: a snapshot older than what is
+    /// kept is rebuilt in full.
+    fn record(&mut self, t: u64) {
+        self.entries.push(t);
+        if self.entries.len() > (1 << 16).max(4 * self.tasks) {
+            let half = self.entries.len() / 2;
+            self.entries.drain(..half);
+            self.base += half as u64;
+        }
+    }
+}
+
 /// Append-only storage in fixed-size chunks: growing never moves or frees what is stored,
 /// so a graph of millions of tasks grows without large reallocations.
 struct Chunked<T> {
@@ -313,10 +342,6 @@ impl<T> Chunked<T> {
 
     fn get(&self, i: usize) -> Option<&T> {
         self.chunks.get(i / CHUNK).and_then(|c| c.get(i % CHUNK))
-    }
-
-    fn iter(&self) -> impl Iterator<Item = &T> {
-        self.chunks.iter().flatten()
     }
 
     fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> {
@@ -369,8 +394,10 @@ pub(crate) struct Core {
     stale_claims: bool,
     /// The time of the decision under way, read once.
     decision_time: Option<u64>,
-    /// Total number of input edges, to size snapshots.
-    edge_count: usize,
+    /// Every task's inputs, one after another, in submission order.
+    edges: Vec<Dep>,
+    /// Tasks whose state changed, for incremental snapshots.
+    log: ChangeLog,
     /// Jobs abandoned under the lock; dropped by the caller after unlocking, so that `Drop`
     /// impls of captured values never run under the scheduler's mutex.
     pub(crate) graveyard: Vec<Box<dyn Job>>,
@@ -405,7 +432,8 @@ impl Core {
             subscribers: Vec::new(),
             epoch: Instant::now(),
             stale_claims: false,
-            edge_count: 0,
+            edges: Vec::new(),
+            log: ChangeLog::default(),
             decision_time: None,
             graveyard: Vec::new(),
             outbox: Vec::new(),
@@ -624,13 +652,15 @@ impl Core {
                 }
             }
         }
-        self.edge_count += deps.len();
-        let inputs = deps.into_boxed_slice();
+        let inputs_at = self.edges.len();
+        let inputs_len = deps.len() as u32;
+        self.edges.extend_from_slice(&deps);
         self.nodes.push(Node {
             label: Arc::clone(&label),
             queue,
             state: St::Waiting,
-            inputs,
+            inputs_at,
+            inputs_len,
             pending,
             dependents: SmallVec::new(),
             item_dependents: BTreeMap::new(),
@@ -651,6 +681,7 @@ impl Core {
             error: None,
         });
         self.unfinished += 1;
+        self.log.tasks = self.nodes.len();
         let qs = &mut self.queues[queue as usize];
         if pending == 0 {
             qs.n_ready += 1;
@@ -813,10 +844,10 @@ impl Core {
         node.key = key_of(c.rank, c.seq);
         c.seq += 1;
         if node.pending > 0 {
-            for k in (0..node.inputs.len()).rev() {
-                let d = self.nodes[t as usize].inputs[k].task.0;
-                if self.nodes[d as usize].state == St::Waiting {
-                    c.stack.push(d);
+            let inputs = &self.edges[node.inputs_at..node.inputs_at + node.inputs_len as usize];
+            for d in inputs.iter().rev() {
+                if self.nodes[d.task.0 as usize].state == St::Waiting {
+                    c.stack.push(d.task.0);
                 }
             }
             return;
@@ -898,6 +929,7 @@ impl Core {
         q.n_ready -= 1;
         q.n_running += 1;
         n.state = St::Running;
+        self.log.record(t);
         n.started = now;
         n.slot = slot;
         self.in_flight += 1;
@@ -926,6 +958,7 @@ impl Core {
         }
         n.pending -= 1;
         if n.pending == 0 {
+            self.log.record(d);
             let q = &mut self.queues[n.queue as usize];
             q.n_waiting -= 1;
             q.n_ready += 1;
@@ -941,6 +974,7 @@ impl Core {
         let idx = index as u32;
         let n = &mut self.nodes[t as usize];
         n.items = n.items.max(idx.saturating_add(1));
+        self.log.record(t);
         let waiting = n.item_dependents.remove(&idx).unwrap_or_default();
         for d in waiting {
             self.input_arrived(d);
@@ -992,6 +1026,7 @@ impl Core {
             Ok(()) => {
                 q.n_done += 1;
                 n.state = St::Done;
+                self.log.record(t);
                 let deps = std::mem::take(&mut n.dependents);
                 let past_end = std::mem::take(&mut n.item_dependents);
                 for d in deps {
@@ -1009,7 +1044,8 @@ impl Core {
             Err(error) => {
                 q.n_failed += 1;
                 n.state = St::Failed;
-                n.error = Some(Box::new(error.clone()));
+                self.log.record(t);
+                n.error = Some(Arc::new(error.clone()));
                 self.emit(Some(t), EventKind::Failed { error });
                 self.cascade(t, St::Failed);
             }
@@ -1027,14 +1063,15 @@ impl Core {
             let key = n.key;
             self.remove_ready(t, key);
         }
-        let interior = self.nodes[t as usize]
-            .inputs
+        let n = &self.nodes[t as usize];
+        let interior = self.edges[n.inputs_at..n.inputs_at + n.inputs_len as usize]
             .iter()
             .any(|d| self.nodes[d.task.0 as usize].state == St::Waiting);
         self.stale_claims |= interior;
         let now = self.stamp();
         let n = &mut self.nodes[t as usize];
         n.state = state;
+        self.log.record(t);
         n.finished = now;
         let q = &mut self.queues[n.queue as usize];
         if n.pending == 0 {
@@ -1048,7 +1085,7 @@ impl Core {
             job.fail(error.clone());
             self.graveyard.push(job);
         }
-        n.error = Some(Box::new(error.clone()));
+        n.error = Some(Arc::new(error.clone()));
         if let Some(h) = n.releases {
             self.release_hold(h);
         }
@@ -1164,37 +1201,59 @@ impl Core {
         self.nodes.len()
     }
 
-    pub(crate) fn snapshot(&self) -> Snapshot {
-        let mut edges = Vec::with_capacity(self.edge_count);
-        let tasks = self
-            .nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| {
-                let start = edges.len();
-                edges.extend_from_slice(&n.inputs);
-                TaskSnapshot {
-                    id: TaskId(i as u64),
-                    label: Arc::clone(&n.label),
-                    queue: n.queue as usize,
-                    state: Self::public_state(n),
-                    inputs: start..edges.len(),
-                    items: n.items as usize,
-                    slot: (n.started != NEVER).then_some(n.slot),
-                    submitted: Duration::from_nanos(n.submitted),
-                    started: stamp_to_duration(n.started),
-                    finished: stamp_to_duration(n.finished),
-                    error: n.error.as_deref().cloned(),
-                }
-            })
-            .collect();
-        Snapshot {
-            at: self.now(),
-            running: self.running,
-            tasks,
-            edges,
-            queues: self.queue_snapshots(),
+    fn task_snapshot(&self, i: usize) -> TaskSnapshot {
+        let n = &self.nodes[i];
+        TaskSnapshot {
+            id: TaskId(i as u64),
+            label: Arc::clone(&n.label),
+            queue: n.queue,
+            state: Self::public_state(n),
+            inputs: n.inputs_at..n.inputs_at + n.inputs_len as usize,
+            items: n.items,
+            slot: (n.started != NEVER).then_some(n.slot),
+            submitted: Duration::from_nanos(n.submitted),
+            started: stamp_to_duration(n.started),
+            finished: stamp_to_duration(n.finished),
+            error: n.error.clone(),
         }
+    }
+
+    /// Bring `snap` up to date. If it was taken from this scheduler and the changes since
+    /// are still recorded, only the changed and the new tasks are copied; otherwise every
+    /// task is. Either way `snap` ends equal to a fresh snapshot.
+    pub(crate) fn snapshot_into(&mut self, snap: &mut Snapshot, sched: u64) {
+        let version = self.log.version();
+        let incremental = snap.sched == sched
+            && snap.version >= self.log.base
+            && snap.version <= version
+            && snap.tasks.len() <= self.nodes.len()
+            && snap.edges.len() <= self.edges.len();
+        if incremental {
+            let from = (snap.version - self.log.base) as usize;
+            let known = snap.tasks.len();
+            for &t in &self.log.entries[from..] {
+                let t = t as usize;
+                if t < known {
+                    snap.tasks[t] = self.task_snapshot(t);
+                }
+            }
+        } else {
+            snap.tasks.clear();
+            snap.edges.clear();
+        }
+        let known = snap.tasks.len();
+        snap.tasks.reserve(self.nodes.len() - known);
+        for i in known..self.nodes.len() {
+            snap.tasks.push(self.task_snapshot(i));
+        }
+        let edges_known = snap.edges.len();
+        snap.edges.extend_from_slice(&self.edges[edges_known..]);
+        snap.queues.clear();
+        snap.queues.extend(self.queue_snapshots());
+        snap.at = self.now();
+        snap.running = self.running;
+        snap.sched = sched;
+        snap.version = version;
     }
 
     pub(crate) fn queue_snapshots(&self) -> Vec<QueueSnapshot> {

@@ -144,6 +144,10 @@ fn drain(core: &mut Core) -> Vec<usize> {
         .collect()
 }
 
+fn snapshot_text(s: &Snapshot) -> String {
+    format!("{:?} {:?} {:?} {}", s.tasks, s.edges, s.queues, s.running)
+}
+
 fn check(slots: Vec<usize>, ops: Vec<Op>, start_late: bool) -> Result<(), TestCaseError> {
     let mut core = Core::new();
     for (i, &s) in slots.iter().enumerate() {
@@ -153,6 +157,7 @@ fn check(slots: Vec<usize>, ops: Vec<Op>, start_late: bool) -> Result<(), TestCa
         tasks: Vec::new(),
         slots: slots.clone(),
     };
+    let mut inc = Snapshot::new();
     let mut running = !start_late;
     core.set_running(running);
     let nq = slots.len();
@@ -283,6 +288,16 @@ fn check(slots: Vec<usize>, ops: Vec<Op>, start_late: bool) -> Result<(), TestCa
             };
             prop_assert_eq!(got, want, "state of task {} at step {}", t, step);
         }
+        // A snapshot refreshed incrementally equals a fresh one.
+        core.snapshot_into(&mut inc, 1);
+        let mut fresh = Snapshot::new();
+        core.snapshot_into(&mut fresh, 2);
+        prop_assert_eq!(
+            snapshot_text(&inc),
+            snapshot_text(&fresh),
+            "snapshot at step {}",
+            step
+        );
         prop_assert_eq!(
             core.unfinished as usize,
             model
@@ -339,4 +354,37 @@ fn a_million_task_chain_is_walked_without_recursion() {
         core.complete(TaskId(t), Ok(()));
     }
     assert_eq!(core.unfinished, 0);
+}
+
+#[test]
+fn a_snapshot_older_than_the_change_log_is_rebuilt_in_full() {
+    let mut core = Core::new();
+    core.add_queue(Arc::from("q"), 1, Vec::new());
+    let spec = |deps: Vec<Dep>| TaskSpec {
+        queue: 0,
+        label: None,
+        body_type: "t",
+        deps,
+        hold: false,
+        releases: None,
+        requires: Vec::new(),
+        job: job(),
+    };
+    assert!(core.add_task(spec(Vec::new())).is_ok());
+    let mut old = Snapshot::new();
+    core.snapshot_into(&mut old, 1);
+    core.set_running(true);
+    assert_eq!(drain(&mut core), vec![0]);
+    // Far more changes than the log keeps.
+    for i in 0..100_000 {
+        core.item_produced(TaskId(0), i);
+    }
+    core.complete(TaskId(0), Ok(()));
+    assert!(core.log.base > 0);
+    core.snapshot_into(&mut old, 1);
+    let mut fresh = Snapshot::new();
+    core.snapshot_into(&mut fresh, 2);
+    assert_eq!(snapshot_text(&old), snapshot_text(&fresh));
+    assert_eq!(old.tasks[0].items, 100_000);
+    assert_eq!(old.tasks[0].state, TaskState::Done);
 }

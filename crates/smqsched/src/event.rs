@@ -107,14 +107,14 @@ pub struct TaskSnapshot {
     /// The task's label.
     pub label: Arc<str>,
     /// Index of its queue in [`Snapshot::queues`].
-    pub queue: usize,
+    pub queue: u32,
     /// Its state.
     pub state: TaskState,
     /// Where its inputs are in [`Snapshot::edges`], in argument order (ordering-only inputs
     /// last); see [`Snapshot::inputs`].
     pub inputs: Range<usize>,
     /// Items produced so far (progressive producers).
-    pub items: usize,
+    pub items: u32,
     /// The queue slot it ran in, once started.
     pub slot: Option<u32>,
     /// When it was submitted, since the scheduler was created.
@@ -123,8 +123,8 @@ pub struct TaskSnapshot {
     pub started: Option<Duration>,
     /// When it finished, failed or was cancelled.
     pub finished: Option<Duration>,
-    /// Its error, if it failed or was cancelled.
-    pub error: Option<TaskError>,
+    /// Its error, if it failed or was cancelled (shared, not copied).
+    pub error: Option<Arc<TaskError>>,
 }
 
 /// One queue in a [`Snapshot`].
@@ -180,9 +180,33 @@ pub struct Snapshot {
     pub queues: Vec<QueueSnapshot>,
     /// Every task's inputs, one after another; see [`Snapshot::inputs`].
     pub edges: Vec<Dep>,
+    /// The scheduler it was taken from, and how many changes it reflects: lets
+    /// [`Scheduler::snapshot_into`](crate::Scheduler::snapshot_into) copy only what changed.
+    pub(crate) sched: u64,
+    pub(crate) version: u64,
+}
+
+impl Default for Snapshot {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Snapshot {
+    /// An empty snapshot, to fill with
+    /// [`Scheduler::snapshot_into`](crate::Scheduler::snapshot_into).
+    pub fn new() -> Self {
+        Snapshot {
+            at: Duration::ZERO,
+            running: false,
+            tasks: Vec::new(),
+            queues: Vec::new(),
+            edges: Vec::new(),
+            sched: 0,
+            version: 0,
+        }
+    }
+
     /// The inputs of `task`, in argument order.
     pub fn inputs(&self, task: &TaskSnapshot) -> &[Dep] {
         self.edges.get(task.inputs.clone()).unwrap_or(&[])

@@ -403,8 +403,36 @@ impl Scheduler {
     }
 
     /// The whole graph: every task's state, inputs and queue, and every queue's load.
+    ///
+    /// To take snapshots repeatedly (a dashboard at 30 frames per second), reuse one with
+    /// [`snapshot_into`](Self::snapshot_into): it allocates nothing once warm.
     pub fn snapshot(&self) -> Snapshot {
-        self.shared().core.lock().snapshot()
+        let mut snap = Snapshot::new();
+        self.snapshot_into(&mut snap);
+        snap
+    }
+
+    /// Bring `snap` up to date with the whole graph. A snapshot taken before from this
+    /// scheduler is refreshed by copying only the tasks that changed since, and new ones;
+    /// any other is refilled in full, reusing its allocations.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smqsched::{Scheduler, Snapshot};
+    ///
+    /// let sch = Scheduler::new();
+    /// let q = sch.queue("q", 1).unwrap();
+    /// let mut snap = Snapshot::new();
+    /// for i in 0..3 {
+    ///     q.submit((), move |()| i);
+    ///     sch.snapshot_into(&mut snap);
+    ///     assert_eq!(snap.tasks.len(), i + 1);
+    /// }
+    /// ```
+    pub fn snapshot_into(&self, snap: &mut Snapshot) {
+        let shared = self.shared();
+        shared.core.lock().snapshot_into(snap, shared.id);
     }
 
     /// Every queue's load, without the tasks: cheaper than [`snapshot`](Self::snapshot).

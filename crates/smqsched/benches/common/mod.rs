@@ -113,6 +113,52 @@ pub fn smq_independent(n: usize) -> u64 {
     *ps[n - 1].result().expect("done")
 }
 
+/// Keep a core busy for `us` microseconds.
+pub fn busy(us: u64) {
+    let t = std::time::Instant::now();
+    while t.elapsed() < std::time::Duration::from_micros(us) {
+        std::hint::spin_loop();
+    }
+}
+
+/// `n` independent tasks with bodies of `us` microseconds; with `observe`, another thread
+/// refreshes a snapshot every 33 ms meanwhile, as a 30 fps dashboard does.
+pub fn smq_independent_busy(n: usize, us: u64, observe: bool) -> u64 {
+    let sch = Scheduler::new();
+    let q = sch.queue("q", THREADS).expect("queue");
+    let ps: Vec<Promise<u64>> = (0..n as u64)
+        .map(|i| {
+            q.submit((), move |()| {
+                busy(us);
+                i
+            })
+        })
+        .collect();
+    let (stop_tx, stop_rx) = crossbeam_channel::bounded::<()>(0);
+    let observer = observe.then(|| {
+        let sch = sch.clone();
+        std::thread::spawn(move || {
+            let mut snap = smqsched::Snapshot::new();
+            let mut taken = 0usize;
+            loop {
+                sch.snapshot_into(&mut snap);
+                taken += 1;
+                match stop_rx.recv_timeout(std::time::Duration::from_millis(33)) {
+                    Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
+                    _ => return taken,
+                }
+            }
+        })
+    });
+    sch.start();
+    sch.wait();
+    drop(stop_tx);
+    if let Some(o) = observer {
+        let _ = o.join();
+    }
+    *ps[n - 1].result().expect("done")
+}
+
 pub fn smq_matrix(n: usize) -> u64 {
     let sch = Scheduler::new();
     let q = sch.queue("q", THREADS).expect("queue");
