@@ -4,8 +4,8 @@ use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::core::{Dep, TaskId};
 use crate::error::TaskError;
+use crate::task::{Dep, TaskId};
 
 /// Something that happened in a scheduler, delivered through
 /// [`Scheduler::subscribe`](crate::Scheduler::subscribe).

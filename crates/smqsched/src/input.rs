@@ -12,8 +12,8 @@
 //!
 //! Values are never copied: every dependent borrows the one result its producer stored.
 
-use crate::core::Dep;
 use crate::promise::{Item, Promise, Stream};
+use crate::task::Dep;
 
 mod sealed {
     #[allow(unreachable_pub)]

@@ -47,7 +47,7 @@
 //! (never into a started task), and started the first task it met that has not started, has
 //! all its inputs available and whose queue can take it. This is the rule of the original
 //! Python smqsched, reproduced exactly (the crate's tests replay its recorded orders); the
-//! implementation computes it incrementally, see the `core` module's source.
+//! implementation computes it incrementally, as `src/core/mod.rs` describes.
 //!
 //! ## Failures stay local
 //!
@@ -64,6 +64,7 @@
 //! * `smallvec`: most tasks have one or two dependents; keeping those inline saves an
 //!   allocation per task.
 
+mod builder;
 mod cell;
 mod core;
 mod error;
@@ -71,13 +72,15 @@ mod event;
 mod input;
 mod promise;
 mod scheduler;
+mod task;
 
-pub use crate::core::{Dep, TaskId};
+pub use crate::builder::{Dependency, Emitter, TaskBuilder};
 pub use crate::error::{CancelError, QueueError, SubmitError, TaskError, TaskRef, Timeout};
 pub use crate::event::{Event, EventKind, QueueSnapshot, Snapshot, TaskSnapshot, TaskState};
 pub use crate::input::{Input, IntoInputs};
 pub use crate::promise::{Item, Promise, Stream};
-pub use crate::scheduler::{Dependency, Emitter, MAX_SLOTS, Queue, Scheduler, TaskBuilder};
+pub use crate::scheduler::{MAX_SLOTS, Queue, Scheduler};
+pub use crate::task::{Dep, TaskId};
 
 /// Re-exported so that users can `select!` over event receivers without naming the crate.
 pub use crossbeam_channel;

@@ -4,10 +4,10 @@ use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use crate::cell::{ItemState, StreamCell, ValueCell};
-use crate::core::TaskId;
 use crate::error::{CancelError, SubmitError, TaskError, TaskRef};
 use crate::event::TaskState;
 use crate::scheduler::Shared;
+use crate::task::TaskId;
 
 /// Which scheduler a handle belongs to.
 #[derive(Clone)]

@@ -19,7 +19,6 @@
 //! their inputs. Nothing is dropped under the lock: jobs abandoned there are dropped after
 //! unlocking, so `Drop` impls and task bodies may call back into the scheduler.
 
-use std::any::type_name;
 use std::fmt::Display;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,12 +29,13 @@ use crossbeam_channel::{Receiver, Sender, unbounded};
 use parking_lot::{Condvar, Mutex, RwLock};
 use smallvec::SmallVec;
 
-use crate::cell::{StreamCell, StreamEnd, ValueCell};
-use crate::core::{Core, Dep, Job, Msg, RunCtx, TaskId, TaskJob, TaskSpec};
+use crate::builder::{Emitter, TaskBuilder};
+use crate::core::Core;
 use crate::error::{CancelError, QueueError, SubmitError, Timeout};
 use crate::event::{Event, QueueSnapshot, Snapshot, TaskState};
 use crate::input::{Input, IntoInputs};
-use crate::promise::{Item, Owner, Promise, Stream};
+use crate::promise::{Owner, Promise, Stream};
+use crate::task::{Job, Msg, RunCtx, TaskId};
 
 /// The most slots one queue may have: each slot is a thread.
 pub const MAX_SLOTS: usize = 1024;
@@ -94,7 +94,7 @@ impl Shared {
         (r, stolen)
     }
 
-    fn with<R>(&self, f: impl FnOnce(&mut Core) -> R) -> R {
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut Core) -> R) -> R {
         self.with_steal(None, f).0
     }
 
@@ -110,7 +110,7 @@ impl Shared {
         self.with(|c| c.item_produced(task, index));
     }
 
-    fn owner(self: &Arc<Self>) -> Owner {
+    pub(crate) fn owner(self: &Arc<Self>) -> Owner {
         Owner {
             sched: self.id,
             shared: Arc::downgrade(self),
@@ -143,8 +143,8 @@ fn worker(shared: Arc<Shared>, rx: Receiver<Msg>, queue: u32) {
 }
 
 /// Keeps the scheduler alive; the last one dropped shuts it down.
-struct Handle {
-    shared: Arc<Shared>,
+pub(crate) struct Handle {
+    pub(crate) shared: Arc<Shared>,
 }
 
 impl Drop for Handle {
@@ -501,9 +501,9 @@ impl Scheduler {
 /// ```
 #[derive(Clone)]
 pub struct Queue {
-    handle: Arc<Handle>,
-    index: u32,
-    name: Arc<str>,
+    pub(crate) handle: Arc<Handle>,
+    pub(crate) index: u32,
+    pub(crate) name: Arc<str>,
 }
 
 impl std::fmt::Debug for Queue {
@@ -535,15 +535,7 @@ impl Queue {
     /// A builder for a task with options: label, ordering-only inputs, hold/release,
     /// resources, declared item count.
     pub fn task(&self) -> TaskBuilder<'_> {
-        TaskBuilder {
-            queue: self,
-            label: None,
-            after: Vec::new(),
-            hold: false,
-            releases: None,
-            requires: Vec::new(),
-            items: None,
-        }
+        TaskBuilder::new(self)
     }
 
     /// Submit a task; `f` receives its inputs by reference when they are all available.
@@ -608,414 +600,5 @@ impl Queue {
             + 'static,
     {
         or_panic(self.task().submit_stream(inputs, f))
-    }
-}
-
-/// Anything a task can be ordered after, or release: a [`Promise`], [`Stream`] or [`Item`].
-pub trait Dependency {
-    /// The edge and its scheduler's id.
-    #[doc(hidden)]
-    fn edge(&self) -> (Dep, u64);
-}
-
-impl<T> Dependency for Promise<T> {
-    fn edge(&self) -> (Dep, u64) {
-        (
-            Dep {
-                task: self.id,
-                item: None,
-            },
-            self.owner.sched,
-        )
-    }
-}
-
-impl<T> Dependency for Stream<T> {
-    fn edge(&self) -> (Dep, u64) {
-        (
-            Dep {
-                task: self.id,
-                item: None,
-            },
-            self.owner.sched,
-        )
-    }
-}
-
-impl<T> Dependency for Item<T> {
-    fn edge(&self) -> (Dep, u64) {
-        (
-            Dep {
-                task: self.producer,
-                item: Some(self.index),
-            },
-            self.owner.sched,
-        )
-    }
-}
-
-/// A task with options, from [`Queue::task`]. Its `submit*` methods return a
-/// [`SubmitError`] where the [`Queue`] shortcuts panic.
-///
-/// # Examples
-///
-/// Hold/release: a stage move keeps the stage's slot until the acquisition at that position
-/// has run, so no other move can come between them.
-///
-/// ```
-/// let sch = smqsched::Scheduler::new();
-/// let stage = sch.queue("stage", 1).unwrap();
-/// let camera = sch.queue("camera", 1).unwrap();
-/// let mut images = Vec::new();
-/// for x in [0.0, 1.0, 2.0] {
-///     let moved = stage.task().label("move").hold().submit((), move |()| x).unwrap();
-///     let image = camera
-///         .task()
-///         .label("acquire")
-///         .releases(&moved)
-///         .submit(&moved, |x: &f64| format!("image at {x}"))
-///         .unwrap();
-///     images.push(image);
-/// }
-/// sch.start();
-/// assert_eq!(images[2].result().unwrap(), "image at 2");
-/// ```
-#[must_use = "a task builder does nothing until submitted"]
-pub struct TaskBuilder<'q> {
-    queue: &'q Queue,
-    label: Option<Arc<str>>,
-    after: Vec<(Dep, u64)>,
-    hold: bool,
-    releases: Option<(TaskId, u64)>,
-    requires: Vec<(String, u32)>,
-    items: Option<usize>,
-}
-
-impl std::fmt::Debug for TaskBuilder<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TaskBuilder")
-            .field("queue", &self.queue.name)
-            .field("label", &self.label)
-            .finish_non_exhaustive()
-    }
-}
-
-impl TaskBuilder<'_> {
-    /// The task's label; by default, the name of the function that defines its body.
-    pub fn label(mut self, label: impl Into<Arc<str>>) -> Self {
-        self.label = Some(label.into());
-        self
-    }
-
-    /// An ordering-only input: the task runs after `dep`, and receives nothing from it.
-    /// Such inputs come after the value inputs in the walk order.
-    pub fn after(mut self, dep: &impl Dependency) -> Self {
-        self.after.push(dep.edge());
-        self
-    }
-
-    /// Keep the task's slot after it finishes, until the task that
-    /// [`releases`](Self::releases) it finishes. Until then its queue has one slot less.
-    pub fn hold(mut self) -> Self {
-        self.hold = true;
-        self
-    }
-
-    /// Release the slot held by `held` (submitted with [`hold`](Self::hold)) when this task
-    /// ends. This task runs after `held`; on the same queue it runs in the held slot.
-    pub fn releases(mut self, held: &impl Dependency) -> Self {
-        let (dep, sched) = held.edge();
-        self.releases = Some((dep.task, sched));
-        self
-    }
-
-    /// Require `units` of the queue's resource `resource` while running.
-    pub fn requires(mut self, resource: &str, units: u32) -> Self {
-        self.requires.push((resource.to_string(), units));
-        self
-    }
-
-    /// Declare how many items a progressive producer yields; [`Stream::item`] then rejects
-    /// indices past it, and yielding more fails the producer.
-    pub fn items(mut self, count: usize) -> Self {
-        self.items = Some(count);
-        self
-    }
-
-    /// Edges added beside the inputs: ordering-only ones and the released holder.
-    fn extra_deps(&self) -> usize {
-        self.after.len() + usize::from(self.releases.is_some())
-    }
-
-    fn spawn(
-        self,
-        deps: Vec<Dep>,
-        foreign: Option<TaskId>,
-        job: Box<dyn Job>,
-        body_type: &'static str,
-    ) -> Result<(TaskId, Arc<str>, Owner), SubmitError> {
-        let shared = &self.queue.handle.shared;
-        let mut deps = deps;
-        let mut foreign = foreign;
-        for (d, sched) in self.after {
-            if sched != shared.id {
-                foreign = Some(d.task);
-            }
-            deps.push(d);
-        }
-        if let Some((t, s)) = self.releases {
-            if s != shared.id {
-                foreign = Some(t);
-            }
-        }
-        if let Some(input) = foreign {
-            drop(job);
-            return Err(SubmitError::ForeignInput { input });
-        }
-        let spec = TaskSpec {
-            queue: self.queue.index,
-            label: self.label,
-            body_type,
-            deps,
-            hold: self.hold,
-            releases: self.releases.map(|(t, _)| t),
-            requires: self.requires,
-            job,
-        };
-        let added = shared.with(|core| {
-            let r = core.add_task(spec);
-            if r.is_ok() {
-                core.schedule();
-            }
-            r
-        });
-        match added {
-            Ok((id, label)) => Ok((id, label, shared.owner())),
-            Err((e, job)) => {
-                drop(job);
-                Err(e)
-            }
-        }
-    }
-
-    fn value_task<In: Input, T: Send + Sync + 'static>(
-        self,
-        input: In,
-        body_type: &'static str,
-        body: impl FnOnce(In::Ref<'_>) -> Result<T, Arc<str>> + Send + 'static,
-    ) -> Result<Promise<T>, SubmitError> {
-        let (deps, foreign) = deps_of(&input, self.queue.handle.shared.id, self.extra_deps());
-        let cell = Arc::new(ValueCell::<T>::new());
-        let job = Box::new(TaskJob {
-            cell: Arc::clone(&cell),
-            body: move |cell: &ValueCell<T>, _: &RunCtx<'_>| {
-                let value = body(input.get());
-                // Release the inputs before the result is published, so that whoever sees
-                // the result also sees the inputs' values freed if nothing else needs them.
-                drop(input);
-                cell.set(Ok(value?));
-                Ok(())
-            },
-        });
-        let (id, label, owner) = self.spawn(deps, foreign, job, body_type)?;
-        Ok(Promise {
-            cell,
-            id,
-            label,
-            owner,
-        })
-    }
-
-    fn stream_task<In: Input, T: Send + Sync + 'static>(
-        self,
-        input: In,
-        body_type: &'static str,
-        body: impl FnOnce(In::Ref<'_>, &Emitter<T>) -> Result<(), Arc<str>> + Send + 'static,
-    ) -> Result<Stream<T>, SubmitError> {
-        let (deps, foreign) = deps_of(&input, self.queue.handle.shared.id, self.extra_deps());
-        let cell = Arc::new(StreamCell::<T>::new());
-        let declared = self.items;
-        let job = Box::new(TaskJob {
-            cell: Arc::clone(&cell),
-            body: move |cell: &StreamCell<T>, ctx: &RunCtx<'_>| {
-                let emitter = Emitter {
-                    cell,
-                    shared: ctx.shared,
-                    task: ctx.task,
-                    declared,
-                    overflow: std::cell::Cell::new(false),
-                };
-                let outcome = body(input.get(), &emitter);
-                drop(input);
-                outcome?;
-                if emitter.overflow.get() {
-                    return Err(Arc::from(format!(
-                        "produced more items than the {} declared",
-                        declared.unwrap_or(0)
-                    )));
-                }
-                cell.finish(StreamEnd::Complete);
-                Ok(())
-            },
-        });
-        let (id, label, owner) = self.spawn(deps, foreign, job, body_type)?;
-        Ok(Stream {
-            cell,
-            id,
-            label,
-            declared,
-            owner,
-        })
-    }
-
-    /// Submit a task; see [`Queue::submit`].
-    ///
-    /// # Errors
-    ///
-    /// [`SubmitError`] if an input or the released task belongs to another scheduler, the
-    /// scheduler has shut down, a resource is unknown or too large, or the released task
-    /// holds nothing or is released already.
-    pub fn submit<I, T, F>(self, inputs: I, f: F) -> Result<Promise<T>, SubmitError>
-    where
-        I: IntoInputs,
-        T: Send + Sync + 'static,
-        F: for<'a> FnOnce(<I::Input as Input>::Ref<'a>) -> T + Send + 'static,
-    {
-        self.value_task(inputs.into_input(), type_name::<F>(), move |args| {
-            Ok(f(args))
-        })
-    }
-
-    /// Submit a task whose body may fail; see [`Queue::submit_result`].
-    ///
-    /// # Errors
-    ///
-    /// As [`submit`](Self::submit).
-    pub fn submit_result<I, T, E, F>(self, inputs: I, f: F) -> Result<Promise<T>, SubmitError>
-    where
-        I: IntoInputs,
-        T: Send + Sync + 'static,
-        E: Display,
-        F: for<'a> FnOnce(<I::Input as Input>::Ref<'a>) -> Result<T, E> + Send + 'static,
-    {
-        self.value_task(inputs.into_input(), type_name::<F>(), move |args| {
-            f(args).map_err(|e| Arc::from(e.to_string()))
-        })
-    }
-
-    /// Submit a progressive producer whose body returns an iterator; see
-    /// [`Queue::submit_iter`].
-    ///
-    /// # Errors
-    ///
-    /// As [`submit`](Self::submit).
-    pub fn submit_iter<I, T, It, F>(self, inputs: I, f: F) -> Result<Stream<T>, SubmitError>
-    where
-        I: IntoInputs,
-        T: Send + Sync + 'static,
-        It: IntoIterator<Item = T>,
-        F: for<'a> FnOnce(<I::Input as Input>::Ref<'a>) -> It + Send + 'static,
-    {
-        self.stream_task(
-            inputs.into_input(),
-            type_name::<F>(),
-            move |args, emitter| {
-                for item in f(args) {
-                    emitter.emit(item);
-                }
-                Ok(())
-            },
-        )
-    }
-
-    /// Submit a progressive producer that hands items to an [`Emitter`]; see
-    /// [`Queue::submit_stream`].
-    ///
-    /// # Errors
-    ///
-    /// As [`submit`](Self::submit).
-    pub fn submit_stream<I, T, E, F>(self, inputs: I, f: F) -> Result<Stream<T>, SubmitError>
-    where
-        I: IntoInputs,
-        T: Send + Sync + 'static,
-        E: Display,
-        F: for<'a, 'e> FnOnce(<I::Input as Input>::Ref<'a>, &Emitter<'e, T>) -> Result<(), E>
-            + Send
-            + 'static,
-    {
-        self.stream_task(
-            inputs.into_input(),
-            type_name::<F>(),
-            move |args, emitter| f(args, emitter).map_err(|e| Arc::from(e.to_string())),
-        )
-    }
-}
-
-/// The input edges, and an input from another scheduler if there is one.
-fn deps_of<In: Input>(input: &In, sched: u64, extra: usize) -> (Vec<Dep>, Option<TaskId>) {
-    // Sized exactly, so that the scheduler keeps it without reallocating.
-    let mut deps = Vec::with_capacity(input.count() + extra);
-    let mut foreign = None;
-    input.visit(&mut |d, s| {
-        if s != sched {
-            foreign = Some(d.task);
-        }
-        deps.push(d);
-    });
-    (deps, foreign)
-}
-
-/// Hands the items of a progressive producer to the scheduler, one at a time; see
-/// [`Queue::submit_stream`].
-///
-/// # Examples
-///
-/// ```
-/// let sch = smqsched::Scheduler::new();
-/// let q = sch.queue("q", 2).unwrap();
-/// let data = q.submit((), |()| vec![3.0, 1.0, 2.0, 0.5, 4.0]);
-/// // One item per sample: is it a local minimum? Dependents of item i run as soon as it exists.
-/// let minima = q.submit_stream(&data, |x: &Vec<f64>, out| {
-///     out.emit(false);
-///     for i in 1..x.len() - 1 {
-///         out.emit(x[i] < x[i - 1] && x[i] < x[i + 1]);
-///     }
-///     out.emit(false);
-///     Ok::<(), String>(())
-/// });
-/// sch.start();
-/// assert_eq!(*minima.item(1).result().unwrap(), true);
-/// assert_eq!(minima.wait(), Ok(5));
-/// ```
-pub struct Emitter<'a, T> {
-    cell: &'a StreamCell<T>,
-    shared: &'a Shared,
-    task: TaskId,
-    declared: Option<usize>,
-    overflow: std::cell::Cell<bool>,
-}
-
-impl<T> std::fmt::Debug for Emitter<'_, T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Emitter").field("task", &self.task).finish()
-    }
-}
-
-impl<T> Emitter<'_, T> {
-    /// Produce the next item. Its dependents become ready at once.
-    ///
-    /// Past a declared count the item is dropped and the producer fails when it returns.
-    pub fn emit(&self, item: T) {
-        if self.declared.is_some_and(|n| self.cell.len() >= n) {
-            self.overflow.set(true);
-            return;
-        }
-        let index = self.cell.push(item);
-        self.shared.item_produced(self.task, index);
-    }
-
-    /// How many items were produced so far.
-    pub fn produced(&self) -> usize {
-        self.cell.len()
     }
 }

@@ -1,0 +1,224 @@
+//! The decision procedure: which task starts next (see the parent module's docs).
+
+use super::*;
+
+impl Core {
+    pub(super) fn fits(&self, t: u64) -> bool {
+        let n = &self.nodes[t as usize];
+        let q = &self.queues[n.queue as usize];
+        n.requires
+            .iter()
+            .all(|&(r, units)| q.resources[r].available >= units)
+    }
+
+    pub(super) fn first_fitting(
+        &self,
+        map: &BTreeMap<u128, u64>,
+        has_resources: bool,
+    ) -> Option<(u128, u64)> {
+        if has_resources {
+            map.iter()
+                .find(|&(_, &t)| self.fits(t))
+                .map(|(&k, &t)| (k, t))
+        } else {
+            map.first_key_value().map(|(&k, &t)| (k, t))
+        }
+    }
+
+    /// The smallest key among ready tasks that their queue can take now.
+    pub(super) fn best_ready(&self) -> Option<(u128, u64)> {
+        let mut best: Option<(u128, u64)> = None;
+        for q in &self.queues {
+            let res = !q.resources.is_empty();
+            let a = if q.in_use < q.slots {
+                self.first_fitting(&q.ready, res)
+            } else {
+                None
+            };
+            let b = self.first_fitting(&q.ready_releasers, res);
+            for c in [a, b].into_iter().flatten() {
+                if best.is_none_or(|(k, _)| c.0 < k) {
+                    best = Some(c);
+                }
+            }
+        }
+        best
+    }
+
+    pub(super) fn has_capacity(&self) -> bool {
+        self.queues.iter().any(|q| q.in_use < q.slots || q.held > 0)
+    }
+
+    /// Start every task the order rule allows. Call after any change.
+    pub(crate) fn schedule(&mut self) {
+        if self.running && !self.shutdown {
+            if self.stale_claims {
+                self.rebuild_claims();
+            }
+            self.decide();
+        }
+        self.decision_time = None;
+    }
+
+    pub(super) fn decide(&mut self) {
+        while self.has_capacity() {
+            let best = self.best_ready();
+            let newest = loop {
+                match self.cursors.last() {
+                    Some(c) if c.is_exhausted() => {
+                        self.cursors.pop();
+                    }
+                    Some(c) => break Some(c.rank),
+                    None => break None,
+                }
+            };
+            match (best, newest) {
+                (Some((key, t)), Some(rank)) if rank_of(key) <= rank => self.start(t),
+                (_, Some(_)) => self.advance_cursor(),
+                (Some((_, t)), None) => self.start(t),
+                (None, None) => return,
+            }
+        }
+    }
+
+    /// Forget every claim and open a cursor per not-started task, oldest first, as if each
+    /// had just been submitted in order. Needed after a not-started task left the walk (it
+    /// failed or was cancelled) while tasks were claimed through it: those tasks are now
+    /// reached from elsewhere, and their place in the walk order changed.
+    pub(super) fn rebuild_claims(&mut self) {
+        self.stale_claims = false;
+        for q in &mut self.queues {
+            q.ready.clear();
+            q.ready_releasers.clear();
+        }
+        self.cursors.clear();
+        for (t, n) in self.nodes.iter_mut().enumerate() {
+            if n.state == St::Waiting {
+                n.claim = UNCLAIMED;
+                n.in_ready = false;
+                self.cursors.push(Cursor::new(t as u64));
+            }
+        }
+    }
+
+    /// Step 4 of the decision procedure: visit one task from the newest cursor.
+    pub(super) fn advance_cursor(&mut self) {
+        let Some(c) = self.cursors.last_mut() else {
+            return;
+        };
+        let Some(t) = c.next() else {
+            return;
+        };
+        let node = &mut self.nodes[t as usize];
+        if node.state != St::Waiting || node.claim <= c.rank {
+            return;
+        }
+        let old_key = node.key;
+        node.claim = c.rank;
+        node.key = key_of(c.rank, c.seq);
+        c.seq += 1;
+        if node.pending > 0 {
+            let inputs = &self.edges[node.inputs_at..node.inputs_at + node.inputs_len as usize];
+            for d in inputs.iter().rev() {
+                if self.nodes[d.task.0 as usize].state == St::Waiting {
+                    c.stack.push(d.task.0);
+                }
+            }
+            return;
+        }
+        if node.in_ready {
+            self.remove_ready(t, old_key);
+        }
+        self.insert_ready(t);
+    }
+
+    pub(super) fn is_releaser_in_place(&self, t: u64) -> bool {
+        let n = &self.nodes[t as usize];
+        n.releases
+            .is_some_and(|h| self.nodes[h as usize].queue == n.queue)
+    }
+
+    pub(super) fn insert_ready(&mut self, t: u64) {
+        let in_place = self.is_releaser_in_place(t);
+        let n = &mut self.nodes[t as usize];
+        n.in_ready = true;
+        let q = &mut self.queues[n.queue as usize];
+        let map = if in_place {
+            &mut q.ready_releasers
+        } else {
+            &mut q.ready
+        };
+        map.insert(n.key, t);
+    }
+
+    pub(super) fn remove_ready(&mut self, t: u64, key: u128) {
+        let n = &mut self.nodes[t as usize];
+        n.in_ready = false;
+        let q = &mut self.queues[n.queue as usize];
+        if q.ready.remove(&key).is_none() {
+            q.ready_releasers.remove(&key);
+        }
+    }
+
+    pub(super) fn start(&mut self, t: u64) {
+        // One clock read per decision: tasks started together share their start time, and a
+        // decision right after a completion uses the completion's time.
+        let now = match self.decision_time {
+            Some(now) => now,
+            None => {
+                let now = self.stamp();
+                self.decision_time = Some(now);
+                now
+            }
+        };
+        let key = self.nodes[t as usize].key;
+        self.remove_ready(t, key);
+        let (queue, holder) = {
+            let n = &self.nodes[t as usize];
+            (n.queue as usize, n.releases)
+        };
+        // Take over the held slot of a same-queue holder, or take a free one.
+        let inherited = holder.and_then(|h| {
+            let hn = &mut self.nodes[h as usize];
+            (hn.queue as usize == queue && hn.holding).then(|| {
+                hn.holding = false;
+                hn.slot
+            })
+        });
+        let q = &mut self.queues[queue];
+        let slot = match inherited {
+            Some(s) => {
+                q.held -= 1;
+                s
+            }
+            None => {
+                q.in_use += 1;
+                q.free.pop().unwrap_or(0)
+            }
+        };
+        let n = &mut self.nodes[t as usize];
+        for &(r, units) in n.requires.iter() {
+            q.resources[r].available -= units;
+        }
+        q.n_ready -= 1;
+        q.n_running += 1;
+        n.state = St::Running;
+        self.log.record(t);
+        n.started = now;
+        n.slot = slot;
+        self.in_flight += 1;
+        let label = Arc::clone(&n.label);
+        let Some(job) = n.job.take() else {
+            return;
+        };
+        self.outbox.push((
+            queue as u32,
+            Msg::Run {
+                task: TaskId(t),
+                label,
+                job,
+            },
+        ));
+        self.emit(Some(t), EventKind::Started { slot });
+    }
+}

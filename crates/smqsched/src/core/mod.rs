@@ -1,0 +1,545 @@
+//! The scheduler's state and its one decision procedure.
+//!
+//! # The order rule
+//!
+//! Whenever a queue has a free slot, the scheduler behaves as if it
+//! 1. walks the unfinished tasks from the newest submitted to the oldest;
+//! 2. for each, goes depth-first through its inputs in argument order, never walking into a
+//!    started task;
+//! 3. starts the first task it meets that is not started, has all its inputs available and
+//!    whose queue can take it (a free slot, or the slot held by the task it releases, and the
+//!    resources it requires).
+//!
+//! # How it is computed without walking the graph at every decision
+//!
+//! Call the sequence of not-started tasks in the order the walk meets them the *walk order*.
+//! Two facts make it cheap to maintain:
+//!
+//! * Starting a task never changes the relative walk order of the others: a task that can
+//!   start has only started inputs, so it is a leaf of the walk.
+//! * Submitting a task `R` changes the walk order only by moving the not-started tasks that
+//!   `R` reaches (through not-started tasks) to the front, in `R`'s depth-first order. The
+//!   rest keep their relative order, because the walk from older roots simply skips what `R`
+//!   visited, and what `R` visited is closed under "is an input of".
+//!
+//! So every submission opens a lazy *cursor*: an explicit depth-first stack rooted at the new
+//! task, with an *epoch rank* that is smaller for newer submissions. A cursor that visits a
+//! task *claims* it: it gives the task the key `(rank, seq)`, with `seq` counting up along the
+//! cursor's walk, unless a cursor of the same or a newer epoch claimed it before. Keys order
+//! claimed tasks exactly as the walk order does. Each queue keeps its claimed, ready tasks in
+//! a map sorted by key.
+//!
+//! # The decision procedure (`Core::schedule`)
+//!
+//! Repeat, while the scheduler runs and some queue could take a task:
+//! 1. `best` = the smallest key among ready tasks that their queue can take now.
+//! 2. Drop exhausted cursors from the newest end; `c` = the newest cursor left.
+//! 3. If `best` exists and is not older than `c` (`rank(best) <= rank(c)`), start `best`:
+//!    nothing `c` or older cursors will claim can precede it.
+//! 4. Otherwise, if `c` exists, advance it by one task (claim, and insert into the ready map
+//!    if ready; if not ready, push its not-started inputs in reverse argument order) and
+//!    repeat.
+//! 5. Otherwise stop: nothing can start.
+//!
+//! Every not-started task is reachable by at least its own cursor, which stays active until it
+//! has visited its root, so step 3 never starts a task ahead of an unclaimed better one. Each
+//! cursor visits a task at most once, and nothing recurses on the graph's depth: a chain of a
+//! million tasks is walked with a heap-allocated stack.
+//!
+//! # Invariants
+//!
+//! * A task is in its queue's ready map iff it is `Waiting`, claimed, and has no pending
+//!   inputs; its key in the map is its current key.
+//! * `pending` counts the task's inputs that are not yet available (an input used twice
+//!   counts twice, and is in the producer's dependents twice).
+//! * A started task's inputs are all available; so walking never enters a started task.
+//! * `in_use` counts busy slots of a queue, including slots held by finished `hold` tasks.
+//!
+//! All of this state lives in [`Core`], behind the scheduler's one mutex. Task bodies never
+//! run under it, and values are never dropped under it (see `Core::graveyard`), so task code
+//! and `Drop` impls may call back into the scheduler.
+
+mod chunked;
+mod decide;
+mod observe;
+mod progress;
+
+pub(crate) use crate::task::{Dep, Job, Msg, TaskId};
+#[cfg(test)]
+use crate::task::{RunCtx, TaskJob};
+use chunked::Chunked;
+use observe::ChangeLog;
+
+use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::error::{CancelError, SubmitError, TaskError, TaskRef};
+use crate::event::{Event, EventKind, QueueSnapshot, Snapshot, TaskSnapshot, TaskState};
+use crossbeam_channel::Sender;
+use smallvec::SmallVec;
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum St {
+    Waiting,
+    Running,
+    Done,
+    Failed,
+    Cancelled,
+}
+
+const UNCLAIMED: u64 = u64::MAX;
+
+struct Node {
+    label: Arc<str>,
+    queue: u32,
+    state: St,
+    /// Its inputs: `edges[inputs_at..inputs_at + inputs_len]`.
+    inputs_at: usize,
+    inputs_len: u32,
+    pending: u32,
+    /// Tasks waiting for the whole result; most tasks have one or two.
+    dependents: SmallVec<[u64; 2]>,
+    item_dependents: BTreeMap<u32, Vec<u64>>,
+    items: u32,
+    job: Option<Box<dyn Job>>,
+    claim: u64,
+    key: u128,
+    in_ready: bool,
+    hold: bool,
+    holding: bool,
+    released_by: Option<u64>,
+    releases: Option<u64>,
+    requires: Box<[(usize, u32)]>,
+    slot: u32,
+    /// Nanoseconds since the epoch; `NEVER` if not (yet).
+    submitted: u64,
+    started: u64,
+    finished: u64,
+    error: Option<Arc<TaskError>>,
+}
+
+const NEVER: u64 = u64::MAX;
+
+fn stamp_to_duration(ns: u64) -> Option<Duration> {
+    (ns != NEVER).then(|| Duration::from_nanos(ns))
+}
+
+struct Resource {
+    name: String,
+    capacity: u32,
+    available: u32,
+}
+
+struct QueueState {
+    name: Arc<str>,
+    slots: u32,
+    in_use: u32,
+    held: u32,
+    free: Vec<u32>,
+    resources: Vec<Resource>,
+    ready: BTreeMap<u128, u64>,
+    ready_releasers: BTreeMap<u128, u64>,
+    n_waiting: u64,
+    n_ready: u64,
+    n_running: u64,
+    n_done: u64,
+    n_failed: u64,
+}
+
+struct Cursor {
+    rank: u64,
+    seq: u64,
+    /// The root, until visited; kept out of `stack` so that a new cursor allocates nothing.
+    root: Option<u64>,
+    stack: Vec<u64>,
+}
+
+impl Cursor {
+    fn new(root: u64) -> Self {
+        Cursor {
+            rank: UNCLAIMED - 1 - root,
+            seq: 0,
+            root: Some(root),
+            stack: Vec::new(),
+        }
+    }
+
+    fn is_exhausted(&self) -> bool {
+        self.root.is_none() && self.stack.is_empty()
+    }
+
+    fn next(&mut self) -> Option<u64> {
+        self.root.take().or_else(|| self.stack.pop())
+    }
+}
+
+/// A submission `Core::add_task` refused, with the job to drop outside the lock.
+pub(crate) type Rejected = (SubmitError, Box<dyn Job>);
+
+/// Everything `Core::add_task` needs to know about a new task.
+pub(crate) struct TaskSpec {
+    pub(crate) queue: u32,
+    /// The label given, or `None` for the default derived from `body_type`.
+    pub(crate) label: Option<Arc<str>>,
+    pub(crate) body_type: &'static str,
+    pub(crate) deps: Vec<Dep>,
+    pub(crate) hold: bool,
+    pub(crate) releases: Option<TaskId>,
+    pub(crate) requires: Vec<(String, u32)>,
+    pub(crate) job: Box<dyn Job>,
+}
+
+/// The scheduler's state. See the module docs for the protocol.
+pub(crate) struct Core {
+    nodes: Chunked<Node>,
+    queues: Vec<QueueState>,
+    cursors: Vec<Cursor>,
+    pub(crate) running: bool,
+    pub(crate) shutdown: bool,
+    pub(crate) unfinished: u64,
+    pub(crate) in_flight: u64,
+    subscribers: Vec<Sender<Event>>,
+    epoch: Instant,
+    /// Set when a not-started task that had not-started inputs failed or was cancelled: the
+    /// walk order of what it reached has changed, so claims must be rebuilt.
+    stale_claims: bool,
+    /// The time of the decision under way, read once.
+    decision_time: Option<u64>,
+    /// Every task's inputs, one after another, in submission order.
+    edges: Vec<Dep>,
+    /// Tasks whose state changed, for incremental snapshots.
+    log: ChangeLog,
+    /// Jobs abandoned under the lock; dropped by the caller after unlocking, so that `Drop`
+    /// impls of captured values never run under the scheduler's mutex.
+    pub(crate) graveyard: Vec<Box<dyn Job>>,
+    /// Messages for the workers, sent by the caller after unlocking.
+    pub(crate) outbox: Vec<(u32, Msg)>,
+    /// Default labels by the address and length of the body's type name.
+    labels: HashMap<(usize, usize), Arc<str>>,
+}
+
+#[cfg(test)]
+mod tests;
+
+fn key_of(rank: u64, seq: u64) -> u128 {
+    (u128::from(rank) << 64) | u128::from(seq)
+}
+
+fn rank_of(key: u128) -> u64 {
+    (key >> 64) as u64
+}
+
+impl Core {
+    pub(crate) fn new() -> Self {
+        Core {
+            nodes: Chunked::default(),
+            queues: Vec::new(),
+            cursors: Vec::new(),
+            running: false,
+            shutdown: false,
+            unfinished: 0,
+            in_flight: 0,
+            subscribers: Vec::new(),
+            epoch: Instant::now(),
+            stale_claims: false,
+            edges: Vec::new(),
+            log: ChangeLog::default(),
+            decision_time: None,
+            graveyard: Vec::new(),
+            outbox: Vec::new(),
+            labels: HashMap::new(),
+        }
+    }
+
+    pub(crate) fn now(&self) -> Duration {
+        self.epoch.elapsed()
+    }
+
+    fn stamp(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(NEVER - 1)
+    }
+
+    /// The label of a task body without one: the function's name, or for a closure the name
+    /// of the function that defines it. Interned: one allocation per body type.
+    fn default_label(&mut self, type_name: &'static str) -> Arc<str> {
+        let key = (type_name.as_ptr() as usize, type_name.len());
+        Arc::clone(self.labels.entry(key).or_insert_with(|| {
+            let base = type_name.split('<').next().unwrap_or(type_name);
+            let name = base
+                .rsplit("::")
+                .find(|s| !s.is_empty() && !s.starts_with("{{"))
+                .unwrap_or(base);
+            Arc::from(name)
+        }))
+    }
+
+    pub(crate) fn epoch(&self) -> Instant {
+        self.epoch
+    }
+
+    // ----- queues -------------------------------------------------------------------------
+
+    pub(crate) fn queue_named(&self, name: &str) -> Option<usize> {
+        self.queues.iter().position(|q| &*q.name == name)
+    }
+
+    pub(crate) fn add_queue(
+        &mut self,
+        name: Arc<str>,
+        slots: u32,
+        resources: Vec<(String, u32)>,
+    ) -> u32 {
+        self.queues.push(QueueState {
+            name,
+            slots,
+            in_use: 0,
+            held: 0,
+            free: (0..slots).rev().collect(),
+            resources: resources
+                .into_iter()
+                .map(|(name, capacity)| Resource {
+                    name,
+                    capacity,
+                    available: capacity,
+                })
+                .collect(),
+            ready: BTreeMap::new(),
+            ready_releasers: BTreeMap::new(),
+            n_waiting: 0,
+            n_ready: 0,
+            n_running: 0,
+            n_done: 0,
+            n_failed: 0,
+        });
+        (self.queues.len() - 1) as u32
+    }
+
+    // ----- events -------------------------------------------------------------------------
+
+    pub(crate) fn subscribe(&mut self, tx: Sender<Event>) {
+        self.subscribers.push(tx);
+    }
+
+    fn emit(&mut self, task: Option<u64>, kind: EventKind) {
+        if self.subscribers.is_empty() {
+            return;
+        }
+        let (label, queue) = match task {
+            Some(t) => {
+                let n = &self.nodes[t as usize];
+                (
+                    Some(Arc::clone(&n.label)),
+                    Some(Arc::clone(&self.queues[n.queue as usize].name)),
+                )
+            }
+            None => (None, None),
+        };
+        let event = Event {
+            at: self.now(),
+            task: task.map(TaskId),
+            label,
+            queue,
+            kind,
+        };
+        self.subscribers.retain(|s| s.send(event.clone()).is_ok());
+    }
+
+    // ----- submission ---------------------------------------------------------------------
+
+    fn task_ref(&self, t: u64) -> TaskRef {
+        TaskRef {
+            id: TaskId(t),
+            label: Arc::clone(&self.nodes[t as usize].label),
+        }
+    }
+
+    pub(crate) fn task_exists(&self, t: TaskId) -> bool {
+        (t.0 as usize) < self.nodes.len()
+    }
+
+    /// Validate and record a task. On error nothing is changed and the job is returned to the
+    /// caller, to be dropped outside the lock.
+    pub(crate) fn add_task(&mut self, spec: TaskSpec) -> Result<(TaskId, Arc<str>), Rejected> {
+        let TaskSpec {
+            queue,
+            label,
+            body_type,
+            mut deps,
+            hold,
+            releases,
+            requires,
+            job,
+        } = spec;
+        if self.shutdown {
+            return Err((SubmitError::Shutdown, job));
+        }
+        if let Some(d) = deps.iter().find(|d| !self.task_exists(d.task)) {
+            return Err((SubmitError::ForeignInput { input: d.task }, job));
+        }
+        let qs = &self.queues[queue as usize];
+        let mut req = Vec::with_capacity(requires.len());
+        for (name, units) in requires {
+            let Some(r) = qs.resources.iter().position(|r| r.name == name) else {
+                return Err((
+                    SubmitError::UnknownResource {
+                        queue: Arc::clone(&qs.name),
+                        resource: name,
+                    },
+                    job,
+                ));
+            };
+            if units > qs.resources[r].capacity {
+                return Err((
+                    SubmitError::ResourceExceedsCapacity {
+                        queue: Arc::clone(&qs.name),
+                        resource: name,
+                        wanted: units,
+                        capacity: qs.resources[r].capacity,
+                    },
+                    job,
+                ));
+            }
+            req.push((r, units));
+        }
+        if let Some(h) = releases {
+            if !self.task_exists(h) {
+                return Err((SubmitError::ForeignInput { input: h }, job));
+            }
+            let holder = &self.nodes[h.0 as usize];
+            if !holder.hold {
+                return Err((SubmitError::NotHolding { task: h }, job));
+            }
+            if let Some(by) = holder.released_by {
+                return Err((
+                    SubmitError::AlreadyReleased {
+                        task: h,
+                        by: TaskId(by),
+                    },
+                    job,
+                ));
+            }
+            // The releaser runs after its holder.
+            deps.push(Dep {
+                task: h,
+                item: None,
+            });
+        }
+
+        let id = self.nodes.len() as u64;
+        let now = self.stamp();
+        let label = match label {
+            Some(l) => l,
+            None => self.default_label(body_type),
+        };
+
+        // A failed input fails the new task at once; nothing is registered.
+        let mut failure = None;
+        let mut pending = 0u32;
+        for d in &deps {
+            let p = &self.nodes[d.task.0 as usize];
+            if Self::available(p, d.item) {
+                continue;
+            }
+            match p.state {
+                St::Failed | St::Cancelled | St::Done => {
+                    failure = Some((d.task.0, d.item));
+                    break;
+                }
+                St::Waiting | St::Running => pending += 1,
+            }
+        }
+        if let Some(h) = releases {
+            self.nodes[h.0 as usize].released_by = Some(id);
+        }
+        if failure.is_none() {
+            for d in &deps {
+                let p = &mut self.nodes[d.task.0 as usize];
+                if !Self::available(p, d.item) {
+                    match d.item {
+                        Some(i) => p.item_dependents.entry(i).or_default().push(id),
+                        None => p.dependents.push(id),
+                    }
+                }
+            }
+        }
+        let inputs_at = self.edges.len();
+        let inputs_len = deps.len() as u32;
+        self.edges.extend_from_slice(&deps);
+        self.nodes.push(Node {
+            label: Arc::clone(&label),
+            queue,
+            state: St::Waiting,
+            inputs_at,
+            inputs_len,
+            pending,
+            dependents: SmallVec::new(),
+            item_dependents: BTreeMap::new(),
+            items: 0,
+            job: Some(job),
+            claim: UNCLAIMED,
+            key: 0,
+            in_ready: false,
+            hold,
+            holding: false,
+            released_by: None,
+            releases: releases.map(|h| h.0),
+            requires: req.into(),
+            slot: 0,
+            submitted: now,
+            started: NEVER,
+            finished: NEVER,
+            error: None,
+        });
+        self.unfinished += 1;
+        self.log.tasks = self.nodes.len();
+        let qs = &mut self.queues[queue as usize];
+        if pending == 0 {
+            qs.n_ready += 1;
+        } else {
+            qs.n_waiting += 1;
+        }
+        self.emit(Some(id), EventKind::Submitted);
+        match failure {
+            Some((input, item)) => {
+                let error = self.input_error(id, input, item);
+                self.fail_waiting(id, error, St::Failed);
+                self.cascade(id, St::Failed);
+            }
+            None => self.cursors.push(Cursor::new(id)),
+        }
+        Ok((TaskId(id), label))
+    }
+
+    /// Whether input `item` (or the whole result) of `p` is available.
+    fn available(p: &Node, item: Option<u32>) -> bool {
+        match item {
+            Some(i) => i < p.items,
+            None => p.state == St::Done,
+        }
+    }
+
+    /// The error of task `t` whose input `input` (item `item`) failed or came up short.
+    fn input_error(&self, t: u64, input: u64, item: Option<u32>) -> TaskError {
+        let p = &self.nodes[input as usize];
+        match (p.state, item) {
+            (St::Done, Some(i)) => TaskError::ItemOutOfRange {
+                task: self.task_ref(t),
+                producer: self.task_ref(input),
+                item: i as usize,
+                produced: p.items as usize,
+            },
+            _ => TaskError::DependencyFailed {
+                task: self.task_ref(t),
+                input: self.task_ref(input),
+                // The root cause, shared: the text does not grow along a chain.
+                reason: match p.error.as_deref() {
+                    Some(TaskError::DependencyFailed { reason, .. }) => Arc::clone(reason),
+                    Some(e) => Arc::from(e.to_string()),
+                    None => Arc::from("failed"),
+                },
+            },
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! Observation: states, snapshots and the change log behind incremental snapshots.
+
+use super::*;
+
+/// The tasks whose state changed, in order: change number `base + i` is `entries[i]`. Lets a
+/// snapshot be refreshed by what changed since it was taken.
+#[derive(Default)]
+pub(super) struct ChangeLog {
+    pub(super) entries: Vec<u64>,
+    pub(super) base: u64,
+    /// How many tasks exist; the log keeps at least four changes per task.
+    pub(super) tasks: usize,
+}
+
+impl ChangeLog {
+    pub(super) fn version(&self) -> u64 {
+        self.base + self.entries.len() as u64
+    }
+
+    /// Record that task `t` changed. The log is kept bounded: a snapshot older than what is
+    /// kept is rebuilt in full.
+    pub(super) fn record(&mut self, t: u64) {
+        self.entries.push(t);
+        if self.entries.len() > (1 << 16).max(4 * self.tasks) {
+            let half = self.entries.len() / 2;
+            self.entries.drain(..half);
+            self.base += half as u64;
+        }
+    }
+}
+
+impl Core {
+    pub(super) fn public_state(n: &Node) -> TaskState {
+        match n.state {
+            St::Waiting if n.pending == 0 => TaskState::Ready,
+            St::Waiting => TaskState::Waiting,
+            St::Running => TaskState::Running,
+            St::Done => TaskState::Done,
+            St::Failed => TaskState::Failed,
+            St::Cancelled => TaskState::Cancelled,
+        }
+    }
+
+    pub(crate) fn task_state(&self, t: TaskId) -> Option<TaskState> {
+        self.nodes.get(t.0 as usize).map(Self::public_state)
+    }
+
+    pub(crate) fn task_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub(super) fn task_snapshot(&self, i: usize) -> TaskSnapshot {
+        let n = &self.nodes[i];
+        TaskSnapshot {
+            id: TaskId(i as u64),
+            label: Arc::clone(&n.label),
+            queue: n.queue,
+            state: Self::public_state(n),
+            inputs: n.inputs_at..n.inputs_at + n.inputs_len as usize,
+            items: n.items,
+            slot: (n.started != NEVER).then_some(n.slot),
+            submitted: Duration::from_nanos(n.submitted),
+            started: stamp_to_duration(n.started),
+            finished: stamp_to_duration(n.finished),
+            error: n.error.clone(),
+        }
+    }
+
+    /// Bring `snap` up to date. If it was taken from this scheduler and the changes since
+    /// are still recorded, only the changed and the new tasks are copied; otherwise every
+    /// task is. Either way `snap` ends equal to a fresh snapshot.
+    pub(crate) fn snapshot_into(&mut self, snap: &mut Snapshot, sched: u64) {
+        let version = self.log.version();
+        let incremental = snap.sched == sched
+            && snap.version >= self.log.base
+            && snap.version <= version
+            && snap.tasks.len() <= self.nodes.len()
+            && snap.edges.len() <= self.edges.len();
+        if incremental {
+            let from = (snap.version - self.log.base) as usize;
+            let known = snap.tasks.len();
+            for &t in &self.log.entries[from..] {
+                let t = t as usize;
+                if t < known {
+                    snap.tasks[t] = self.task_snapshot(t);
+                }
+            }
+        } else {
+            snap.tasks.clear();
+            snap.edges.clear();
+        }
+        let known = snap.tasks.len();
+        snap.tasks.reserve(self.nodes.len() - known);
+        for i in known..self.nodes.len() {
+            snap.tasks.push(self.task_snapshot(i));
+        }
+        let edges_known = snap.edges.len();
+        snap.edges.extend_from_slice(&self.edges[edges_known..]);
+        snap.queues.clear();
+        snap.queues.extend(self.queue_snapshots());
+        snap.at = self.now();
+        snap.running = self.running;
+        snap.sched = sched;
+        snap.version = version;
+    }
+
+    pub(crate) fn queue_snapshots(&self) -> Vec<QueueSnapshot> {
+        self.queues
+            .iter()
+            .map(|q| QueueSnapshot {
+                name: Arc::clone(&q.name),
+                slots: q.slots as usize,
+                in_use: q.in_use as usize,
+                held: q.held as usize,
+                ready: q.n_ready as usize,
+                waiting: q.n_waiting as usize,
+                running: q.n_running as usize,
+                done: q.n_done as usize,
+                failed: q.n_failed as usize,
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,235 @@
+//! Progress: items, completions, failures, cancellation, stop and shutdown.
+
+use super::*;
+
+impl Core {
+    /// A dependent's input became available.
+    pub(super) fn input_arrived(&mut self, d: u64) {
+        let n = &mut self.nodes[d as usize];
+        if n.state != St::Waiting {
+            return;
+        }
+        n.pending -= 1;
+        if n.pending == 0 {
+            self.log.record(d);
+            let q = &mut self.queues[n.queue as usize];
+            q.n_waiting -= 1;
+            q.n_ready += 1;
+            if n.claim != UNCLAIMED {
+                self.insert_ready(d);
+            }
+        }
+    }
+
+    /// Item `index` of producer `t` now exists.
+    pub(crate) fn item_produced(&mut self, t: TaskId, index: usize) {
+        let t = t.0;
+        let idx = index as u32;
+        let n = &mut self.nodes[t as usize];
+        n.items = n.items.max(idx.saturating_add(1));
+        self.log.record(t);
+        let waiting = n.item_dependents.remove(&idx).unwrap_or_default();
+        for d in waiting {
+            self.input_arrived(d);
+        }
+        self.emit(Some(t), EventKind::ItemProduced { index });
+        self.schedule();
+    }
+
+    /// Release the slot held by `h`, if it still holds one.
+    pub(super) fn release_hold(&mut self, h: u64) {
+        let hn = &mut self.nodes[h as usize];
+        if hn.holding {
+            hn.holding = false;
+            let q = &mut self.queues[hn.queue as usize];
+            q.held -= 1;
+            q.in_use -= 1;
+            q.free.push(hn.slot);
+        }
+    }
+
+    /// A worker finished task `t`.
+    pub(crate) fn complete(&mut self, t: TaskId, outcome: Result<(), TaskError>) {
+        let t = t.0;
+        let now = self.stamp();
+        self.decision_time = Some(now);
+        self.in_flight -= 1;
+        self.unfinished -= 1;
+        let ok = outcome.is_ok();
+        let n = &mut self.nodes[t as usize];
+        n.finished = now;
+        let q = &mut self.queues[n.queue as usize];
+        q.n_running -= 1;
+        for &(r, units) in n.requires.iter() {
+            q.resources[r].available += units;
+        }
+        if ok && n.hold {
+            n.holding = true;
+            q.held += 1;
+        } else {
+            q.in_use -= 1;
+            q.free.push(n.slot);
+        }
+        if let Some(h) = n.releases {
+            self.release_hold(h);
+        }
+        let n = &mut self.nodes[t as usize];
+        let q = &mut self.queues[n.queue as usize];
+        match outcome {
+            Ok(()) => {
+                q.n_done += 1;
+                n.state = St::Done;
+                self.log.record(t);
+                let deps = std::mem::take(&mut n.dependents);
+                let past_end = std::mem::take(&mut n.item_dependents);
+                for d in deps {
+                    self.input_arrived(d);
+                }
+                for (item, ds) in past_end {
+                    for d in ds {
+                        let error = self.input_error(d, t, Some(item));
+                        self.fail_waiting(d, error, St::Failed);
+                        self.cascade(d, St::Failed);
+                    }
+                }
+                self.emit(Some(t), EventKind::Finished);
+            }
+            Err(error) => {
+                q.n_failed += 1;
+                n.state = St::Failed;
+                self.log.record(t);
+                n.error = Some(Arc::new(error.clone()));
+                self.emit(Some(t), EventKind::Failed { error });
+                self.cascade(t, St::Failed);
+            }
+        }
+        self.schedule();
+    }
+
+    /// Fail (or cancel) a task that has not started.
+    pub(super) fn fail_waiting(&mut self, t: u64, error: TaskError, state: St) {
+        let n = &mut self.nodes[t as usize];
+        if n.state != St::Waiting {
+            return;
+        }
+        if n.in_ready {
+            let key = n.key;
+            self.remove_ready(t, key);
+        }
+        let n = &self.nodes[t as usize];
+        let interior = self.edges[n.inputs_at..n.inputs_at + n.inputs_len as usize]
+            .iter()
+            .any(|d| self.nodes[d.task.0 as usize].state == St::Waiting);
+        self.stale_claims |= interior;
+        let now = self.stamp();
+        let n = &mut self.nodes[t as usize];
+        n.state = state;
+        self.log.record(t);
+        n.finished = now;
+        let q = &mut self.queues[n.queue as usize];
+        if n.pending == 0 {
+            q.n_ready -= 1;
+        } else {
+            q.n_waiting -= 1;
+        }
+        q.n_failed += 1;
+        self.unfinished -= 1;
+        if let Some(job) = n.job.take() {
+            job.fail(error.clone());
+            self.graveyard.push(job);
+        }
+        n.error = Some(Arc::new(error.clone()));
+        if let Some(h) = n.releases {
+            self.release_hold(h);
+        }
+        let kind = if state == St::Cancelled {
+            EventKind::Cancelled
+        } else {
+            EventKind::Failed { error }
+        };
+        self.emit(Some(t), kind);
+    }
+
+    /// Fail every not-started task that depends, directly or not, on the failed task `root`.
+    /// Iterative: no recursion on the graph's depth.
+    pub(super) fn cascade(&mut self, root: u64, state: St) {
+        let mut work = vec![root];
+        while let Some(x) = work.pop() {
+            let n = &mut self.nodes[x as usize];
+            let mut deps: Vec<u64> = std::mem::take(&mut n.dependents).into_vec();
+            deps.extend(
+                std::mem::take(&mut n.item_dependents)
+                    .into_values()
+                    .flatten(),
+            );
+            for d in deps {
+                if self.nodes[d as usize].state != St::Waiting {
+                    continue;
+                }
+                let error = self.input_error(d, x, None);
+                self.fail_waiting(d, error, state);
+                work.push(d);
+            }
+        }
+    }
+
+    /// Cancel a task that has not started, and everything that depends on it.
+    pub(crate) fn cancel(&mut self, t: TaskId) -> Result<usize, CancelError> {
+        if !self.task_exists(t) {
+            return Err(CancelError::Unknown(t));
+        }
+        match self.nodes[t.0 as usize].state {
+            St::Running => return Err(CancelError::Started(t)),
+            St::Done | St::Failed | St::Cancelled => return Err(CancelError::Finished(t)),
+            St::Waiting => {}
+        }
+        let before = self.unfinished;
+        let error = TaskError::Cancelled {
+            task: self.task_ref(t.0),
+        };
+        self.fail_waiting(t.0, error, St::Cancelled);
+        self.cascade(t.0, St::Cancelled);
+        self.schedule();
+        Ok((before - self.unfinished) as usize)
+    }
+
+    // ----- control ------------------------------------------------------------------------
+
+    pub(crate) fn set_running(&mut self, running: bool) {
+        if self.shutdown || self.running == running {
+            return;
+        }
+        self.running = running;
+        let kind = if running {
+            EventKind::Resumed
+        } else {
+            EventKind::Stopped
+        };
+        self.emit(None, kind);
+        self.schedule();
+    }
+
+    /// Stop for good: fail every waiting task and tell the workers to exit once idle.
+    pub(crate) fn shut_down(&mut self) {
+        if self.shutdown {
+            return;
+        }
+        self.set_running(false);
+        self.shutdown = true;
+        let waiting = self.unfinished - self.in_flight;
+        for t in (0..self.nodes.len() as u64).filter(|_| waiting > 0) {
+            if self.nodes[t as usize].state == St::Waiting {
+                let error = TaskError::Shutdown {
+                    task: self.task_ref(t),
+                };
+                self.fail_waiting(t, error, St::Cancelled);
+            }
+        }
+        self.cursors.clear();
+        for (i, q) in self.queues.iter().enumerate() {
+            for _ in 0..q.slots {
+                self.outbox.push((i as u32, Msg::Exit));
+            }
+        }
+    }
+}
