@@ -87,6 +87,7 @@ pub struct TaskBuilder<'q> {
     queue: &'q Queue,
     label: Option<Arc<str>>,
     after: Vec<(Dep, u64)>,
+    settled: Vec<(TaskId, u64)>,
     hold: bool,
     releases: Option<(TaskId, u64)>,
     requires: Vec<(String, u32)>,
@@ -108,6 +109,7 @@ impl<'q> TaskBuilder<'q> {
             queue,
             label: None,
             after: Vec::new(),
+            settled: Vec::new(),
             hold: false,
             releases: None,
             requires: Vec::new(),
@@ -125,6 +127,27 @@ impl<'q> TaskBuilder<'q> {
     /// Such inputs come after the value inputs in the walk order.
     pub fn after(mut self, dep: &impl Dependency) -> Self {
         self.after.push(dep.edge());
+        self
+    }
+
+    /// An ordering-only input satisfied by any outcome: the task runs once `dep` has
+    /// finished, failed or been cancelled, and does not fail with it. Use it to keep
+    /// commands in order without one failure cancelling the rest.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sch = smqsched::Scheduler::new();
+    /// let q = sch.queue("device", 1).unwrap();
+    /// let configure = q.submit((), |()| -> u8 { panic!("no reply") });
+    /// let read = q.task().after_settled(&configure).submit((), |()| 42).unwrap();
+    /// sch.start();
+    /// assert!(configure.result().is_err());
+    /// assert_eq!(*read.result().unwrap(), 42);
+    /// ```
+    pub fn after_settled(mut self, dep: &impl Dependency) -> Self {
+        let (d, sched) = dep.edge();
+        self.settled.push((d.task, sched));
         self
     }
 
@@ -177,6 +200,13 @@ impl<'q> TaskBuilder<'q> {
             }
             deps.push(d);
         }
+        let mut settled = Vec::with_capacity(self.settled.len());
+        for (t, sched) in self.settled {
+            if sched != shared.id {
+                foreign = Some(t);
+            }
+            settled.push(t);
+        }
         if let Some((t, s)) = self.releases {
             if s != shared.id {
                 foreign = Some(t);
@@ -191,6 +221,7 @@ impl<'q> TaskBuilder<'q> {
             label: self.label,
             body_type,
             deps,
+            settled,
             hold: self.hold,
             releases: self.releases.map(|(t, _)| t),
             requires: self.requires,

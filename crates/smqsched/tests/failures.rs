@@ -186,3 +186,44 @@ mod parking_lot_free {
         }
     }
 }
+
+#[test]
+fn after_settled_keeps_commands_in_order_through_failures() {
+    let sch = Scheduler::new();
+    let q = sch.queue("device", 1).unwrap();
+    let log = Arc::new(parking_lot_free::Log::default());
+    let l = Arc::clone(&log);
+    let mut last = q.submit((), move |()| {
+        l.push("configure");
+        panic!("no reply")
+    });
+    for step in ["arm", "trigger", "read"] {
+        let l = Arc::clone(&log);
+        last = q
+            .task()
+            .after_settled(&last)
+            .submit((), move |()| l.push(step))
+            .unwrap();
+    }
+    // Cancelling a link of the chain does not cancel what comes after it either.
+    let l = Arc::clone(&log);
+    let extra = q
+        .task()
+        .after_settled(&last)
+        .submit((), move |()| l.push("never"))
+        .unwrap();
+    let l = Arc::clone(&log);
+    let after_cancelled = q
+        .task()
+        .after_settled(&extra)
+        .submit((), move |()| l.push("close"))
+        .unwrap();
+    extra.cancel().unwrap();
+    sch.start();
+    sch.wait();
+    // The settled edges keep the chain in submission order, although newest first would run
+    // "read" before "configure". A cancelled link is settled at once: "close", which waits
+    // only for it, is ready from the start and, being the newest, runs first.
+    assert_eq!(log.take(), ["close", "configure", "arm", "trigger", "read"]);
+    assert!(after_cancelled.result().is_ok());
+}

@@ -91,6 +91,13 @@ enum St {
 
 const UNCLAIMED: u64 = u64::MAX;
 
+impl Node {
+    /// Finished, failed or cancelled: it will not change state again.
+    fn is_final(&self) -> bool {
+        matches!(self.state, St::Done | St::Failed | St::Cancelled)
+    }
+}
+
 struct Node {
     label: Arc<str>,
     queue: u32,
@@ -101,6 +108,8 @@ struct Node {
     pending: u32,
     /// Tasks waiting for the whole result; most tasks have one or two.
     dependents: SmallVec<[u64; 2]>,
+    /// Tasks ordered after this one whatever its outcome (`after_settled`).
+    settled_dependents: SmallVec<[u64; 1]>,
     item_dependents: BTreeMap<u32, Vec<u64>>,
     items: u32,
     job: Option<Box<dyn Job>>,
@@ -185,6 +194,8 @@ pub(crate) struct TaskSpec {
     pub(crate) label: Option<Arc<str>>,
     pub(crate) body_type: &'static str,
     pub(crate) deps: Vec<Dep>,
+    /// Ordering-only inputs satisfied by any outcome, walked after `deps`.
+    pub(crate) settled: Vec<TaskId>,
     pub(crate) hold: bool,
     pub(crate) releases: Option<TaskId>,
     pub(crate) requires: Vec<(String, u32)>,
@@ -367,6 +378,7 @@ impl Core {
             label,
             body_type,
             mut deps,
+            settled,
             hold,
             releases,
             requires,
@@ -377,6 +389,9 @@ impl Core {
         }
         if let Some(d) = deps.iter().find(|d| !self.task_exists(d.task)) {
             return Err((SubmitError::ForeignInput { input: d.task }, job));
+        }
+        if let Some(&t) = settled.iter().find(|&&t| !self.task_exists(t)) {
+            return Err((SubmitError::ForeignInput { input: t }, job));
         }
         let qs = &self.queues[queue as usize];
         let mut req = Vec::with_capacity(requires.len());
@@ -450,10 +465,21 @@ impl Core {
                 St::Waiting | St::Running => pending += 1,
             }
         }
+        for &t in &settled {
+            if !self.nodes[t.0 as usize].is_final() {
+                pending += 1;
+            }
+        }
         if let Some(h) = releases {
             self.nodes[h.0 as usize].released_by = Some(id);
         }
         if failure.is_none() {
+            for &t in &settled {
+                let p = &mut self.nodes[t.0 as usize];
+                if !p.is_final() {
+                    p.settled_dependents.push(id);
+                }
+            }
             for d in &deps {
                 let p = &mut self.nodes[d.task.0 as usize];
                 if !Self::available(p, d.item) {
@@ -465,8 +491,10 @@ impl Core {
             }
         }
         let inputs_at = self.edges.len();
-        let inputs_len = deps.len() as u32;
+        let inputs_len = (deps.len() + settled.len()) as u32;
         self.edges.extend_from_slice(&deps);
+        self.edges
+            .extend(settled.iter().map(|&task| Dep { task, item: None }));
         self.nodes.push(Node {
             label: Arc::clone(&label),
             queue,
@@ -475,6 +503,7 @@ impl Core {
             inputs_len,
             pending,
             dependents: SmallVec::new(),
+            settled_dependents: SmallVec::new(),
             item_dependents: BTreeMap::new(),
             items: 0,
             job: Some(job),

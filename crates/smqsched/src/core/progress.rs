@@ -81,8 +81,9 @@ impl Core {
                 n.state = St::Done;
                 self.log.record(t);
                 let deps = std::mem::take(&mut n.dependents);
+                let settled = std::mem::take(&mut n.settled_dependents);
                 let past_end = std::mem::take(&mut n.item_dependents);
-                for d in deps {
+                for d in deps.into_iter().chain(settled) {
                     self.input_arrived(d);
                 }
                 for (item, ds) in past_end {
@@ -155,6 +156,11 @@ impl Core {
     pub(super) fn cascade(&mut self, root: u64, state: St) {
         let mut work = vec![root];
         while let Some(x) = work.pop() {
+            let n = &mut self.nodes[x as usize];
+            // Ordered after `x` whatever its outcome: its end is their input.
+            for d in std::mem::take(&mut n.settled_dependents) {
+                self.input_arrived(d);
+            }
             let n = &mut self.nodes[x as usize];
             let mut deps: Vec<u64> = std::mem::take(&mut n.dependents).into_vec();
             deps.extend(

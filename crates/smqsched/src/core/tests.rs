@@ -19,6 +19,8 @@ enum MState {
 
 struct MTask {
     deps: Vec<(usize, Option<u32>)>,
+    /// Ordering-only inputs satisfied by any outcome, walked after `deps`.
+    settled: Vec<usize>,
     queue: usize,
     items: u32,
     produced: u32,
@@ -78,10 +80,15 @@ impl Model {
                 }
                 seen[x] = true;
                 let t = &self.tasks[x];
+                let ended = |j: usize| matches!(self.tasks[j].state, MState::Done | MState::Failed);
                 if t.deps.iter().all(|&d| self.available(d))
+                    && t.settled.iter().all(|&j| ended(j))
                     && self.running_on(t.queue) < self.slots[t.queue]
                 {
                     return Some(x);
+                }
+                for &j in t.settled.iter().rev() {
+                    stack.push(j);
                 }
                 for &(j, _) in t.deps.iter().rev() {
                     stack.push(j);
@@ -106,6 +113,7 @@ enum Op {
     Submit {
         queue: usize,
         deps: Vec<(usize, Option<u32>)>,
+        settled: Vec<usize>,
         items: u32,
     },
     Produce(usize),
@@ -117,8 +125,13 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        4 => (0..3usize, prop::collection::vec((0..1000usize, prop::option::of(0..4u32)), 0..4), prop_oneof![3 => Just(0u32), 1 => 1..4u32])
-            .prop_map(|(queue, deps, items)| Op::Submit { queue, deps, items }),
+        4 => (
+            0..3usize,
+            prop::collection::vec((0..1000usize, prop::option::of(0..4u32)), 0..4),
+            prop::collection::vec(0..1000usize, 0..2),
+            prop_oneof![3 => Just(0u32), 1 => 1..4u32],
+        )
+            .prop_map(|(queue, deps, settled, items)| Op::Submit { queue, deps, settled, items }),
         2 => (0..1000usize).prop_map(Op::Produce),
         3 => (0..1000usize).prop_map(Op::Complete),
         1 => (0..1000usize).prop_map(Op::CompleteShort),
@@ -172,8 +185,18 @@ fn check(slots: Vec<usize>, ops: Vec<Op>, start_late: bool) -> Result<(), TestCa
             .filter(|&t| model.tasks[t].state == MState::Running)
             .collect();
         match op {
-            Op::Submit { queue, deps, items } => {
+            Op::Submit {
+                queue,
+                deps,
+                settled,
+                items,
+            } => {
                 let n = model.tasks.len();
+                let settled: Vec<usize> = if n == 0 {
+                    Vec::new()
+                } else {
+                    settled.into_iter().map(|j| j % n).collect()
+                };
                 let deps: Vec<(usize, Option<u32>)> = if n == 0 {
                     Vec::new()
                 } else {
@@ -189,6 +212,7 @@ fn check(slots: Vec<usize>, ops: Vec<Op>, start_late: bool) -> Result<(), TestCa
                     queue: (queue % nq) as u32,
                     label: Some(Arc::from(format!("t{n}"))),
                     body_type: "t",
+                    settled: settled.iter().map(|&j| TaskId(j as u64)).collect(),
                     deps: deps
                         .iter()
                         .map(|&(j, item)| Dep {
@@ -205,6 +229,7 @@ fn check(slots: Vec<usize>, ops: Vec<Op>, start_late: bool) -> Result<(), TestCa
                 core.schedule();
                 model.tasks.push(MTask {
                     deps,
+                    settled,
                     queue: queue % nq,
                     items,
                     produced: 0,
@@ -341,6 +366,7 @@ fn a_million_task_chain_is_walked_without_recursion() {
             label: None,
             body_type: "link",
             deps,
+            settled: Vec::new(),
             hold: false,
             releases: None,
             requires: Vec::new(),
@@ -365,6 +391,7 @@ fn a_snapshot_older_than_the_change_log_is_rebuilt_in_full() {
         label: None,
         body_type: "t",
         deps,
+        settled: Vec::new(),
         hold: false,
         releases: None,
         requires: Vec::new(),
