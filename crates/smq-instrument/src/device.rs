@@ -39,7 +39,9 @@ struct State<D> {
 ///   early). A command that must follow another one, such as a reading after a
 ///   configuration or a move after the homing, takes it as an input
 ///   ([`submit_with`](Self::submit_with)), runs [`after`](DeviceTask::after) it, or is
-///   submitted once it is done.
+///   submitted once it is done. [`after_settled`](DeviceTask::after_settled) orders a
+///   command after another whatever that one's outcome, so a chain of commands keeps its
+///   order without one failure cancelling the rest.
 /// * The driver lives in an `Arc<Mutex<D>>` shared by the tasks; as the queue has one slot
 ///   the lock is never contended. A panicking command fails its promise and leaves the
 ///   driver usable.
@@ -380,6 +382,14 @@ impl<D: Send + 'static> DeviceTask<'_, D> {
     /// on another device).
     pub fn after(mut self, dep: &impl Dependency) -> Self {
         self.builder = self.builder.after(dep);
+        self
+    }
+
+    /// Run after `dep` has ended, whatever its outcome: the command neither receives `dep`'s
+    /// value nor fails with it. Chaining each command to the previous one this way keeps a
+    /// device's commands in submission order.
+    pub fn after_settled(mut self, dep: &impl Dependency) -> Self {
+        self.builder = self.builder.after_settled(dep);
         self
     }
 

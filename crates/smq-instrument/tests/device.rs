@@ -145,3 +145,46 @@ fn label_can_be_replaced() {
     assert_eq!(label, "first frame");
     assert!(msg.contains("SNAP?"), "{msg}");
 }
+
+#[test]
+fn after_settled_keeps_a_devices_commands_in_submission_order() {
+    let sim = SimInstrument::start(DmmModel::standalone(4)).unwrap();
+    let sch = Scheduler::new();
+    let dmm = Device::new(&sch, "dmm", Connection::tcp("dmm", sim.tcp_addr()).unwrap()).unwrap();
+    let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let step = |name: &'static str, cmd: &'static str| {
+        let log = Arc::clone(&log);
+        move |c: &mut Connection| {
+            log.lock().unwrap().push(name);
+            c.write(cmd)
+        }
+    };
+    let reset = dmm.submit("reset", step("reset", "*RST"));
+    // A command the instrument rejects: the chain goes on regardless.
+    let bad = dmm
+        .task("bad")
+        .after_settled(&reset)
+        .submit(move |c: &mut Connection| {
+            c.write("NOT:A:COMMAND")?;
+            c.check_errors("NOT:A:COMMAND")
+        });
+    let bad = bad.unwrap();
+    let configure = dmm
+        .task("configure")
+        .after_settled(&bad)
+        .submit(step("configure", "CONF:VOLT:DC 10,0.001"))
+        .unwrap();
+    let l = Arc::clone(&log);
+    let read = dmm
+        .task("read")
+        .after_settled(&configure)
+        .submit(move |c: &mut Connection| {
+            l.lock().unwrap().push("read");
+            c.query_parse::<f64>("READ?")
+        })
+        .unwrap();
+    sch.start();
+    assert!(read.result().unwrap().is_finite());
+    assert!(bad.result().is_err());
+    assert_eq!(*log.lock().unwrap(), ["reset", "configure", "read"]);
+}
