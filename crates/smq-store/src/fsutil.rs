@@ -64,7 +64,8 @@ pub(crate) fn node_type(dir: &Path) -> Option<String> {
     meta.get("node_type")?.as_str().map(str::to_owned)
 }
 
-/// Sorted names of the subdirectories of `dir` that are Zarr nodes of type `kind`.
+/// Sorted names of the subdirectories of `dir` that are Zarr nodes of type `kind`;
+/// an error if one has a `zarr.json` that cannot be parsed.
 pub(crate) fn child_nodes(dir: &Path, kind: &str) -> Result<Vec<String>> {
     let mut names = Vec::new();
     for entry in fs::read_dir(dir).map_err(io(dir))? {
@@ -72,7 +73,11 @@ pub(crate) fn child_nodes(dir: &Path, kind: &str) -> Result<Vec<String>> {
         let Ok(name) = entry.file_name().into_string() else {
             continue;
         };
-        if valid_name(&name) && node_type(&entry.path()).as_deref() == Some(kind) {
+        let meta = entry.path().join("zarr.json");
+        if !valid_name(&name) || !meta.is_file() {
+            continue;
+        }
+        if read_json(&meta)?.get("node_type").and_then(Value::as_str) == Some(kind) {
             names.push(name);
         }
     }

@@ -78,7 +78,10 @@ impl Run {
     /// `promise` as input and appends its value to the dataset `name` (see
     /// [`append`](Self::append)). The returned promise holds the acquisition's index, or
     /// fails with the store's error message; if `promise` fails, the save fails as a
-    /// dependent and nothing is written. Appends to one dataset are serialized.
+    /// dependent and nothing is written. Appends to one dataset are serialized, in the order
+    /// the values become ready (not necessarily the order of submission: the scheduler runs
+    /// the newest tasks first). A dataset that does not exist is created from the first
+    /// value saved; create it with [`Run::dataset`] beforehand to fix its shape.
     ///
     /// ```
     /// # let dir = std::env::temp_dir().join(format!("smq-store-doc-save-{}", std::process::id()));

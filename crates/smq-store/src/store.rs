@@ -86,7 +86,8 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// An I/O error if the directory cannot be listed.
+    /// An I/O error if the directory cannot be listed; [`Error::CorruptMetadata`] if a
+    /// subdirectory's `zarr.json` cannot be parsed.
     pub fn runs(&self) -> Result<Vec<String>> {
         child_nodes(&self.root, "group")
     }
