@@ -62,6 +62,12 @@
 //! and its invariant are documented in the `dataset` module's source; a test kills a
 //! writer process with SIGKILL and checks every acquisition it reported.
 //!
+//! A crash can leave a `zarr.json.tmp` beside a `zarr.json`, or one chunk file beyond an
+//! array's length; readers ignore both (Python's `zarr` warns that it does not recognise
+//! the temporary file), and the next update of that node replaces them. A run that
+//! crashed has no `end` attribute. Durability costs a few `fsync`s per append (chunk file,
+//! its new directories, the metadata file and its directory).
+//!
 //! ## Reading from Python
 //!
 //! ```python
@@ -71,6 +77,9 @@
 //! print(dict(run.attrs))            # start, end, experiment, parameters, instruments, …
 //! w = run["waveforms"][:]           # numpy array, shape (n, points)
 //! ```
+//!
+//! The `demo_run` example writes a run with `f64`, `f32`, `i16` and `u8` datasets to look
+//! at this way (checked with `zarr` 3.1).
 //!
 //! ## Why zarrs
 //!
