@@ -26,10 +26,30 @@ use crate::fsutil::{check_name, child_nodes, group_json, now_rfc3339, read_json,
 /// # std::fs::remove_dir_all(&dir).ok();
 /// # Ok::<(), smq_store::Error>(())
 /// ```
-#[derive(Clone, Debug)]
+///
+/// Open a store once per process for writing: the handle and its clones share the
+/// dataset writers (so appends to one dataset are serialized) and the lock on run
+/// attributes.
+#[derive(Clone)]
 pub struct Store {
     root: PathBuf,
     zarr: Arc<FilesystemStore>,
+    shared: Arc<Shared>,
+}
+
+/// State shared by a store's handles and runs.
+#[derive(Default)]
+struct Shared {
+    /// Serializes read-modify-write updates of run attributes.
+    attrs: Mutex<()>,
+    /// The open dataset writers, by (run, dataset).
+    datasets: Mutex<HashMap<(String, String), OpenDataset>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.root).finish()
+    }
 }
 
 impl Store {
@@ -74,6 +94,7 @@ impl Store {
         Ok(Self {
             root,
             zarr: Arc::new(zarr),
+            shared: Arc::default(),
         })
     }
 
@@ -132,8 +153,6 @@ impl Store {
                 store: self.clone(),
                 name: name.to_owned(),
                 dir,
-                attrs: Mutex::new(()),
-                datasets: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -183,14 +202,13 @@ struct RunInner {
     store: Store,
     name: String,
     dir: PathBuf,
-    attrs: Mutex<()>,
-    datasets: Mutex<HashMap<String, OpenDataset>>,
 }
 
 /// A run: a group of datasets plus its metadata. Cheap to clone (a shared handle).
 ///
-/// One process should write a run at a time; within it, all handles obtained from one
-/// `Run` share their dataset writers, so appends to a dataset are serialized.
+/// One process should write a run at a time; within it, all runs and datasets obtained
+/// from one [`Store`] (and its clones) share their dataset writers, so appends to a
+/// dataset are serialized.
 #[derive(Clone)]
 pub struct Run {
     inner: Arc<RunInner>,
@@ -257,10 +275,13 @@ impl Run {
         check_name(name)?;
         let mut cache = self
             .inner
+            .store
+            .shared
             .datasets
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if let Some((ty, any)) = cache.get(name) {
+        let key = (self.inner.name.clone(), name.to_owned());
+        if let Some((ty, any)) = cache.get(&key) {
             let ds = any
                 .downcast_ref::<Dataset<T>>()
                 .ok_or_else(|| Error::DataTypeMismatch {
@@ -282,7 +303,7 @@ impl Run {
         }
         let store = &self.inner.store;
         let ds = Dataset::<T>::open(&store.zarr, &store.root, &self.inner.name, name, shape)?;
-        cache.insert(name.to_owned(), (T::ZARR_NAME, Box::new(ds.clone())));
+        cache.insert(key, (T::ZARR_NAME, Box::new(ds.clone())));
         Ok(ds)
     }
 
@@ -382,6 +403,8 @@ impl Run {
     fn update_attributes(&self, f: impl FnOnce(&mut Map<String, Value>)) -> Result<()> {
         let _g = self
             .inner
+            .store
+            .shared
             .attrs
             .lock()
             .unwrap_or_else(PoisonError::into_inner);

@@ -148,7 +148,8 @@ fn corrupt_metadata_is_an_error_not_a_panic() {
     let run = store.create_run("r", "e", json!({})).unwrap();
     run.dataset::<f64>("w", &[3]).unwrap();
     std::fs::write(run.path().join("w/zarr.json"), b"{\"node_type\": \"array\"").unwrap();
-    let fresh = store.open_run("r").unwrap();
+    // A fresh handle: the writer opened above has the metadata in memory.
+    let fresh = Store::open(store.path()).unwrap().open_run("r").unwrap();
     let e = fresh.read::<f64>("w").unwrap_err();
     assert!(matches!(e, Error::CorruptMetadata { .. }), "{e}");
     assert!(e.to_string().contains("zarr.json"), "{e}");
@@ -159,7 +160,11 @@ fn corrupt_metadata_is_an_error_not_a_panic() {
     )
     .unwrap();
     assert!(matches!(
-        store.open_run("r").unwrap().read::<f64>("w"),
+        Store::open(store.path())
+            .unwrap()
+            .open_run("r")
+            .unwrap()
+            .read::<f64>("w"),
         Err(Error::CorruptMetadata { .. })
     ));
     std::fs::write(run.path().join("zarr.json"), b"[]").unwrap();
@@ -239,4 +244,31 @@ fn save_serializes_concurrent_appends_and_reports_failures() {
     assert_eq!(seen, (0..40).collect());
     assert_eq!(run.read::<u8>("readings").unwrap().len(), 40);
     assert_eq!(run.read::<i16>("pairs").unwrap().shape(), &[40, 2]);
+}
+
+#[test]
+fn handles_from_one_store_share_the_writer() {
+    let (_tmp, store) = store();
+    store.create_run("r", "e", json!({})).unwrap();
+    let a = store
+        .open_run("r")
+        .unwrap()
+        .dataset::<f64>("w", &[2])
+        .unwrap();
+    let b = store
+        .clone()
+        .open_run("r")
+        .unwrap()
+        .dataset::<f64>("w", &[2])
+        .unwrap();
+    assert_eq!(a.append(&Array1::from_elem(2, 1.0).view()).unwrap(), 0);
+    assert_eq!(b.append(&Array1::from_elem(2, 2.0).view()).unwrap(), 1);
+    assert_eq!(a.len(), 2);
+    let all = Store::open(store.path())
+        .unwrap()
+        .open_run("r")
+        .unwrap()
+        .read::<f64>("w")
+        .unwrap();
+    assert_eq!(all.into_raw_vec_and_offset().0, vec![1.0, 1.0, 2.0, 2.0]);
 }
