@@ -142,8 +142,9 @@ impl<T: Element> std::fmt::Debug for Dataset<T> {
 }
 
 impl<T: Element> Dataset<T> {
-    /// Open the dataset `name` of the run at `run_path` (store-relative node path), creating
-    /// it with acquisition shape `acq_shape` if `create` is set and it does not exist.
+    /// Open the dataset `name` of run `run` in the store at `root`; if it does not exist,
+    /// create it when `acq_shape` is given (else [`Error::DatasetNotFound`]). An existing
+    /// dataset must match `T` and, if given, `acq_shape`.
     pub(crate) fn open(
         store: &Arc<FilesystemStore>,
         root: &Path,
