@@ -8,8 +8,8 @@
 //! small metadata file. Appending acquisition `i` (under the dataset's mutex, so appends to
 //! one dataset are serialized):
 //!
-//! 1. Encode the acquisition and write chunk `[i, 0, …]` (file `c/i/0…`); the file is
-//!    fsynced (the file system store syncs each write), then its new directory entries.
+//! 1. Encode the acquisition and write chunk `[i, 0, …]` (file `c/i/0…`) through the
+//!    `zarrs` file system store, then fsync the file and its new directory entries.
 //! 2. Write the array metadata with `shape[0] = i + 1` to `zarr.json.tmp`, fsync it.
 //! 3. Rename `zarr.json.tmp` over `zarr.json` (atomic on POSIX), fsync the directory.
 //! 4. Only then report success (`append` returns `Ok`).
@@ -20,7 +20,7 @@
 //! at most one chunk beyond it, which readers never look at and the next append overwrites;
 //! a crash after step 3 has published a complete acquisition. So a crash or `kill -9`
 //! loses at most the acquisition in flight. (The `zarrs` file system store writes files in
-//! place with an fsync but no rename, which is why the metadata update is done here.)
+//! place, without a rename, which is why the metadata update is done here.)
 
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
@@ -376,6 +376,9 @@ impl Inner {
             .map_err(|e| zarr(&name)(e.to_string()))?;
         let key = self.array.chunk_key(&chunk);
         let chunk_path = self.root.join(key.as_str());
+        std::fs::File::open(&chunk_path)
+            .and_then(|f| f.sync_all())
+            .map_err(io(&chunk_path))?;
         let c_dir = self.dir.join("c");
         let mut d = chunk_path.parent();
         while let Some(p) = d {
