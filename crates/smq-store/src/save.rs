@@ -1,0 +1,130 @@
+//! Saving promised results through the scheduler.
+
+use std::borrow::Cow;
+
+use ndarray::{ArrayBase, Data, Dimension};
+use smqsched::{Promise, Queue};
+
+use crate::{Element, Error, Result, Run};
+
+/// A value that can be appended to a dataset as one acquisition: a scalar element, a
+/// `Vec` of elements (one-dimensional) or an ndarray array of any dimension.
+pub trait Record: Send + Sync + 'static {
+    /// The element type of the dataset.
+    type Elem: Element;
+    /// The acquisition shape (`[]` for a scalar).
+    fn shape(&self) -> Vec<u64>;
+    /// The elements in row-major order.
+    fn elements(&self) -> Cow<'_, [Self::Elem]>;
+}
+
+macro_rules! scalar_record {
+    ($($t:ty),*) => {$(
+        impl Record for $t {
+            type Elem = $t;
+            fn shape(&self) -> Vec<u64> {
+                Vec::new()
+            }
+            fn elements(&self) -> Cow<'_, [$t]> {
+                Cow::Borrowed(std::slice::from_ref(self))
+            }
+        }
+    )*};
+}
+scalar_record!(f64, f32, i32, i16, u16, u8);
+
+impl<E: Element> Record for Vec<E> {
+    type Elem = E;
+    fn shape(&self) -> Vec<u64> {
+        vec![self.len() as u64]
+    }
+    fn elements(&self) -> Cow<'_, [E]> {
+        Cow::Borrowed(self)
+    }
+}
+
+impl<E, S, D> Record for ArrayBase<S, D>
+where
+    E: Element,
+    S: Data<Elem = E> + Send + Sync + 'static,
+    D: Dimension + 'static,
+{
+    type Elem = E;
+    fn shape(&self) -> Vec<u64> {
+        self.shape().iter().map(|&n| n as u64).collect()
+    }
+    fn elements(&self) -> Cow<'_, [E]> {
+        match self.as_slice() {
+            Some(s) => Cow::Borrowed(s),
+            None => Cow::Owned(self.iter().copied().collect()),
+        }
+    }
+}
+
+impl Run {
+    /// Append a value to the dataset `name` (created from the value's shape and type if it
+    /// does not exist) and make it durable; returns the acquisition's index.
+    ///
+    /// # Errors
+    ///
+    /// As [`Run::dataset`] and [`Dataset::append`](crate::Dataset::append).
+    pub fn append<V: Record>(&self, name: &str, value: &V) -> Result<u64> {
+        let shape = value.shape();
+        self.dataset_u64::<V::Elem>(name, Some(&shape))?
+            .append_raw(&shape, &value.elements())
+    }
+
+    /// Save a promised result: submit on `queue` a task, labelled `save:<name>`, that takes
+    /// `promise` as input and appends its value to the dataset `name` (see
+    /// [`append`](Self::append)). The returned promise holds the acquisition's index, or
+    /// fails with the store's error message; if `promise` fails, the save fails as a
+    /// dependent and nothing is written. Appends to one dataset are serialized, in the order
+    /// the values become ready (not necessarily the order of submission: the scheduler runs
+    /// the newest tasks first). A dataset that does not exist is created from the first
+    /// value saved; create it with [`Run::dataset`] beforehand to fix its shape.
+    ///
+    /// ```
+    /// # let dir = std::env::temp_dir().join(format!("smq-store-doc-save-{}", std::process::id()));
+    /// use ndarray::Array1;
+    /// use smqsched::Scheduler;
+    ///
+    /// let store = smq_store::Store::create(&dir)?;
+    /// let run = store.create_run("scan", "demo", serde_json::json!({}))?;
+    /// let sch = Scheduler::new();
+    /// let scope = sch.queue("scope", 1).unwrap();
+    /// let disk = sch.queue("disk", 1).unwrap();
+    /// let mut saved = Vec::new();
+    /// for i in 0..5 {
+    ///     let trace = scope.submit((), move |()| Array1::from_elem(16, i as f64));
+    ///     let mean = scope.submit(&trace, |t: &Array1<f64>| t.mean().unwrap_or(0.0));
+    ///     saved.push(run.save(&disk, "waveforms", &trace)?);
+    ///     saved.push(run.save(&disk, "means", &mean)?);
+    /// }
+    /// sch.start();
+    /// for s in &saved {
+    ///     s.result().unwrap();
+    /// }
+    /// assert_eq!(run.read::<f64>("waveforms")?.shape(), &[5, 16]);
+    /// assert_eq!(run.read::<f64>("means")?.len(), 5);
+    /// # std::fs::remove_dir_all(&dir).ok();
+    /// # Ok::<(), smq_store::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Submit`] if the queue refuses the task.
+    pub fn save<V: Record>(
+        &self,
+        queue: &Queue,
+        name: &str,
+        promise: &Promise<V>,
+    ) -> Result<Promise<u64>> {
+        let run = self.clone();
+        let dataset = name.to_owned();
+        queue
+            .task()
+            .label(format!("save:{name}"))
+            .submit_result(promise, move |v: &V| run.append(&dataset, v))
+            .map_err(|e| Error::Submit(e.to_string()))
+    }
+}

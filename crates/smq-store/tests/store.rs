@@ -1,0 +1,274 @@
+//! Round trips, reopening, and errors on bad input.
+
+#![allow(clippy::unwrap_used)] // a failing test may panic
+
+use std::collections::BTreeSet;
+
+use ndarray::{Array1, Array2, ArrayD};
+use serde_json::json;
+use smq_store::{Error, Store};
+use smqsched::Scheduler;
+
+fn store() -> (tempfile::TempDir, Store) {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Store::create(tmp.path().join("runs")).unwrap();
+    (tmp, store)
+}
+
+#[test]
+fn element_types_round_trip() {
+    let (_tmp, store) = store();
+    let run = store.create_run("r", "types", json!(null)).unwrap();
+    let a = run.dataset::<f32>("f32", &[3]).unwrap();
+    let b = run.dataset::<u8>("u8", &[2, 2]).unwrap();
+    let c = run.dataset::<i16>("i16", &[]).unwrap();
+    for i in 0..4u8 {
+        a.append(&Array1::from_elem(3, f32::from(i) / 2.0).view())
+            .unwrap();
+        b.append_nd(&Array2::from_elem((2, 2), i).view().into_dyn())
+            .unwrap();
+        c.push(-i16::from(i)).unwrap();
+    }
+    // An acquisition equal to the fill value is stored too.
+    a.append(&Array1::zeros(3).view()).unwrap();
+    let store = Store::open(store.path()).unwrap();
+    let run = store.open_run("r").unwrap();
+    let a = run.read::<f32>("f32").unwrap();
+    assert_eq!(a.shape(), &[5, 3]);
+    assert_eq!(a[[3, 2]], 1.5);
+    assert_eq!(a[[4, 0]], 0.0);
+    assert_eq!(run.read::<u8>("u8").unwrap()[[2, 1, 1]], 2);
+    let c: ArrayD<i16> = run.read("i16").unwrap();
+    assert_eq!(c.into_raw_vec_and_offset().0, vec![0, -1, -2, -3]);
+    let names: Vec<_> = run
+        .datasets()
+        .unwrap()
+        .into_iter()
+        .map(|d| d.name)
+        .collect();
+    assert_eq!(names, ["f32", "i16", "u8"]);
+}
+
+#[test]
+fn reopened_dataset_continues() {
+    let (_tmp, store) = store();
+    let run = store.create_run("r", "e", json!({})).unwrap();
+    let d = run.dataset::<f64>("w", &[4]).unwrap();
+    d.append(&Array1::from_elem(4, 1.0).view()).unwrap();
+    drop((d, run));
+    let run = Store::open(store.path()).unwrap().open_run("r").unwrap();
+    let d = run.dataset::<f64>("w", &[4]).unwrap();
+    assert_eq!(d.len(), 1);
+    assert_eq!(d.append(&Array1::from_elem(4, 2.0).view()).unwrap(), 1);
+    let all = run.read::<f64>("w").unwrap();
+    assert_eq!(all.shape(), &[2, 4]);
+    assert_eq!(all[[1, 3]], 2.0);
+}
+
+#[test]
+fn leftover_chunk_beyond_the_length_is_ignored_then_overwritten() {
+    let (_tmp, store) = store();
+    let run = store.create_run("r", "e", json!({})).unwrap();
+    let d = run.dataset::<f64>("w", &[2]).unwrap();
+    d.append(&Array1::from_elem(2, 5.0).view()).unwrap();
+    // What a crash between the chunk write and the metadata rename leaves behind.
+    let chunk = run.path().join("w/c/1/0");
+    std::fs::create_dir_all(chunk.parent().unwrap()).unwrap();
+    std::fs::write(&chunk, b"garbage").unwrap();
+    std::fs::write(run.path().join("w/zarr.json.tmp"), b"{trunc").unwrap();
+    let run = Store::open(store.path()).unwrap().open_run("r").unwrap();
+    assert_eq!(run.read::<f64>("w").unwrap().shape(), &[1, 2]);
+    let d = run.dataset::<f64>("w", &[2]).unwrap();
+    d.append(&Array1::from_elem(2, 6.0).view()).unwrap();
+    assert_eq!(run.read::<f64>("w").unwrap()[[1, 1]], 6.0);
+}
+
+#[test]
+fn bad_input_gives_typed_errors() {
+    let (tmp, store) = store();
+    let run = store.create_run("r", "e", json!({})).unwrap();
+    let d = run.dataset::<f64>("w", &[3]).unwrap();
+    let e = d.append(&Array1::zeros(4).view()).unwrap_err();
+    assert!(matches!(e, Error::ShapeMismatch { .. }), "{e}");
+    assert!(e.to_string().contains("\"w\""), "{e}");
+    assert!(matches!(d.push(1.0), Err(Error::ShapeMismatch { .. })));
+    assert_eq!(d.len(), 0);
+    assert!(matches!(
+        run.dataset::<f64>("w", &[4]),
+        Err(Error::ShapeMismatch { .. })
+    ));
+    assert!(matches!(
+        run.dataset::<f32>("w", &[3]),
+        Err(Error::DataTypeMismatch { .. })
+    ));
+    // Also when the dataset is only on disk.
+    let fresh = store.open_run("r").unwrap();
+    assert!(matches!(
+        fresh.read::<u8>("w"),
+        Err(Error::DataTypeMismatch { .. })
+    ));
+    assert!(matches!(
+        run.dataset::<f64>("e", &[0]),
+        Err(Error::EmptyAxis { .. })
+    ));
+    assert!(matches!(
+        run.read::<f64>("missing"),
+        Err(Error::DatasetNotFound { .. })
+    ));
+    assert!(matches!(
+        d.read_acquisition(0),
+        Err(Error::OutOfRange { .. })
+    ));
+    assert!(matches!(store.open_run("nope"), Err(Error::RunNotFound(_))));
+    assert!(matches!(store.open_run("../r"), Err(Error::RunNotFound(_))));
+    assert!(matches!(
+        store.create_run("r", "e", json!({})),
+        Err(Error::RunExists(_))
+    ));
+    for bad in ["", "a/b", ".hidden", "zarr.json"] {
+        assert!(matches!(
+            store.create_run(bad, "e", json!({})),
+            Err(Error::InvalidName(_))
+        ));
+        assert!(matches!(
+            run.dataset::<f64>(bad, &[1]),
+            Err(Error::InvalidName(_))
+        ));
+    }
+    assert!(matches!(Store::open(tmp.path()), Err(Error::NotAStore(_))));
+    assert!(matches!(
+        Store::open(tmp.path().join("none")),
+        Err(Error::NotAStore(_))
+    ));
+}
+
+#[test]
+fn corrupt_metadata_is_an_error_not_a_panic() {
+    let (_tmp, store) = store();
+    let run = store.create_run("r", "e", json!({})).unwrap();
+    run.dataset::<f64>("w", &[3]).unwrap();
+    std::fs::write(run.path().join("w/zarr.json"), b"{\"node_type\": \"array\"").unwrap();
+    // A fresh handle: the writer opened above has the metadata in memory.
+    let fresh = Store::open(store.path()).unwrap().open_run("r").unwrap();
+    let e = fresh.read::<f64>("w").unwrap_err();
+    assert!(matches!(e, Error::CorruptMetadata { .. }), "{e}");
+    assert!(e.to_string().contains("zarr.json"), "{e}");
+    assert!(fresh.datasets().is_err());
+    std::fs::write(
+        run.path().join("w/zarr.json"),
+        br#"{"node_type": "array", "data_type": "float64", "shape": "x"}"#,
+    )
+    .unwrap();
+    assert!(matches!(
+        Store::open(store.path())
+            .unwrap()
+            .open_run("r")
+            .unwrap()
+            .read::<f64>("w"),
+        Err(Error::CorruptMetadata { .. })
+    ));
+    std::fs::write(run.path().join("zarr.json"), b"[]").unwrap();
+    assert!(store.open_run("r").is_err());
+    std::fs::write(store.path().join("zarr.json"), b"not json").unwrap();
+    assert!(matches!(
+        Store::open(store.path()),
+        Err(Error::CorruptMetadata { .. })
+    ));
+}
+
+#[test]
+fn run_metadata() {
+    let (_tmp, store) = store();
+    let run = store
+        .create_run("r", "sweep", json!({"start_hz": 1e3, "n": 5}))
+        .unwrap();
+    run.set_instrument("scope", "ACME,DSO,1,2").unwrap();
+    run.set_instrument("awg", "ACME,AWG,3,4").unwrap();
+    run.set_dag_summary(json!({"running": 1})).unwrap();
+    let m = run.metadata().unwrap();
+    assert!(m.end.is_none());
+    let start = m.start.unwrap();
+    assert_eq!(start.len(), "2026-01-01T00:00:00.000Z".len());
+    assert!(start.ends_with('Z') && start.as_bytes()[10] == b'T');
+    run.finish(Some(json!({"done": {"acquire": 5}}))).unwrap();
+    run.set_attribute("operator", json!("ada")).unwrap();
+    let m = store.open_run("r").unwrap().metadata().unwrap();
+    assert_eq!(m.experiment.as_deref(), Some("sweep"));
+    assert_eq!(m.parameters["n"], 5);
+    assert_eq!(m.instruments.len(), 2);
+    assert_eq!(m.instruments["awg"], "ACME,AWG,3,4");
+    assert!(m.end.is_some());
+    assert_eq!(m.dag_summary.unwrap()["done"]["acquire"], 5);
+    assert_eq!(m.attributes["operator"], "ada");
+}
+
+#[test]
+fn save_serializes_concurrent_appends_and_reports_failures() {
+    let (_tmp, store) = store();
+    let run = store.create_run("r", "e", json!({})).unwrap();
+    // Fix the shape up front: the newest task runs first, so the first value saved need
+    // not be the first submitted.
+    run.dataset::<f64>("traces", &[64]).unwrap();
+    let sch = Scheduler::new();
+    let acquire = sch.queue("acquire", 4).unwrap();
+    let disk = sch.queue("disk", 4).unwrap();
+    let mut saves = Vec::new();
+    for i in 0..40u32 {
+        let trace = acquire.submit((), move |()| Array1::from_elem(64, f64::from(i)));
+        saves.push(run.save(&disk, "traces", &trace).unwrap());
+        let reading = acquire.submit((), move |()| i as u8);
+        saves.push(run.save(&disk, "readings", &reading).unwrap());
+        let v = acquire.submit((), move |()| vec![i as i16; 2]);
+        saves.push(run.save(&disk, "pairs", &v).unwrap());
+    }
+    let failing = acquire.submit_result((), |()| Err::<Array1<f64>, _>("no trigger"));
+    let failed_save = run.save(&disk, "traces", &failing).unwrap();
+    let wrong = acquire.submit((), |()| Array1::from_elem(3, 0.0));
+    let wrong_save = run.save(&disk, "traces", &wrong).unwrap();
+    sch.start();
+    let mut indices = BTreeSet::new();
+    for s in saves.iter().step_by(3) {
+        indices.insert(*s.result().unwrap());
+    }
+    assert_eq!(indices, (0..40).collect());
+    assert!(failed_save.result().is_err());
+    let e = wrong_save.result().unwrap_err().to_string();
+    assert!(e.contains("shape mismatch"), "{e}");
+    let traces = run.read::<f64>("traces").unwrap();
+    assert_eq!(traces.shape(), &[40, 64]);
+    let mut seen = BTreeSet::new();
+    for acq in traces.outer_iter() {
+        assert!(acq.iter().all(|&x| x == acq[0]), "torn acquisition");
+        seen.insert(acq[0] as u32);
+    }
+    assert_eq!(seen, (0..40).collect());
+    assert_eq!(run.read::<u8>("readings").unwrap().len(), 40);
+    assert_eq!(run.read::<i16>("pairs").unwrap().shape(), &[40, 2]);
+}
+
+#[test]
+fn handles_from_one_store_share_the_writer() {
+    let (_tmp, store) = store();
+    store.create_run("r", "e", json!({})).unwrap();
+    let a = store
+        .open_run("r")
+        .unwrap()
+        .dataset::<f64>("w", &[2])
+        .unwrap();
+    let b = store
+        .clone()
+        .open_run("r")
+        .unwrap()
+        .dataset::<f64>("w", &[2])
+        .unwrap();
+    assert_eq!(a.append(&Array1::from_elem(2, 1.0).view()).unwrap(), 0);
+    assert_eq!(b.append(&Array1::from_elem(2, 2.0).view()).unwrap(), 1);
+    assert_eq!(a.len(), 2);
+    let all = Store::open(store.path())
+        .unwrap()
+        .open_run("r")
+        .unwrap()
+        .read::<f64>("w")
+        .unwrap();
+    assert_eq!(all.into_raw_vec_and_offset().0, vec![1.0, 1.0, 2.0, 2.0]);
+}
