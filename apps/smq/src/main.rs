@@ -1,0 +1,300 @@
+//! `smq`: run the demo scan on the simulated lab, serve the simulators, inspect runs.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::mpsc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use clap::{Parser, Subcommand};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use serde_json::json;
+use smq_cli::{Error, Lab, dag_summary, default_positions, demo_scan};
+use smq_sim::SimLab;
+use smq_store::Store;
+
+/// Laboratory acquisition on the smqsched scheduler.
+#[derive(Debug, Parser)]
+#[command(name = "smq", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the demo scan on the simulated lab and store it.
+    Demo {
+        /// Number of stage positions, over 0 to 10 mm.
+        #[arg(long, default_value_t = 21, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        points: u32,
+        /// Store directory.
+        #[arg(long, default_value = "./runs")]
+        out: PathBuf,
+        /// Seed of the simulated noise.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Serve the simulated instruments until Ctrl-C.
+    Sim {
+        /// Seed of the simulated noise.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// List the runs of a store.
+    Ls {
+        /// Store directory.
+        #[arg(long, default_value = "./runs")]
+        out: PathBuf,
+    },
+    /// Show a run: metadata, datasets, task counts and failures.
+    Show {
+        /// The run's name.
+        run: String,
+        /// Store directory.
+        #[arg(long, default_value = "./runs")]
+        out: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo { points, out, seed } => demo(points as usize, &out, seed),
+        Command::Sim { seed } => sim(seed),
+        Command::Ls { out } => ls(&out),
+        Command::Show { run, out } => show(&run, &out),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("smq: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Open an existing store, with a clear message if the directory is missing.
+fn open_store(out: &Path) -> Result<Store, Error> {
+    if !out.is_dir() {
+        return Err(format!("no store at {}: directory not found", out.display()).into());
+    }
+    Store::open(out).map_err(|e| format!("cannot open the store {}: {e}", out.display()).into())
+}
+
+/// Open the store at `out`, creating it if needed.
+fn open_or_create_store(out: &Path) -> Result<Store, Error> {
+    let store = if out.join("zarr.json").is_file() {
+        Store::open(out)
+    } else {
+        Store::create(out)
+    };
+    store.map_err(|e| format!("cannot open the store {}: {e}", out.display()).into())
+}
+
+/// A run name unique in `store`: `demo-<unix seconds>`, suffixed if taken.
+fn new_run_name(store: &Store) -> Result<String, Error> {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let taken = store.runs()?;
+    let base = format!("demo-{secs}");
+    let mut name = base.clone();
+    let mut i = 1;
+    while taken.contains(&name) {
+        i += 1;
+        name = format!("{base}-{i}");
+    }
+    Ok(name)
+}
+
+fn demo(points: usize, out: &Path, seed: u64) -> Result<(), Error> {
+    let positions = default_positions(points);
+    let store = open_or_create_store(out)?;
+    let name = new_run_name(&store)?;
+    let lab = Lab::open(seed)?;
+    lab.sch.start();
+    lab.prepare()?;
+    let run = store.create_run(
+        &name,
+        "demo",
+        json!({"points": points, "seed": seed, "positions_mm": positions, "channel": smq_cli::CHANNEL}),
+    )?;
+    for (instrument, idn) in lab.identities()? {
+        run.set_instrument(&instrument, &idn)?;
+    }
+
+    // Progress: totals per queue from the graph once submitted, finished counts polled.
+    let before: BTreeMap<String, usize> = lab
+        .sch
+        .queues()
+        .iter()
+        .map(|q| (q.name.to_string(), q.done + q.failed))
+        .collect();
+    let scan = demo_scan(&lab, &run, &positions)?;
+    let snap = lab.sch.snapshot();
+    let mut totals: BTreeMap<String, u64> = BTreeMap::new();
+    for t in &snap.tasks {
+        if let Some(q) = snap.queues.get(t.queue as usize) {
+            *totals.entry(q.name.to_string()).or_default() += 1;
+        }
+    }
+    let multi = MultiProgress::new();
+    let style = ProgressStyle::with_template(
+        "{prefix:>8} [{bar:30}] {pos:>4}/{len:4} {per_sec:>10} eta {eta}",
+    )
+    .map_err(|e| format!("progress style: {e}"))?
+    .progress_chars("=> ");
+    let bars: Vec<(String, ProgressBar)> = snap
+        .queues
+        .iter()
+        .map(|q| {
+            let name = q.name.to_string();
+            let total = totals.get(&name).copied().unwrap_or(0);
+            let pb = multi.add(ProgressBar::new(total));
+            pb.set_style(style.clone());
+            pb.set_prefix(name.clone());
+            (name, pb)
+        })
+        .collect();
+    loop {
+        let loads = lab.sch.queues();
+        for q in &loads {
+            if let Some((_, pb)) = bars.iter().find(|(n, _)| **n == *q.name) {
+                let offset = before.get(&*q.name).copied().unwrap_or(0);
+                let ended = (q.done + q.failed).saturating_sub(offset) as u64;
+                pb.set_position(ended);
+            }
+        }
+        if lab.sch.wait_timeout(Duration::from_millis(100)).is_ok() {
+            break;
+        }
+    }
+    for (_, pb) in &bars {
+        pb.finish();
+    }
+
+    let summary = dag_summary(&lab.sch);
+    run.finish(Some(summary.clone()))?;
+    lab.sch.shutdown();
+
+    println!("run {name} stored in {}", run.path().display());
+    println!(
+        "{} tasks: {}",
+        summary["tasks"],
+        summary["by_state"]
+            .as_object()
+            .map(|m| m
+                .iter()
+                .map(|(k, v)| format!("{v} {k}"))
+                .collect::<Vec<_>>()
+                .join(", "))
+            .unwrap_or_default()
+    );
+    let failed = summary["failed"].as_array().map_or(0, Vec::len);
+    match scan.max_signal() {
+        Some((x, v)) => println!("maximum signal {v:.4} V at x = {x:.3} mm"),
+        None => println!("no reading succeeded"),
+    }
+    if failed > 0 {
+        return Err(format!("{failed} tasks failed; see `smq show {name}`").into());
+    }
+    Ok(())
+}
+
+fn sim(seed: u64) -> Result<(), Error> {
+    let (tx, rx) = mpsc::channel();
+    ctrlc::set_handler(move || {
+        let _ = tx.send(());
+    })
+    .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
+    let lab = SimLab::start(seed).map_err(|e| format!("cannot start the simulators: {e}"))?;
+    println!("instrument  pty            tcp");
+    println!(
+        "dmm         {:<14} {}",
+        lab.dmm.pty_path(),
+        lab.dmm.tcp_addr()
+    );
+    println!(
+        "scope       {:<14} {}",
+        lab.scope.pty_path(),
+        lab.scope.tcp_addr()
+    );
+    println!(
+        "stage       {:<14} {}",
+        lab.stage.pty_path(),
+        lab.stage.tcp_addr()
+    );
+    println!("Ctrl-C to stop.");
+    let _ = rx.recv();
+    drop(lab);
+    println!("stopped.");
+    Ok(())
+}
+
+fn ls(out: &Path) -> Result<(), Error> {
+    let store = open_store(out)?;
+    let runs = store.runs()?;
+    if runs.is_empty() {
+        println!("no runs in {}", out.display());
+    }
+    for name in runs {
+        let run = store.open_run(&name)?;
+        let meta = run.metadata()?;
+        println!(
+            "{name}  {}  {}  {}",
+            meta.experiment.as_deref().unwrap_or("-"),
+            meta.start.as_deref().unwrap_or("-"),
+            if meta.end.is_some() {
+                "finished"
+            } else {
+                "unfinished"
+            }
+        );
+    }
+    Ok(())
+}
+
+fn show(name: &str, out: &Path) -> Result<(), Error> {
+    let store = open_store(out)?;
+    if !store.runs()?.iter().any(|r| r == name) {
+        return Err(format!("no run named {name:?} in {}", out.display()).into());
+    }
+    let run = store.open_run(name)?;
+    let meta = run.metadata()?;
+    println!("run         {}", meta.name);
+    println!("path        {}", run.path().display());
+    println!("experiment  {}", meta.experiment.as_deref().unwrap_or("-"));
+    println!("start       {}", meta.start.as_deref().unwrap_or("-"));
+    println!(
+        "end         {}",
+        meta.end.as_deref().unwrap_or("- (unfinished)")
+    );
+    println!("parameters  {}", meta.parameters);
+    println!("instruments");
+    for (k, v) in &meta.instruments {
+        println!("  {k:<8} {v}");
+    }
+    println!("datasets");
+    for d in run.datasets()? {
+        println!("  {:<16} {:<8} {:?}", d.name, d.data_type, d.shape);
+    }
+    match &meta.dag_summary {
+        Some(s) => {
+            println!("tasks       {}", s["tasks"]);
+            if let Some(m) = s["by_state"].as_object() {
+                for (k, v) in m {
+                    println!("  {k:<10} {v}");
+                }
+            }
+            let failed = s["failed"].as_array().cloned().unwrap_or_default();
+            println!("failures    {}", failed.len());
+            for f in failed {
+                println!("  {}", f.as_str().unwrap_or("?"));
+            }
+        }
+        None => println!("tasks       (no summary recorded)"),
+    }
+    Ok(())
+}
