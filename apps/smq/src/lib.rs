@@ -4,7 +4,8 @@
 //! what it measures with `smq-store`:
 //!
 //! ```text
-//! smq demo [--points N] [--out DIR] [--seed S]   run the demo scan, store it under DIR
+//! smq demo [--points N] [--out DIR] [--seed S] [--trace FILE]
+//!                                                run the demo scan, store it under DIR
 //! smq sim  [--seed S]                            serve the simulated instruments until Ctrl-C
 //! smq ls   [--out DIR]                           list the stored runs
 //! smq show RUN [--out DIR]                       metadata, datasets and task counts of a run
@@ -38,7 +39,7 @@
 //! # Ok::<(), smq_cli::Error>(())
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -50,7 +51,7 @@ use smq_scope::{Scope, ScopeDevice, Waveform};
 use smq_sim::SimLab;
 use smq_stage::{Stage, StageDevice};
 use smq_store::Run;
-use smqsched::{Promise, Queue, Scheduler, TaskState};
+use smqsched::{Event, EventKind, Promise, Queue, Scheduler, TaskId, TaskState};
 
 /// Error of the demo: a message naming what failed.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -315,4 +316,51 @@ pub fn state_name(state: TaskState) -> &'static str {
         #[allow(unreachable_patterns)]
         _ => "other",
     }
+}
+
+/// Chrome trace-event JSON (for `chrome://tracing` or Perfetto) of the task runs in
+/// `events`: one complete event per task run, from its `Started` to its `Finished` or
+/// `Failed` event, on one track per queue slot (named `queue/slot`).
+pub fn chrome_trace(events: &[Event]) -> Value {
+    let mut tracks: BTreeMap<(String, u32), usize> = BTreeMap::new();
+    let mut open: HashMap<TaskId, (usize, Duration, String, String)> = HashMap::new();
+    let mut out = Vec::new();
+    for e in events {
+        let Some(task) = e.task else { continue };
+        let queue = e.queue.as_deref().unwrap_or("").to_owned();
+        let label = e.label.as_deref().unwrap_or("").to_owned();
+        match &e.kind {
+            EventKind::Started { slot } => {
+                let next = tracks.len() + 1;
+                let tid = *tracks.entry((queue.clone(), *slot)).or_insert(next);
+                open.insert(task, (tid, e.at, label, queue));
+            }
+            EventKind::Finished | EventKind::Failed { .. } => {
+                if let Some((tid, start, label, queue)) = open.remove(&task) {
+                    let failed = matches!(e.kind, EventKind::Failed { .. });
+                    out.push(json!({
+                        "name": label,
+                        "cat": queue,
+                        "ph": "X",
+                        "ts": start.as_secs_f64() * 1e6,
+                        "dur": e.at.saturating_sub(start).as_secs_f64() * 1e6,
+                        "pid": 1,
+                        "tid": tid,
+                        "args": {"failed": failed},
+                    }));
+                }
+            }
+            _ => {}
+        }
+    }
+    for ((queue, slot), tid) in &tracks {
+        out.push(json!({
+            "name": "thread_name",
+            "ph": "M",
+            "pid": 1,
+            "tid": tid,
+            "args": {"name": format!("{queue}/{slot}")},
+        }));
+    }
+    json!({ "traceEvents": out, "displayTimeUnit": "ms" })
 }

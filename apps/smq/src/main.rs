@@ -34,6 +34,9 @@ enum Command {
         /// Seed of the simulated noise.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Write a Chrome trace-event JSON of the task runs to this file.
+        #[arg(long)]
+        trace: Option<PathBuf>,
     },
     /// Serve the simulated instruments until Ctrl-C.
     Sim {
@@ -60,7 +63,12 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Demo { points, out, seed } => demo(points as usize, &out, seed),
+        Command::Demo {
+            points,
+            out,
+            seed,
+            trace,
+        } => demo(points as usize, &out, seed, trace.as_deref()),
         Command::Sim { seed } => sim(seed),
         Command::Ls { out } => ls(&out),
         Command::Show { run, out } => show(&run, &out),
@@ -109,11 +117,12 @@ fn new_run_name(store: &Store) -> Result<String, Error> {
     Ok(name)
 }
 
-fn demo(points: usize, out: &Path, seed: u64) -> Result<(), Error> {
+fn demo(points: usize, out: &Path, seed: u64, trace: Option<&Path>) -> Result<(), Error> {
     let positions = default_positions(points);
     let store = open_or_create_store(out)?;
     let name = new_run_name(&store)?;
     let lab = Lab::open(seed)?;
+    let events = lab.sch.subscribe();
     lab.sch.start();
     lab.prepare()?;
     let run = store.create_run(
@@ -178,6 +187,13 @@ fn demo(points: usize, out: &Path, seed: u64) -> Result<(), Error> {
     let summary = dag_summary(&lab.sch);
     run.finish(Some(summary.clone()))?;
     lab.sch.shutdown();
+    if let Some(path) = trace {
+        let log: Vec<_> = events.try_iter().collect();
+        let text = serde_json::to_string(&smq_cli::chrome_trace(&log))?;
+        std::fs::write(path, text)
+            .map_err(|e| format!("cannot write the trace {}: {e}", path.display()))?;
+        println!("trace written to {}", path.display());
+    }
 
     println!("run {name} stored in {}", run.path().display());
     println!(

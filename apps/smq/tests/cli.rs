@@ -102,3 +102,33 @@ fn bad_arguments_are_errors() {
         assert!(stderr(&o).contains("error"), "{args:?}: {}", stderr(&o));
     }
 }
+
+#[test]
+fn demo_writes_a_chrome_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("trace.json");
+    let demo = smq(&[
+        "demo",
+        "--points",
+        "3",
+        "--out",
+        &out_arg(&dir.path().join("runs")),
+        "--trace",
+        &out_arg(&trace),
+    ]);
+    assert!(demo.status.success(), "{}", stderr(&demo));
+    let value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&trace).unwrap()).unwrap();
+    let events = value["traceEvents"].as_array().unwrap();
+    let runs: Vec<_> = events.iter().filter(|e| e["ph"] == "X").collect();
+    // At least the scan's 3 moves, 3 readings, 3 waveforms and their processing.
+    assert!(runs.len() >= 9 * 3, "{}", runs.len());
+    for queue in ["stage", "dmm", "scope", "compute"] {
+        assert!(
+            events
+                .iter()
+                .any(|e| e["ph"] == "M" && e["args"]["name"].as_str().unwrap().starts_with(queue)),
+            "no track of {queue}"
+        );
+    }
+}
