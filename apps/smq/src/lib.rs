@@ -11,6 +11,10 @@
 //! smq show RUN [--out DIR]                       metadata, datasets and task counts of a run
 //! ```
 //!
+//! During `smq demo`, a first Ctrl-C pauses: the scheduler stops, running tasks finish, and
+//! Enter resumes while `a` + Enter or a second Ctrl-C aborts, keeping the data taken so far
+//! (the run is finished with its task summary and the command exits non-zero).
+//!
 //! The demo scan itself is defined here, once, so that other front ends (a dashboard, a
 //! test) submit exactly the same graph:
 //!

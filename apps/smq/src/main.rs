@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{Parser, Subcommand};
@@ -119,6 +120,12 @@ fn new_run_name(store: &Store) -> Result<String, Error> {
 
 fn demo(points: usize, out: &Path, seed: u64, trace: Option<&Path>) -> Result<(), Error> {
     let positions = default_positions(points);
+    let interrupts_handle = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&interrupts_handle);
+    ctrlc::set_handler(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+    })
+    .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
     let store = open_or_create_store(out)?;
     let name = new_run_name(&store)?;
     let lab = Lab::open(seed)?;
@@ -128,7 +135,7 @@ fn demo(points: usize, out: &Path, seed: u64, trace: Option<&Path>) -> Result<()
     let run = store.create_run(
         &name,
         "demo",
-        json!({"points": points, "seed": seed, "positions_mm": positions, "channel": smq_cli::CHANNEL}),
+        json!({"points": points, "seed": seed, "from_mm": positions.first(), "to_mm": positions.last(), "channel": smq_cli::CHANNEL}),
     )?;
     for (instrument, idn) in lab.identities()? {
         run.set_instrument(&instrument, &idn)?;
@@ -167,6 +174,9 @@ fn demo(points: usize, out: &Path, seed: u64, trace: Option<&Path>) -> Result<()
             (name, pb)
         })
         .collect();
+    let mut paused = false;
+    let mut answers: Option<mpsc::Receiver<String>> = None;
+    let mut aborted = false;
     loop {
         let loads = lab.sch.queues();
         for q in &loads {
@@ -176,6 +186,43 @@ fn demo(points: usize, out: &Path, seed: u64, trace: Option<&Path>) -> Result<()
                 pb.set_position(ended);
             }
         }
+        let interrupts = interrupts_handle.load(Ordering::SeqCst);
+        if interrupts >= 2 {
+            aborted = true;
+            break;
+        }
+        if interrupts == 1 && !paused {
+            paused = true;
+            lab.sch.stop();
+            lab.sch.wait_drained();
+            multi.suspend(|| {
+                eprintln!(
+                    "paused: running tasks finished. Enter to resume, `a` + Enter or Ctrl-C to abort."
+                );
+            });
+            answers.get_or_insert_with(spawn_stdin_reader);
+        }
+        if paused {
+            match answers.as_ref().map(|rx| rx.try_recv()) {
+                Some(Ok(line)) if line.trim().starts_with('a') => {
+                    aborted = true;
+                    break;
+                }
+                Some(Ok(_)) => {
+                    paused = false;
+                    interrupts_handle.store(0, Ordering::SeqCst);
+                    lab.sch.start();
+                }
+                // Stdin closed: nobody can answer, abort.
+                Some(Err(mpsc::TryRecvError::Disconnected)) => {
+                    aborted = true;
+                    break;
+                }
+                _ => {}
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            continue;
+        }
         if lab.sch.wait_timeout(Duration::from_millis(100)).is_ok() {
             break;
         }
@@ -184,6 +231,10 @@ fn demo(points: usize, out: &Path, seed: u64, trace: Option<&Path>) -> Result<()
         pb.finish();
     }
 
+    if aborted {
+        lab.sch.stop();
+        lab.sch.wait_drained();
+    }
     let summary = dag_summary(&lab.sch);
     run.finish(Some(summary.clone()))?;
     lab.sch.shutdown();
@@ -209,6 +260,13 @@ fn demo(points: usize, out: &Path, seed: u64, trace: Option<&Path>) -> Result<()
             .unwrap_or_default()
     );
     let failed = summary["failed"].as_array().map_or(0, Vec::len);
+    if aborted {
+        return Err(format!(
+            "aborted; the data taken so far are kept in run {name} ({})",
+            run.path().display()
+        )
+        .into());
+    }
     match scan.max_signal() {
         Some((x, v)) => println!("maximum signal {v:.4} V at x = {x:.3} mm"),
         None => println!("no reading succeeded"),
@@ -217,6 +275,20 @@ fn demo(points: usize, out: &Path, seed: u64, trace: Option<&Path>) -> Result<()
         return Err(format!("{failed} tasks failed; see `smq show {name}`").into());
     }
     Ok(())
+}
+
+/// A thread forwarding the lines of stdin; the channel closes at end of input.
+fn spawn_stdin_reader() -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
 }
 
 fn sim(seed: u64) -> Result<(), Error> {
