@@ -167,7 +167,11 @@ fn demo(points: usize, out: &Path, seed: u64, trace: Option<&Path>) -> Result<()
         .iter()
         .map(|q| {
             let name = q.name.to_string();
-            let total = totals.get(&name).copied().unwrap_or(0);
+            let total = totals
+                .get(&name)
+                .copied()
+                .unwrap_or(0)
+                .saturating_sub(before.get(&name).copied().unwrap_or(0) as u64);
             let pb = multi.add(ProgressBar::new(total));
             pb.set_style(style.clone());
             pb.set_prefix(name.clone());
@@ -229,6 +233,9 @@ fn demo(points: usize, out: &Path, seed: u64, trace: Option<&Path>) -> Result<()
     }
     for (_, pb) in &bars {
         pb.finish();
+    }
+    if !multi.is_hidden() {
+        eprintln!();
     }
 
     if aborted {
