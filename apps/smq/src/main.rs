@@ -305,22 +305,7 @@ fn sim(seed: u64) -> Result<(), Error> {
     })
     .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
     let lab = SimLab::start(seed).map_err(|e| format!("cannot start the simulators: {e}"))?;
-    println!("instrument  pty            tcp");
-    println!(
-        "dmm         {:<14} {}",
-        lab.dmm.pty_path(),
-        lab.dmm.tcp_addr()
-    );
-    println!(
-        "scope       {:<14} {}",
-        lab.scope.pty_path(),
-        lab.scope.tcp_addr()
-    );
-    println!(
-        "stage       {:<14} {}",
-        lab.stage.pty_path(),
-        lab.stage.tcp_addr()
-    );
+    println!("{}", lab.endpoints());
     println!("Ctrl-C to stop.");
     let _ = rx.recv();
     drop(lab);

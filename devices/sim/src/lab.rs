@@ -37,6 +37,32 @@ pub struct SimLab {
 }
 
 impl SimLab {
+    /// A table of each instrument's pseudo-terminal path and TCP address, one line each
+    /// under a header, as the `smq-sim` and `smq sim` commands print it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lab = smq_sim::SimLab::start(1).unwrap();
+    /// let table = lab.endpoints();
+    /// assert!(table.starts_with("instrument"));
+    /// assert_eq!(table.lines().count(), 4);
+    /// ```
+    pub fn endpoints(&self) -> String {
+        format!(
+            "instrument  pty            tcp\n\
+             dmm         {:<14} {}\n\
+             scope       {:<14} {}\n\
+             stage       {:<14} {}",
+            self.dmm.pty_path(),
+            self.dmm.tcp_addr(),
+            self.scope.pty_path(),
+            self.scope.tcp_addr(),
+            self.stage.pty_path(),
+            self.stage.tcp_addr(),
+        )
+    }
+
     /// Start the three instruments around the default sample, with noise
     /// seeded by `seed`.
     ///

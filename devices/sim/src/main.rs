@@ -41,22 +41,7 @@ fn main() -> std::process::ExitCode {
     lab.dmm.set_latency(latency);
     lab.scope.set_latency(latency);
     lab.stage.set_latency(latency);
-    println!("instrument  pty            tcp");
-    println!(
-        "dmm         {:<14} {}",
-        lab.dmm.pty_path(),
-        lab.dmm.tcp_addr()
-    );
-    println!(
-        "scope       {:<14} {}",
-        lab.scope.pty_path(),
-        lab.scope.tcp_addr()
-    );
-    println!(
-        "stage       {:<14} {}",
-        lab.stage.pty_path(),
-        lab.stage.tcp_addr()
-    );
+    println!("{}", lab.endpoints());
     println!("Ctrl-C to stop.");
     let _ = rx.recv();
     drop(lab);
