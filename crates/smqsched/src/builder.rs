@@ -6,7 +6,7 @@ use std::fmt::Display;
 use std::sync::Arc;
 
 use crate::cell::{StreamCell, StreamEnd, ValueCell};
-use crate::core::TaskSpec;
+use crate::core::{Deps, TaskSpec};
 use crate::error::SubmitError;
 use crate::input::{Input, IntoInputs};
 use crate::promise::{Item, Owner, Promise, Stream};
@@ -186,7 +186,7 @@ impl<'q> TaskBuilder<'q> {
 
     fn spawn(
         self,
-        deps: Vec<Dep>,
+        deps: Deps,
         foreign: Option<TaskId>,
         job: Box<dyn Job>,
         body_type: &'static str,
@@ -397,9 +397,8 @@ impl<'q> TaskBuilder<'q> {
 }
 
 /// The input edges, and an input from another scheduler if there is one.
-fn deps_of<In: Input>(input: &In, sched: u64, extra: usize) -> (Vec<Dep>, Option<TaskId>) {
-    // Sized exactly, so that the scheduler keeps it without reallocating.
-    let mut deps = Vec::with_capacity(input.count() + extra);
+fn deps_of<In: Input>(input: &In, sched: u64, extra: usize) -> (Deps, Option<TaskId>) {
+    let mut deps = Deps::with_capacity(input.count() + extra);
     let mut foreign = None;
     input.visit(&mut |d, s| {
         if s != sched {

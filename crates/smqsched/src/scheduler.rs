@@ -68,7 +68,11 @@ impl Shared {
         let r = f(&mut core);
         let dead = std::mem::take(&mut core.graveyard);
         // Moved to the stack, so that the outbox keeps its capacity: no allocation per task.
-        let outbox: SmallVec<[(u32, Msg); 4]> = core.outbox.drain(..).collect();
+        let outbox: SmallVec<[(u32, Msg); 4]> = match core.outbox.len() {
+            0 => SmallVec::new(),
+            1 => core.outbox.pop().into_iter().collect(),
+            _ => core.outbox.drain(..).collect(),
+        };
         let wake = core.unfinished == 0 || core.in_flight == 0;
         drop(core);
         let mut stolen = None;

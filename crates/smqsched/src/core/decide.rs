@@ -3,39 +3,44 @@
 use super::*;
 
 impl Core {
-    pub(super) fn fits(&self, t: u64) -> bool {
-        let n = &self.nodes[t as usize];
-        let q = &self.queues[n.queue as usize];
-        n.requires
-            .iter()
-            .all(|&(r, units)| q.resources[r].available >= units)
-    }
-
-    pub(super) fn first_fitting(
-        &self,
-        map: &BTreeMap<u128, u64>,
-        has_resources: bool,
-    ) -> Option<(u128, u64)> {
-        if has_resources {
-            map.iter()
-                .find(|&(_, &t)| self.fits(t))
-                .map(|(&k, &t)| (k, t))
-        } else {
-            map.first_key_value().map(|(&k, &t)| (k, t))
-        }
-    }
-
     /// The smallest key among ready tasks that their queue can take now.
-    pub(super) fn best_ready(&self) -> Option<(u128, u64)> {
+    pub(super) fn best_ready(&mut self) -> Option<(u128, u64)> {
+        let nodes = &self.nodes;
+        let live = |key: u128, t: u64| {
+            let n = &nodes[t as usize];
+            n.in_ready && n.key() == key
+        };
         let mut best: Option<(u128, u64)> = None;
-        for q in &self.queues {
-            let res = !q.resources.is_empty();
-            let a = if q.in_use < q.slots {
-                self.first_fitting(&q.ready, res)
+        for q in &mut self.queues {
+            let QueueState {
+                ready,
+                ready_releasers,
+                resources,
+                in_use,
+                slots,
+                ..
+            } = q;
+            let fits = |t: u64| {
+                nodes[t as usize]
+                    .requires()
+                    .iter()
+                    .all(|&(r, units)| resources[r].available >= units)
+            };
+            let no_resources = resources.is_empty();
+            let a = if *in_use < *slots {
+                if no_resources {
+                    ready.first(live)
+                } else {
+                    ready.first_fitting(live, fits)
+                }
             } else {
                 None
             };
-            let b = self.first_fitting(&q.ready_releasers, res);
+            let b = if no_resources {
+                ready_releasers.first(live)
+            } else {
+                ready_releasers.first_fitting(live, fits)
+            };
             for c in [a, b].into_iter().flatten() {
                 if best.is_none_or(|(k, _)| c.0 < k) {
                     best = Some(c);
@@ -113,9 +118,8 @@ impl Core {
         if node.state != St::Waiting || node.claim <= c.rank {
             return;
         }
-        let old_key = node.key;
         node.claim = c.rank;
-        node.key = key_of(c.rank, c.seq);
+        node.seq = c.seq;
         c.seq += 1;
         if node.pending > 0 {
             let inputs = &self.edges[node.inputs_at..node.inputs_at + node.inputs_len as usize];
@@ -127,14 +131,14 @@ impl Core {
             return;
         }
         if node.in_ready {
-            self.remove_ready(t, old_key);
+            self.remove_ready(t);
         }
         self.insert_ready(t);
     }
 
     pub(super) fn is_releaser_in_place(&self, t: u64) -> bool {
         let n = &self.nodes[t as usize];
-        n.releases
+        n.releases()
             .is_some_and(|h| self.nodes[h as usize].queue == n.queue)
     }
 
@@ -148,16 +152,12 @@ impl Core {
         } else {
             &mut q.ready
         };
-        map.insert(n.key, t);
+        map.insert(n.key(), t);
     }
 
-    pub(super) fn remove_ready(&mut self, t: u64, key: u128) {
-        let n = &mut self.nodes[t as usize];
-        n.in_ready = false;
-        let q = &mut self.queues[n.queue as usize];
-        if q.ready.remove(&key).is_none() {
-            q.ready_releasers.remove(&key);
-        }
+    /// Take `t` out of its queue's ready set: lazily, its entry is dead from now on.
+    pub(super) fn remove_ready(&mut self, t: u64) {
+        self.nodes[t as usize].in_ready = false;
     }
 
     pub(super) fn start(&mut self, t: u64) {
@@ -171,11 +171,10 @@ impl Core {
                 now
             }
         };
-        let key = self.nodes[t as usize].key;
-        self.remove_ready(t, key);
+        self.remove_ready(t);
         let (queue, holder) = {
             let n = &self.nodes[t as usize];
-            (n.queue as usize, n.releases)
+            (n.queue as usize, n.releases())
         };
         // Take over the held slot of a same-queue holder, or take a free one.
         let inherited = holder.and_then(|h| {
@@ -197,7 +196,7 @@ impl Core {
             }
         };
         let n = &mut self.nodes[t as usize];
-        for &(r, units) in n.requires.iter() {
+        for &(r, units) in n.requires() {
             q.resources[r].available -= units;
         }
         q.n_ready -= 1;

@@ -63,15 +63,18 @@ mod chunked;
 mod decide;
 mod observe;
 mod progress;
+mod ready;
 
 pub(crate) use crate::task::{Dep, Job, Msg, TaskId};
 #[cfg(test)]
 use crate::task::{RunCtx, TaskJob};
 use chunked::Chunked;
 use observe::ChangeLog;
+use ready::ReadySet;
 
 use std::collections::BTreeMap;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -100,33 +103,87 @@ impl Node {
 
 struct Node {
     label: Arc<str>,
-    queue: u32,
-    state: St,
     /// Its inputs: `edges[inputs_at..inputs_at + inputs_len]`.
     inputs_at: usize,
-    inputs_len: u32,
-    pending: u32,
     /// Tasks waiting for the whole result; most tasks have one or two.
     dependents: SmallVec<[u64; 2]>,
-    /// Tasks ordered after this one whatever its outcome (`after_settled`).
-    settled_dependents: SmallVec<[u64; 1]>,
-    item_dependents: BTreeMap<u32, Vec<u64>>,
-    items: u32,
     job: Option<Box<dyn Job>>,
+    /// The rank of the cursor that claimed it, or `UNCLAIMED`; with `seq`, its key.
     claim: u64,
-    key: u128,
-    in_ready: bool,
-    hold: bool,
-    holding: bool,
-    released_by: Option<u64>,
-    releases: Option<u64>,
-    requires: Box<[(usize, u32)]>,
-    slot: u32,
+    seq: u64,
     /// Nanoseconds since the epoch; `NEVER` if not (yet).
     submitted: u64,
     started: u64,
     finished: u64,
+    /// What few tasks need: kept out of line so that the common node stays small.
+    extra: Option<Box<Extra>>,
+    queue: u32,
+    inputs_len: u32,
+    pending: u32,
+    items: u32,
+    slot: u32,
+    state: St,
+    in_ready: bool,
+    hold: bool,
+    holding: bool,
+}
+
+/// The rarely used part of a [`Node`].
+#[derive(Default)]
+struct Extra {
+    /// Tasks ordered after this one whatever its outcome (`after_settled`).
+    settled_dependents: Vec<u64>,
+    /// Tasks waiting for one item, by item.
+    item_dependents: BTreeMap<u32, Vec<u64>>,
+    released_by: Option<u64>,
+    releases: Option<u64>,
+    requires: Box<[(usize, u32)]>,
     error: Option<Arc<TaskError>>,
+}
+
+impl Node {
+    /// Its key in its queue's ready map: walk order.
+    fn key(&self) -> u128 {
+        key_of(self.claim, self.seq)
+    }
+
+    fn extra_mut(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
+    }
+
+    fn releases(&self) -> Option<u64> {
+        self.extra.as_ref().and_then(|e| e.releases)
+    }
+
+    fn released_by(&self) -> Option<u64> {
+        self.extra.as_ref().and_then(|e| e.released_by)
+    }
+
+    fn requires(&self) -> &[(usize, u32)] {
+        self.extra.as_ref().map_or(&[], |e| &e.requires)
+    }
+
+    fn error(&self) -> Option<&Arc<TaskError>> {
+        self.extra.as_ref().and_then(|e| e.error.as_ref())
+    }
+
+    fn set_error(&mut self, error: TaskError) {
+        self.extra_mut().error = Some(Arc::new(error));
+    }
+
+    fn take_settled_dependents(&mut self) -> Vec<u64> {
+        self.extra
+            .as_mut()
+            .map(|e| std::mem::take(&mut e.settled_dependents))
+            .unwrap_or_default()
+    }
+
+    fn take_item_dependents(&mut self) -> BTreeMap<u32, Vec<u64>> {
+        self.extra
+            .as_mut()
+            .map(|e| std::mem::take(&mut e.item_dependents))
+            .unwrap_or_default()
+    }
 }
 
 const NEVER: u64 = u64::MAX;
@@ -148,8 +205,8 @@ struct QueueState {
     held: u32,
     free: Vec<u32>,
     resources: Vec<Resource>,
-    ready: BTreeMap<u128, u64>,
-    ready_releasers: BTreeMap<u128, u64>,
+    ready: ReadySet,
+    ready_releasers: ReadySet,
     n_waiting: u64,
     n_ready: u64,
     n_running: u64,
@@ -184,6 +241,10 @@ impl Cursor {
     }
 }
 
+/// A task's input edges: inline for up to four, so that most submissions allocate nothing
+/// for them.
+pub(crate) type Deps = SmallVec<[Dep; 4]>;
+
 /// A submission `Core::add_task` refused, with the job to drop outside the lock.
 pub(crate) type Rejected = (SubmitError, Box<dyn Job>);
 
@@ -193,7 +254,7 @@ pub(crate) struct TaskSpec {
     /// The label given, or `None` for the default derived from `body_type`.
     pub(crate) label: Option<Arc<str>>,
     pub(crate) body_type: &'static str,
-    pub(crate) deps: Vec<Dep>,
+    pub(crate) deps: Deps,
     /// Ordering-only inputs satisfied by any outcome, walked after `deps`.
     pub(crate) settled: Vec<TaskId>,
     pub(crate) hold: bool,
@@ -228,11 +289,37 @@ pub(crate) struct Core {
     /// Messages for the workers, sent by the caller after unlocking.
     pub(crate) outbox: Vec<(u32, Msg)>,
     /// Default labels by the address and length of the body's type name.
-    labels: HashMap<(usize, usize), Arc<str>>,
+    labels: HashMap<(usize, usize), Arc<str>, BuildHasherDefault<AddrHasher>>,
 }
 
 #[cfg(test)]
 mod tests;
+
+/// Hashes the default-label key (a type name's address and length), computed at every
+/// submission: one multiply per word instead of SipHash, which defends against crafted keys
+/// that cannot occur here.
+#[derive(Default)]
+struct AddrHasher(u64);
+
+impl Hasher for AddrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
 
 fn key_of(rank: u64, seq: u64) -> u128 {
     (u128::from(rank) << 64) | u128::from(seq)
@@ -260,7 +347,7 @@ impl Core {
             decision_time: None,
             graveyard: Vec::new(),
             outbox: Vec::new(),
-            labels: HashMap::new(),
+            labels: HashMap::default(),
         }
     }
 
@@ -316,8 +403,8 @@ impl Core {
                     available: capacity,
                 })
                 .collect(),
-            ready: BTreeMap::new(),
-            ready_releasers: BTreeMap::new(),
+            ready: ReadySet::default(),
+            ready_releasers: ReadySet::default(),
             n_waiting: 0,
             n_ready: 0,
             n_running: 0,
@@ -333,10 +420,17 @@ impl Core {
         self.subscribers.push(tx);
     }
 
+    /// Send an event to the subscribers, if any. The check is inlined into every caller, so
+    /// that a scheduler nobody observes pays nothing else.
+    #[inline]
     fn emit(&mut self, task: Option<u64>, kind: EventKind) {
-        if self.subscribers.is_empty() {
-            return;
+        if !self.subscribers.is_empty() {
+            self.emit_to_subscribers(task, kind);
         }
+    }
+
+    #[cold]
+    fn emit_to_subscribers(&mut self, task: Option<u64>, kind: EventKind) {
         let (label, queue) = match task {
             Some(t) => {
                 let n = &self.nodes[t as usize];
@@ -426,7 +520,7 @@ impl Core {
             if !holder.hold {
                 return Err((SubmitError::NotHolding { task: h }, job));
             }
-            if let Some(by) = holder.released_by {
+            if let Some(by) = holder.released_by() {
                 return Err((
                     SubmitError::AlreadyReleased {
                         task: h,
@@ -471,20 +565,20 @@ impl Core {
             }
         }
         if let Some(h) = releases {
-            self.nodes[h.0 as usize].released_by = Some(id);
+            self.nodes[h.0 as usize].extra_mut().released_by = Some(id);
         }
         if failure.is_none() {
             for &t in &settled {
                 let p = &mut self.nodes[t.0 as usize];
                 if !p.is_final() {
-                    p.settled_dependents.push(id);
+                    p.extra_mut().settled_dependents.push(id);
                 }
             }
             for d in &deps {
                 let p = &mut self.nodes[d.task.0 as usize];
                 if !Self::available(p, d.item) {
                     match d.item {
-                        Some(i) => p.item_dependents.entry(i).or_default().push(id),
+                        Some(i) => p.extra_mut().item_dependents.entry(i).or_default().push(id),
                         None => p.dependents.push(id),
                     }
                 }
@@ -495,31 +589,33 @@ impl Core {
         self.edges.extend_from_slice(&deps);
         self.edges
             .extend(settled.iter().map(|&task| Dep { task, item: None }));
+        let extra = (releases.is_some() || !req.is_empty()).then(|| {
+            Box::new(Extra {
+                releases: releases.map(|h| h.0),
+                requires: req.into(),
+                ..Extra::default()
+            })
+        });
         self.nodes.push(Node {
             label: Arc::clone(&label),
-            queue,
-            state: St::Waiting,
             inputs_at,
-            inputs_len,
-            pending,
             dependents: SmallVec::new(),
-            settled_dependents: SmallVec::new(),
-            item_dependents: BTreeMap::new(),
-            items: 0,
             job: Some(job),
             claim: UNCLAIMED,
-            key: 0,
-            in_ready: false,
-            hold,
-            holding: false,
-            released_by: None,
-            releases: releases.map(|h| h.0),
-            requires: req.into(),
-            slot: 0,
+            seq: 0,
             submitted: now,
             started: NEVER,
             finished: NEVER,
-            error: None,
+            extra,
+            queue,
+            inputs_len,
+            pending,
+            items: 0,
+            slot: 0,
+            state: St::Waiting,
+            in_ready: false,
+            hold,
+            holding: false,
         });
         self.unfinished += 1;
         self.log.tasks = self.nodes.len();
@@ -563,7 +659,7 @@ impl Core {
                 task: self.task_ref(t),
                 input: self.task_ref(input),
                 // The root cause, shared: the text does not grow along a chain.
-                reason: match p.error.as_deref() {
+                reason: match p.error().map(|e| &**e) {
                     Some(TaskError::DependencyFailed { reason, .. }) => Arc::clone(reason),
                     Some(e) => Arc::from(e.to_string()),
                     None => Arc::from("failed"),

@@ -62,7 +62,7 @@ impl Core {
             submitted: Duration::from_nanos(n.submitted),
             started: stamp_to_duration(n.started),
             finished: stamp_to_duration(n.finished),
-            error: n.error.clone(),
+            error: n.error().cloned(),
         }
     }
 

@@ -28,7 +28,11 @@ impl Core {
         let n = &mut self.nodes[t as usize];
         n.items = n.items.max(idx.saturating_add(1));
         self.log.record(t);
-        let waiting = n.item_dependents.remove(&idx).unwrap_or_default();
+        let waiting = n
+            .extra
+            .as_mut()
+            .and_then(|e| e.item_dependents.remove(&idx))
+            .unwrap_or_default();
         for d in waiting {
             self.input_arrived(d);
         }
@@ -60,7 +64,7 @@ impl Core {
         n.finished = now;
         let q = &mut self.queues[n.queue as usize];
         q.n_running -= 1;
-        for &(r, units) in n.requires.iter() {
+        for &(r, units) in n.requires() {
             q.resources[r].available += units;
         }
         if ok && n.hold {
@@ -70,7 +74,7 @@ impl Core {
             q.in_use -= 1;
             q.free.push(n.slot);
         }
-        if let Some(h) = n.releases {
+        if let Some(h) = n.releases() {
             self.release_hold(h);
         }
         let n = &mut self.nodes[t as usize];
@@ -81,8 +85,8 @@ impl Core {
                 n.state = St::Done;
                 self.log.record(t);
                 let deps = std::mem::take(&mut n.dependents);
-                let settled = std::mem::take(&mut n.settled_dependents);
-                let past_end = std::mem::take(&mut n.item_dependents);
+                let settled = n.take_settled_dependents();
+                let past_end = n.take_item_dependents();
                 for d in deps.into_iter().chain(settled) {
                     self.input_arrived(d);
                 }
@@ -99,7 +103,7 @@ impl Core {
                 q.n_failed += 1;
                 n.state = St::Failed;
                 self.log.record(t);
-                n.error = Some(Arc::new(error.clone()));
+                n.set_error(error.clone());
                 self.emit(Some(t), EventKind::Failed { error });
                 self.cascade(t, St::Failed);
             }
@@ -114,8 +118,7 @@ impl Core {
             return;
         }
         if n.in_ready {
-            let key = n.key;
-            self.remove_ready(t, key);
+            self.remove_ready(t);
         }
         let n = &self.nodes[t as usize];
         let interior = self.edges[n.inputs_at..n.inputs_at + n.inputs_len as usize]
@@ -139,8 +142,8 @@ impl Core {
             job.fail(error.clone());
             self.graveyard.push(job);
         }
-        n.error = Some(Arc::new(error.clone()));
-        if let Some(h) = n.releases {
+        n.set_error(error.clone());
+        if let Some(h) = n.releases() {
             self.release_hold(h);
         }
         let kind = if state == St::Cancelled {
@@ -158,16 +161,12 @@ impl Core {
         while let Some(x) = work.pop() {
             let n = &mut self.nodes[x as usize];
             // Ordered after `x` whatever its outcome: its end is their input.
-            for d in std::mem::take(&mut n.settled_dependents) {
+            for d in n.take_settled_dependents() {
                 self.input_arrived(d);
             }
             let n = &mut self.nodes[x as usize];
             let mut deps: Vec<u64> = std::mem::take(&mut n.dependents).into_vec();
-            deps.extend(
-                std::mem::take(&mut n.item_dependents)
-                    .into_values()
-                    .flatten(),
-            );
+            deps.extend(n.take_item_dependents().into_values().flatten());
             for d in deps {
                 if self.nodes[d as usize].state != St::Waiting {
                     continue;
