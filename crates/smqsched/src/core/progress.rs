@@ -86,11 +86,14 @@ impl Core {
                 self.log.record(t);
                 let deps = std::mem::take(&mut n.dependents);
                 let settled = n.take_settled_dependents();
-                let past_end = n.take_item_dependents();
+                let past_end = n
+                    .extra
+                    .as_mut()
+                    .map(|e| std::mem::take(&mut e.item_dependents));
                 for d in deps.into_iter().chain(settled) {
                     self.input_arrived(d);
                 }
-                for (item, ds) in past_end {
+                for (item, ds) in past_end.into_iter().flatten() {
                     for d in ds {
                         let error = self.input_error(d, t, Some(item));
                         self.fail_waiting(d, error, St::Failed);
