@@ -44,56 +44,57 @@ fn scalar(v: f64) -> ArrayD<f64> {
     ArrayD::from_elem(vec![], v)
 }
 
-fn prepare(
-    plugin: &dyn Plugin,
-    inputs: &[ArrayD<f64>],
-    params: &Params,
-) -> Result<Params, ComputeError> {
-    plugin.inputs().check(inputs.len())?;
-    params.resolve(&plugin.params())
+/// A built-in plugin: its description, and the function that runs it on checked inputs and
+/// resolved parameters. One type serves every built-in, so each is a table entry.
+struct Builtin {
+    name: &'static str,
+    description: &'static str,
+    inputs: InputSpec,
+    params: fn() -> Vec<ParamSpec>,
+    /// Called with as many inputs as `inputs` allows, and every parameter resolved.
+    run: fn(&[ArrayD<f64>], &Params) -> Result<Outputs, ComputeError>,
 }
 
-macro_rules! plugin_struct {
-    ($ty:ident) => {
-        #[derive(Debug, Clone, Copy)]
-        struct $ty;
-    };
-}
-
-plugin_struct!(Average);
-plugin_struct!(SubtractBackground);
-plugin_struct!(Normalize);
-plugin_struct!(NormalizeByReference);
-plugin_struct!(ApplyWindow);
-plugin_struct!(PowerSpectrum);
-plugin_struct!(MovingAverage);
-plugin_struct!(SavitzkyGolay);
-plugin_struct!(FindExtrema);
-plugin_struct!(HistogramStep);
-plugin_struct!(PolyFit);
-plugin_struct!(Inverse);
-plugin_struct!(Statistics);
-
-impl Plugin for Average {
+impl Plugin for Builtin {
     fn name(&self) -> &'static str {
-        "average"
+        self.name
     }
     fn description(&self) -> &'static str {
-        "Element-wise mean and standard deviation of equally shaped frames (Welford, constant memory)."
+        self.description
     }
     fn inputs(&self) -> InputSpec {
-        InputSpec::AtLeastOne("frames")
+        self.inputs
     }
     fn params(&self) -> Vec<ParamSpec> {
+        (self.params)()
+    }
+    fn run(&self, inputs: &[ArrayD<f64>], params: &Params) -> Result<Outputs, ComputeError> {
+        self.inputs.check(inputs.len())?;
+        let resolved = params.resolve(&(self.params)())?;
+        (self.run)(inputs, &resolved)
+    }
+}
+
+/// Outputs of one array.
+fn one(name: &str, value: ArrayD<f64>) -> Outputs {
+    let mut out = Outputs::new();
+    out.push(name, value);
+    out
+}
+
+static AVERAGE: Builtin = Builtin {
+    name: "average",
+    description: "Element-wise mean and standard deviation of equally shaped frames (Welford, constant memory).",
+    inputs: InputSpec::AtLeastOne("frames"),
+    params: || {
         vec![ParamSpec::new(
             "ddof",
             ParamKind::Int,
             0_i64,
             "delta degrees of freedom of the standard deviation",
         )]
-    }
-    fn run(&self, inputs: &[ArrayD<f64>], params: &Params) -> Result<Outputs, ComputeError> {
-        let p = prepare(self, inputs, params)?;
+    },
+    run: |inputs, p| {
         let mut acc = Accumulator::new();
         for frame in inputs {
             acc.push(frame)?;
@@ -102,124 +103,78 @@ impl Plugin for Average {
         out.push("mean", acc.mean()?);
         out.push("std", acc.std(p.usize("ddof")? as u64)?);
         Ok(out)
-    }
-}
+    },
+};
 
-impl Plugin for SubtractBackground {
-    fn name(&self) -> &'static str {
-        "subtract_background"
-    }
-    fn description(&self) -> &'static str {
-        "Subtracts a background (broadcast to the signal's shape) from a signal."
-    }
-    fn inputs(&self) -> InputSpec {
-        InputSpec::Fixed(&["signal", "background"])
-    }
-    fn params(&self) -> Vec<ParamSpec> {
-        Vec::new()
-    }
-    fn run(&self, inputs: &[ArrayD<f64>], params: &Params) -> Result<Outputs, ComputeError> {
-        prepare(self, inputs, params)?;
-        let mut out = Outputs::new();
-        out.push(
+static SUBTRACT_BACKGROUND: Builtin = Builtin {
+    name: "subtract_background",
+    description: "Subtracts a background (broadcast to the signal's shape) from a signal.",
+    inputs: InputSpec::Fixed(&["signal", "background"]),
+    params: Vec::new,
+    run: |inputs, _| {
+        Ok(one(
             "signal",
             normalize::subtract_background(&inputs[0], &inputs[1])?,
-        );
-        Ok(out)
-    }
-}
+        ))
+    },
+};
 
-impl Plugin for Normalize {
-    fn name(&self) -> &'static str {
-        "normalize"
-    }
-    fn description(&self) -> &'static str {
-        "Rescales a signal: min-max to [0, 1], by its largest magnitude, or to zero mean and unit variance."
-    }
-    fn inputs(&self) -> InputSpec {
-        InputSpec::Fixed(&["signal"])
-    }
-    fn params(&self) -> Vec<ParamSpec> {
+static NORMALIZE: Builtin = Builtin {
+    name: "normalize",
+    description: "Rescales a signal: min-max to [0, 1], by its largest magnitude, or to zero mean and unit variance.",
+    inputs: InputSpec::Fixed(&["signal"]),
+    params: || {
         vec![ParamSpec::new(
             "method",
             ParamKind::Choice(&["minmax", "max", "zscore"]),
             "minmax",
             "normalization method",
         )]
-    }
-    fn run(&self, inputs: &[ArrayD<f64>], params: &Params) -> Result<Outputs, ComputeError> {
-        let p = prepare(self, inputs, params)?;
+    },
+    run: |inputs, p| {
         let name = p.text("method")?;
         let method = normalize::Normalization::from_name(name)
             .ok_or_else(|| ComputeError::invalid("method", format!("unknown method `{name}`")))?;
-        let mut out = Outputs::new();
-        out.push("signal", normalize::normalize(&inputs[0], method)?);
-        Ok(out)
-    }
-}
+        Ok(one("signal", normalize::normalize(&inputs[0], method)?))
+    },
+};
 
-impl Plugin for NormalizeByReference {
-    fn name(&self) -> &'static str {
-        "normalize_by_reference"
-    }
-    fn description(&self) -> &'static str {
-        "Divides a signal by a reference (broadcast to the signal's shape)."
-    }
-    fn inputs(&self) -> InputSpec {
-        InputSpec::Fixed(&["signal", "reference"])
-    }
-    fn params(&self) -> Vec<ParamSpec> {
-        Vec::new()
-    }
-    fn run(&self, inputs: &[ArrayD<f64>], params: &Params) -> Result<Outputs, ComputeError> {
-        prepare(self, inputs, params)?;
-        let mut out = Outputs::new();
-        out.push(
+static NORMALIZE_BY_REFERENCE: Builtin = Builtin {
+    name: "normalize_by_reference",
+    description: "Divides a signal by a reference (broadcast to the signal's shape).",
+    inputs: InputSpec::Fixed(&["signal", "reference"]),
+    params: Vec::new,
+    run: |inputs, _| {
+        Ok(one(
             "signal",
             normalize::normalize_by_reference(&inputs[0], &inputs[1])?,
-        );
-        Ok(out)
-    }
-}
+        ))
+    },
+};
 
-impl Plugin for ApplyWindow {
-    fn name(&self) -> &'static str {
-        "window"
-    }
-    fn description(&self) -> &'static str {
-        "Multiplies a 1-D signal by a periodic window function."
-    }
-    fn inputs(&self) -> InputSpec {
-        InputSpec::Fixed(&["signal"])
-    }
-    fn params(&self) -> Vec<ParamSpec> {
+static APPLY_WINDOW: Builtin = Builtin {
+    name: "window",
+    description: "Multiplies a 1-D signal by a periodic window function.",
+    inputs: InputSpec::Fixed(&["signal"]),
+    params: || {
         vec![ParamSpec::new(
             "window",
             ParamKind::Choice(WINDOWS),
             "hann",
             "window function",
         )]
-    }
-    fn run(&self, inputs: &[ArrayD<f64>], params: &Params) -> Result<Outputs, ComputeError> {
-        let p = prepare(self, inputs, params)?;
-        let y = window::apply_window(&view1(&inputs[0])?, window_param(&p)?)?;
-        let mut out = Outputs::new();
-        out.push("signal", y.into_dyn());
-        Ok(out)
-    }
-}
+    },
+    run: |inputs, p| {
+        let y = window::apply_window(&view1(&inputs[0])?, window_param(p)?)?;
+        Ok(one("signal", y.into_dyn()))
+    },
+};
 
-impl Plugin for PowerSpectrum {
-    fn name(&self) -> &'static str {
-        "power_spectrum"
-    }
-    fn description(&self) -> &'static str {
-        "One-sided power spectrum (or spectral density) of a windowed 1-D signal, with its frequency axis."
-    }
-    fn inputs(&self) -> InputSpec {
-        InputSpec::Fixed(&["signal"])
-    }
-    fn params(&self) -> Vec<ParamSpec> {
+static POWER_SPECTRUM: Builtin = Builtin {
+    name: "power_spectrum",
+    description: "One-sided power spectrum (or spectral density) of a windowed 1-D signal, with its frequency axis.",
+    inputs: InputSpec::Fixed(&["signal"]),
+    params: || {
         vec![
             ParamSpec::new(
                 "window",
@@ -235,11 +190,10 @@ impl Plugin for PowerSpectrum {
                 "`spectrum`: units²; `density`: units²/Hz",
             ),
         ]
-    }
-    fn run(&self, inputs: &[ArrayD<f64>], params: &Params) -> Result<Outputs, ComputeError> {
-        let p = prepare(self, inputs, params)?;
+    },
+    run: |inputs, p| {
         let x = view1(&inputs[0])?;
-        let w = window_param(&p)?;
+        let w = window_param(p)?;
         let fs = p.float("sample_rate")?;
         if !(fs.is_finite() && fs > 0.0) {
             return Err(ComputeError::invalid(
@@ -256,20 +210,14 @@ impl Plugin for PowerSpectrum {
         out.push("frequency", fft::rfftfreq(x.len(), 1.0 / fs)?.into_dyn());
         out.push("power", power.into_dyn());
         Ok(out)
-    }
-}
+    },
+};
 
-impl Plugin for MovingAverage {
-    fn name(&self) -> &'static str {
-        "moving_average"
-    }
-    fn description(&self) -> &'static str {
-        "Centred moving average of a 1-D signal."
-    }
-    fn inputs(&self) -> InputSpec {
-        InputSpec::Fixed(&["signal"])
-    }
-    fn params(&self) -> Vec<ParamSpec> {
+static MOVING_AVERAGE: Builtin = Builtin {
+    name: "moving_average",
+    description: "Centred moving average of a 1-D signal.",
+    inputs: InputSpec::Fixed(&["signal"]),
+    params: || {
         vec![
             ParamSpec::new(
                 "window",
@@ -279,27 +227,18 @@ impl Plugin for MovingAverage {
             ),
             ParamSpec::new("edge", ParamKind::Choice(EDGES), "interp", "edge handling"),
         ]
-    }
-    fn run(&self, inputs: &[ArrayD<f64>], params: &Params) -> Result<Outputs, ComputeError> {
-        let p = prepare(self, inputs, params)?;
-        let y = smooth::moving_average(&view1(&inputs[0])?, p.usize("window")?, edge_param(&p)?)?;
-        let mut out = Outputs::new();
-        out.push("signal", y.into_dyn());
-        Ok(out)
-    }
-}
+    },
+    run: |inputs, p| {
+        let y = smooth::moving_average(&view1(&inputs[0])?, p.usize("window")?, edge_param(p)?)?;
+        Ok(one("signal", y.into_dyn()))
+    },
+};
 
-impl Plugin for SavitzkyGolay {
-    fn name(&self) -> &'static str {
-        "savgol"
-    }
-    fn description(&self) -> &'static str {
-        "Savitzky-Golay smoothing or derivative of a 1-D signal."
-    }
-    fn inputs(&self) -> InputSpec {
-        InputSpec::Fixed(&["signal"])
-    }
-    fn params(&self) -> Vec<ParamSpec> {
+static SAVITZKY_GOLAY: Builtin = Builtin {
+    name: "savgol",
+    description: "Savitzky-Golay smoothing or derivative of a 1-D signal.",
+    inputs: InputSpec::Fixed(&["signal"]),
+    params: || {
         vec![
             ParamSpec::new(
                 "window",
@@ -327,43 +266,33 @@ impl Plugin for SavitzkyGolay {
             ),
             ParamSpec::new("edge", ParamKind::Choice(EDGES), "interp", "edge handling"),
         ]
-    }
-    fn run(&self, inputs: &[ArrayD<f64>], params: &Params) -> Result<Outputs, ComputeError> {
-        let p = prepare(self, inputs, params)?;
+    },
+    run: |inputs, p| {
         let y = smooth::savgol_derivative(
             &view1(&inputs[0])?,
             p.usize("window")?,
             p.usize("polyorder")?,
             p.usize("deriv")?,
             p.float("delta")?,
-            edge_param(&p)?,
+            edge_param(p)?,
         )?;
-        let mut out = Outputs::new();
-        out.push("signal", y.into_dyn());
-        Ok(out)
-    }
-}
+        Ok(one("signal", y.into_dyn()))
+    },
+};
 
-impl Plugin for FindExtrema {
-    fn name(&self) -> &'static str {
-        "find_extrema"
-    }
-    fn description(&self) -> &'static str {
-        "Local maxima or minima of a 1-D signal, as indices and as a 0/1 mask."
-    }
-    fn inputs(&self) -> InputSpec {
-        InputSpec::Fixed(&["signal"])
-    }
-    fn params(&self) -> Vec<ParamSpec> {
+static FIND_EXTREMA: Builtin = Builtin {
+    name: "find_extrema",
+    description: "Local maxima or minima of a 1-D signal, as indices and as a 0/1 mask.",
+    inputs: InputSpec::Fixed(&["signal"]),
+    params: || {
         vec![ParamSpec::new(
             "kind",
             ParamKind::Choice(&["maximum", "minimum"]),
             "maximum",
             "look for peaks or dips",
         )]
-    }
-    fn run(&self, inputs: &[ArrayD<f64>], params: &Params) -> Result<Outputs, ComputeError> {
-        let p = prepare(self, inputs, params)?;
+    },
+    run: |inputs, p| {
         let x = view1(&inputs[0])?;
         let flags: Vec<bool> = if p.text("kind")? == "minimum" {
             peaks::minima_scan(&x)?.collect()
@@ -380,20 +309,14 @@ impl Plugin for FindExtrema {
         out.push("indices", Array1::from(indices).into_dyn());
         out.push("mask", Array1::from(mask).into_dyn());
         Ok(out)
-    }
-}
+    },
+};
 
-impl Plugin for HistogramStep {
-    fn name(&self) -> &'static str {
-        "histogram"
-    }
-    fn description(&self) -> &'static str {
-        "Histogram of all samples over equal-width bins (numpy.histogram semantics)."
-    }
-    fn inputs(&self) -> InputSpec {
-        InputSpec::Fixed(&["data"])
-    }
-    fn params(&self) -> Vec<ParamSpec> {
+static HISTOGRAM_STEP: Builtin = Builtin {
+    name: "histogram",
+    description: "Histogram of all samples over equal-width bins (numpy.histogram semantics).",
+    inputs: InputSpec::Fixed(&["data"]),
+    params: || {
         vec![
             ParamSpec::new("bins", ParamKind::Int, 10_i64, "number of bins"),
             ParamSpec::new(
@@ -415,9 +338,8 @@ impl Plugin for HistogramStep {
                 "upper edge when auto_range is off",
             ),
         ]
-    }
-    fn run(&self, inputs: &[ArrayD<f64>], params: &Params) -> Result<Outputs, ComputeError> {
-        let p = prepare(self, inputs, params)?;
+    },
+    run: |inputs, p| {
         let bins = p.int("bins")?;
         let bins = usize::try_from(bins)
             .map_err(|_| ComputeError::invalid("bins", "must be at least 1"))?;
@@ -431,29 +353,22 @@ impl Plugin for HistogramStep {
         out.push("counts", h.counts.mapv(|c| c as f64).into_dyn());
         out.push("edges", h.edges.into_dyn());
         Ok(out)
-    }
-}
+    },
+};
 
-impl Plugin for PolyFit {
-    fn name(&self) -> &'static str {
-        "polyfit"
-    }
-    fn description(&self) -> &'static str {
-        "Least-squares polynomial fit y(x); coefficients in increasing order of power, and the fitted curve."
-    }
-    fn inputs(&self) -> InputSpec {
-        InputSpec::Fixed(&["x", "y"])
-    }
-    fn params(&self) -> Vec<ParamSpec> {
+static POLY_FIT: Builtin = Builtin {
+    name: "polyfit",
+    description: "Least-squares polynomial fit y(x); coefficients in increasing order of power, and the fitted curve.",
+    inputs: InputSpec::Fixed(&["x", "y"]),
+    params: || {
         vec![ParamSpec::new(
             "degree",
             ParamKind::Int,
             1_i64,
             "polynomial degree",
         )]
-    }
-    fn run(&self, inputs: &[ArrayD<f64>], params: &Params) -> Result<Outputs, ComputeError> {
-        let p = prepare(self, inputs, params)?;
+    },
+    run: |inputs, p| {
         let (x, y) = (view1(&inputs[0])?, view1(&inputs[1])?);
         let poly = fit::polyfit(&x, &y, p.usize("degree")?)?;
         let fitted = poly.eval_array(&x);
@@ -461,24 +376,15 @@ impl Plugin for PolyFit {
         out.push("coefficients", poly.coeffs.into_dyn());
         out.push("fitted", fitted.into_dyn());
         Ok(out)
-    }
-}
+    },
+};
 
-impl Plugin for Inverse {
-    fn name(&self) -> &'static str {
-        "inverse"
-    }
-    fn description(&self) -> &'static str {
-        "Inverse of a square matrix, or of every matrix of a (batch, n, n) stack."
-    }
-    fn inputs(&self) -> InputSpec {
-        InputSpec::Fixed(&["matrix"])
-    }
-    fn params(&self) -> Vec<ParamSpec> {
-        Vec::new()
-    }
-    fn run(&self, inputs: &[ArrayD<f64>], params: &Params) -> Result<Outputs, ComputeError> {
-        prepare(self, inputs, params)?;
+static INVERSE: Builtin = Builtin {
+    name: "inverse",
+    description: "Inverse of a square matrix, or of every matrix of a (batch, n, n) stack.",
+    inputs: InputSpec::Fixed(&["matrix"]),
+    params: Vec::new,
+    run: |inputs, _| {
         let a = &inputs[0];
         let inv = match a.ndim() {
             2 => linalg::inverse(&a.view().into_dimensionality::<Ix2>().map_err(|_| {
@@ -497,23 +403,15 @@ impl Plugin for Inverse {
             .into_dyn(),
             found => return Err(ComputeError::Dimension { expected: 2, found }),
         };
-        let mut out = Outputs::new();
-        out.push("inverse", inv);
-        Ok(out)
-    }
-}
+        Ok(one("inverse", inv))
+    },
+};
 
-impl Plugin for Statistics {
-    fn name(&self) -> &'static str {
-        "statistics"
-    }
-    fn description(&self) -> &'static str {
-        "Mean, standard deviation, minimum, maximum, median and one percentile of all samples."
-    }
-    fn inputs(&self) -> InputSpec {
-        InputSpec::Fixed(&["data"])
-    }
-    fn params(&self) -> Vec<ParamSpec> {
+static STATISTICS: Builtin = Builtin {
+    name: "statistics",
+    description: "Mean, standard deviation, minimum, maximum, median and one percentile of all samples.",
+    inputs: InputSpec::Fixed(&["data"]),
+    params: || {
         vec![
             ParamSpec::new(
                 "ddof",
@@ -528,9 +426,8 @@ impl Plugin for Statistics {
                 "percentile to report, 0 to 100",
             ),
         ]
-    }
-    fn run(&self, inputs: &[ArrayD<f64>], params: &Params) -> Result<Outputs, ComputeError> {
-        let p = prepare(self, inputs, params)?;
+    },
+    run: |inputs, p| {
         let x = &inputs[0];
         let s = stats::summary(x)?;
         let mut out = Outputs::new();
@@ -544,23 +441,23 @@ impl Plugin for Statistics {
             scalar(stats::percentile(x, p.float("percentile")?)?),
         );
         Ok(out)
-    }
-}
+    },
+};
 
 static PLUGINS: [&dyn Plugin; 13] = [
-    &Average,
-    &SubtractBackground,
-    &Normalize,
-    &NormalizeByReference,
-    &ApplyWindow,
-    &PowerSpectrum,
-    &MovingAverage,
-    &SavitzkyGolay,
-    &FindExtrema,
-    &HistogramStep,
-    &PolyFit,
-    &Inverse,
-    &Statistics,
+    &AVERAGE,
+    &SUBTRACT_BACKGROUND,
+    &NORMALIZE,
+    &NORMALIZE_BY_REFERENCE,
+    &APPLY_WINDOW,
+    &POWER_SPECTRUM,
+    &MOVING_AVERAGE,
+    &SAVITZKY_GOLAY,
+    &FIND_EXTREMA,
+    &HISTOGRAM_STEP,
+    &POLY_FIT,
+    &INVERSE,
+    &STATISTICS,
 ];
 
 /// Every built-in plugin, in a stable order.
