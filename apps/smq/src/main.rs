@@ -1,18 +1,20 @@
-//! `smq`: run the demo scan on the simulated lab, serve the simulators, inspect runs.
+//! `smq`: run the demo scan on the simulated lab or on real instruments, serve the
+//! simulators, inspect runs. A thin front end over the `smq_cli` library.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, mpsc};
+use std::sync::mpsc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde_json::json;
-use smq_cli::{Error, Lab, dag_summary, default_positions, demo_scan};
+use smq_cli::{Address, Addresses, Error, Lab, dag_summary, default_positions, demo_scan};
 use smq_sim::SimLab;
 use smq_store::Store;
+use smqsched::EventKind;
+use smqsched::crossbeam_channel::{self, Receiver, Sender, unbounded};
 
 /// Laboratory acquisition on the smqsched scheduler.
 #[derive(Debug, Parser)]
@@ -24,21 +26,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the demo scan on the simulated lab and store it.
-    Demo {
-        /// Number of stage positions, over 0 to 10 mm.
-        #[arg(long, default_value_t = 21, value_parser = clap::value_parser!(u32).range(1..=10_000))]
-        points: u32,
-        /// Store directory.
-        #[arg(long, default_value = "./runs")]
-        out: PathBuf,
-        /// Seed of the simulated noise.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Write a Chrome trace-event JSON of the task runs to this file.
-        #[arg(long)]
-        trace: Option<PathBuf>,
-    },
+    /// Run the demo scan and store it: on the simulated lab, or on real instruments given
+    /// by address (those not given are simulated). Ctrl-C pauses.
+    Demo(DemoArgs),
     /// Serve the simulated instruments until Ctrl-C.
     Sim {
         /// Seed of the simulated noise.
@@ -61,21 +51,49 @@ enum Command {
     },
 }
 
+#[derive(Debug, Args)]
+struct DemoArgs {
+    /// Number of stage positions, over 0 to 10 mm.
+    #[arg(long, default_value_t = 21, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    points: u32,
+    /// Store directory.
+    #[arg(long, default_value = "./runs")]
+    out: PathBuf,
+    /// Seed of the simulated noise.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Write a Chrome trace-event JSON of the task runs to this file.
+    #[arg(long)]
+    trace: Option<PathBuf>,
+    /// The motion controller (Newport SMC100): a serial port such as /dev/ttyUSB0, or
+    /// tcp:HOST:PORT for a serial-to-Ethernet adapter. Simulated if not given.
+    #[arg(long, value_name = "ADDRESS")]
+    stage: Option<Address>,
+    /// The multimeter (Keysight 34401A): a serial port such as /dev/ttyUSB1, or HOST:PORT
+    /// of its SCPI socket. Simulated if not given.
+    #[arg(long, value_name = "ADDRESS")]
+    dmm: Option<Address>,
+    /// The oscilloscope (Rigol DS1000Z): HOST:PORT of its SCPI socket (port 5555), or a
+    /// serial port. Simulated if not given.
+    #[arg(long, value_name = "ADDRESS")]
+    scope: Option<Address>,
+    /// No progress bars: print one line per task of the scan as it ends (`done LABEL` or
+    /// `failed LABEL: ERROR`), for logs and scripts.
+    #[arg(long)]
+    plain: bool,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Demo {
-            points,
-            out,
-            seed,
-            trace,
-        } => demo(points as usize, &out, seed, trace.as_deref()),
-        Command::Sim { seed } => sim(seed),
-        Command::Ls { out } => ls(&out),
-        Command::Show { run, out } => show(&run, &out),
+        Command::Demo(args) => demo(args),
+        Command::Sim { seed } => sim(seed).map(|()| Outcome::Complete),
+        Command::Ls { out } => ls(&out).map(|()| Outcome::Complete),
+        Command::Show { run, out } => show(&run, &out).map(|()| Outcome::Complete),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Outcome::Complete) => ExitCode::SUCCESS,
+        Ok(Outcome::Aborted(_)) => ExitCode::from(EXIT_ABORTED),
         Err(e) => {
             eprintln!("smq: error: {e}");
             ExitCode::FAILURE
@@ -118,136 +136,163 @@ fn new_run_name(store: &Store) -> Result<String, Error> {
     Ok(name)
 }
 
-fn demo(points: usize, out: &Path, seed: u64, trace: Option<&Path>) -> Result<(), Error> {
+/// What the operator asks for while a run goes on: from the Ctrl-C handler and, once the
+/// run has been paused, from the lines of standard input.
+enum Control {
+    /// Ctrl-C (SIGINT).
+    Interrupt,
+    /// A line of standard input.
+    Line(String),
+    /// Standard input is closed: nobody can answer the prompt.
+    Closed,
+}
+
+/// How a run ended.
+enum Outcome {
+    /// Every task finished, failed or was cancelled by a failure.
+    Complete,
+    /// Aborted by the operator; the reason.
+    Aborted(&'static str),
+}
+
+/// Exit code of an aborted run, the shell's convention for a command ended by SIGINT.
+const EXIT_ABORTED: u8 = 130;
+
+/// The prompt shown while paused.
+const PROMPT: &str = "resume or abort? [r]esume (or Enter) / [a]bort (or Ctrl-C)";
+
+/// A message about the run: on standard output in plain mode, where it is part of the
+/// line-by-line record of the run, on standard error otherwise (beside the progress bars).
+fn say(plain: bool, text: &str) {
+    if plain {
+        println!("{text}");
+    } else {
+        eprintln!("{text}");
+    }
+}
+
+/// Prints, in plain mode, one line per scan task that ends (`done LABEL`, `failed LABEL:
+/// ERROR`), and keeps the events for the trace if one is asked for.
+struct EventLog {
+    plain: bool,
+    first_task: u64,
+    keep: bool,
+    events: Vec<smqsched::Event>,
+}
+
+impl EventLog {
+    fn record(&mut self, e: smqsched::Event) {
+        if self.plain && e.task.is_some_and(|t| t.index() >= self.first_task) {
+            let label = e.label.as_deref().unwrap_or("?");
+            match &e.kind {
+                EventKind::Finished => println!("done {label}"),
+                EventKind::Failed { error } => println!("failed {label}: {error}"),
+                _ => {}
+            }
+        }
+        if self.keep {
+            self.events.push(e);
+        }
+    }
+}
+
+fn demo(args: DemoArgs) -> Result<Outcome, Error> {
+    let points = args.points as usize;
     let positions = default_positions(points);
-    let interrupts_handle = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&interrupts_handle);
-    ctrlc::set_handler(move || {
-        counter.fetch_add(1, Ordering::SeqCst);
-    })
-    .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
-    let store = open_or_create_store(out)?;
+    let addresses = Addresses {
+        stage: args.stage,
+        dmm: args.dmm,
+        scope: args.scope,
+    };
+    let lab = Lab::connect(&addresses, args.seed)?;
+    for (name, link) in &lab.links {
+        let idn = lab.identified.get(name).map_or("?", String::as_str);
+        println!("{name:<6} {link}  {idn}");
+    }
+    let store = open_or_create_store(&args.out)?;
     let name = new_run_name(&store)?;
-    let lab = Lab::open(seed)?;
     let events = lab.sch.subscribe();
     lab.sch.start();
     lab.prepare()?;
+
+    // From here on, Ctrl-C pauses instead of killing the process.
+    let (control_tx, control) = unbounded::<Control>();
+    let interrupts = control_tx.clone();
+    ctrlc::set_handler(move || {
+        let _ = interrupts.send(Control::Interrupt);
+    })
+    .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
+
     let run = store.create_run(
         &name,
         "demo",
-        json!({"points": points, "seed": seed, "from_mm": positions.first(), "to_mm": positions.last(), "channel": smq_cli::CHANNEL}),
+        json!({"points": points, "seed": args.seed, "from_mm": positions.first(), "to_mm": positions.last(), "channel": smq_cli::CHANNEL, "instruments": lab.links}),
     )?;
-    for (instrument, idn) in lab.identities()? {
-        run.set_instrument(&instrument, &idn)?;
+    for (instrument, idn) in &lab.identified {
+        run.set_instrument(instrument, idn)?;
     }
 
-    // Progress: totals per queue from the graph once submitted, finished counts polled.
-    let before: BTreeMap<String, usize> = lab
-        .sch
-        .queues()
-        .iter()
-        .map(|q| (q.name.to_string(), q.done + q.failed))
-        .collect();
+    let first_task = lab.sch.task_count() as u64;
     let scan = demo_scan(&lab, &run, &positions)?;
-    let snap = lab.sch.snapshot();
-    let mut totals: BTreeMap<String, u64> = BTreeMap::new();
-    for t in &snap.tasks {
-        if let Some(q) = snap.queues.get(t.queue as usize) {
-            *totals.entry(q.name.to_string()).or_default() += 1;
-        }
+    println!(
+        "run {name} started: {points} positions, {} tasks",
+        scan.task_count()
+    );
+    let mut log = EventLog {
+        plain: args.plain,
+        first_task,
+        keep: args.trace.is_some(),
+        events: Vec::new(),
+    };
+    let progress = if args.plain {
+        None
+    } else {
+        Some(Progress::new(&lab.sch, first_task)?)
+    };
+    let outcome = supervise(
+        &lab,
+        &events,
+        &control,
+        control_tx,
+        &mut log,
+        progress.as_ref(),
+    );
+    if let Some(p) = &progress {
+        p.finish();
     }
-    let multi = MultiProgress::new();
-    let style = ProgressStyle::with_template(
-        "{prefix:>8} [{bar:30}] {pos:>4}/{len:4} {per_sec:>10} eta {eta}",
-    )
-    .map_err(|e| format!("progress style: {e}"))?
-    .progress_chars("=> ");
-    let bars: Vec<(String, ProgressBar)> = snap
-        .queues
-        .iter()
-        .map(|q| {
-            let name = q.name.to_string();
-            let total = totals
-                .get(&name)
-                .copied()
-                .unwrap_or(0)
-                .saturating_sub(before.get(&name).copied().unwrap_or(0) as u64);
-            let pb = multi.add(ProgressBar::new(total));
-            pb.set_style(style.clone());
-            pb.set_prefix(name.clone());
-            (name, pb)
-        })
-        .collect();
-    let mut paused = false;
-    let mut answers: Option<mpsc::Receiver<String>> = None;
-    let mut aborted = false;
-    loop {
-        let loads = lab.sch.queues();
-        for q in &loads {
-            if let Some((_, pb)) = bars.iter().find(|(n, _)| **n == *q.name) {
-                let offset = before.get(&*q.name).copied().unwrap_or(0);
-                let ended = (q.done + q.failed).saturating_sub(offset) as u64;
-                pb.set_position(ended);
-            }
-        }
-        let interrupts = interrupts_handle.load(Ordering::SeqCst);
-        if interrupts >= 2 {
-            aborted = true;
-            break;
-        }
-        if interrupts == 1 && !paused {
-            paused = true;
-            lab.sch.stop();
-            lab.sch.wait_drained();
-            multi.suspend(|| {
-                eprintln!(
-                    "paused: running tasks finished. Enter to resume, `a` + Enter or Ctrl-C to abort."
-                );
-            });
-            answers.get_or_insert_with(spawn_stdin_reader);
-        }
-        if paused {
-            match answers.as_ref().map(|rx| rx.try_recv()) {
-                Some(Ok(line)) if line.trim().starts_with('a') => {
-                    aborted = true;
-                    break;
-                }
-                Some(Ok(_)) => {
-                    paused = false;
-                    interrupts_handle.store(0, Ordering::SeqCst);
-                    lab.sch.start();
-                }
-                // Stdin closed: nobody can answer, abort.
-                Some(Err(mpsc::TryRecvError::Disconnected)) => {
-                    aborted = true;
-                    break;
-                }
-                _ => {}
-            }
-            std::thread::sleep(Duration::from_millis(100));
-            continue;
-        }
-        if lab.sch.wait_timeout(Duration::from_millis(100)).is_ok() {
-            break;
-        }
+    if let Outcome::Aborted(reason) = outcome {
+        say(
+            args.plain,
+            &format!(
+                "aborting ({reason}): acquisitions not started are cancelled; \
+                 processing and saving what was acquired..."
+            ),
+        );
+        let report = lab.abort();
+        say(
+            args.plain,
+            &format!(
+                "aborted: {} tasks cancelled, {} more finished to keep the data",
+                report.cancelled, report.completed
+            ),
+        );
     }
-    for (_, pb) in &bars {
-        pb.finish();
-    }
-    if !multi.is_hidden() {
-        eprintln!();
+    for e in events.try_iter() {
+        log.record(e);
     }
 
-    if aborted {
-        lab.sch.stop();
-        lab.sch.wait_drained();
-    }
     let summary = dag_summary(&lab.sch);
+    match outcome {
+        Outcome::Complete => run.set_attribute("status", json!("complete"))?,
+        Outcome::Aborted(reason) => {
+            run.set_attribute("status", json!("aborted"))?;
+            run.set_attribute("abort_reason", json!(reason))?;
+        }
+    }
     run.finish(Some(summary.clone()))?;
     lab.sch.shutdown();
-    if let Some(path) = trace {
-        let log: Vec<_> = events.try_iter().collect();
-        let text = serde_json::to_string(&smq_cli::chrome_trace(&log))?;
+    if let Some(path) = &args.trace {
+        let text = serde_json::to_string(&smq_cli::chrome_trace(&log.events))?;
         std::fs::write(path, text)
             .map_err(|e| format!("cannot write the trace {}: {e}", path.display()))?;
         println!("trace written to {}", path.display());
@@ -267,12 +312,15 @@ fn demo(points: usize, out: &Path, seed: u64, trace: Option<&Path>) -> Result<()
             .unwrap_or_default()
     );
     let failed = summary["failed"].as_array().map_or(0, Vec::len);
-    if aborted {
-        return Err(format!(
-            "aborted; the data taken so far are kept in run {name} ({})",
-            run.path().display()
-        )
-        .into());
+    if let Outcome::Aborted(_) = outcome {
+        say(
+            args.plain,
+            &format!(
+                "aborted; the data taken so far are kept in run {name} ({})",
+                run.path().display()
+            ),
+        );
+        return Ok(outcome);
     }
     match scan.max_signal() {
         Some((x, v)) => println!("maximum signal {v:.4} V at x = {x:.3} mm"),
@@ -281,21 +329,175 @@ fn demo(points: usize, out: &Path, seed: u64, trace: Option<&Path>) -> Result<()
     if failed > 0 {
         return Err(format!("{failed} tasks failed; see `smq show {name}`").into());
     }
-    Ok(())
+    Ok(outcome)
 }
 
-/// A thread forwarding the lines of stdin; the channel closes at end of input.
-fn spawn_stdin_reader() -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
+/// Run the scan to its end, pausing on Ctrl-C; returns how it ended. On
+/// [`Outcome::Aborted`] the scheduler is stopped and drained, ready for [`Lab::abort`].
+///
+/// The pause sequence (see `Lab::pause` for the scheduler's side):
+///
+/// 1. A first Ctrl-C: stop starting tasks, print the tasks still running, wait for them
+///    to finish, print their results' lines (plain mode), then print `paused` and the
+///    prompt. Nothing runs while paused.
+/// 2. From then on standard input is read line by line (a TTY or not): `r`, `resume` or an
+///    empty line resumes (`resumed` is printed before any task starts again); `a` or
+///    `abort` aborts; anything else repeats the prompt.
+/// 3. A second Ctrl-C while paused aborts; so does the end of standard input (nobody can
+///    answer), also if it ended before the pause.
+/// 4. A Ctrl-C after resuming is again a first one.
+fn supervise(
+    lab: &Lab,
+    events: &Receiver<smqsched::Event>,
+    control: &Receiver<Control>,
+    control_tx: Sender<Control>,
+    log: &mut EventLog,
+    progress: Option<&Progress>,
+) -> Outcome {
+    let tick = crossbeam_channel::tick(Duration::from_millis(100));
+    let mut stdin = Some(control_tx);
+    let mut stdin_closed = false;
+    let mut paused = false;
+    let plain = log.plain;
+    let say = |text: &str| match progress {
+        Some(p) => p.multi.suspend(|| eprintln!("{text}")),
+        None => say(plain, text),
+    };
+    loop {
+        if !paused && lab.sch.wait_timeout(Duration::ZERO).is_ok() {
+            return Outcome::Complete;
+        }
+        crossbeam_channel::select! {
+            recv(events) -> e => {
+                if let Ok(e) = e {
+                    log.record(e);
+                }
+            }
+            recv(tick) -> _ => {
+                if let Some(p) = progress {
+                    p.update(&lab.sch);
+                }
+            }
+            recv(control) -> c => match (c, paused) {
+                (Ok(Control::Interrupt), false) => {
+                    // Step 1.
+                    say("pausing: no new task starts; waiting for the running tasks to finish");
+                    let finished = lab.pause();
+                    for e in events.try_iter() {
+                        log.record(e);
+                    }
+                    if lab.sch.wait_timeout(Duration::ZERO).is_ok() {
+                        say("paused: every task has finished already; nothing to resume");
+                        return Outcome::Complete;
+                    }
+                    say(&format!("paused: {} running tasks finished ({}).", finished.len(), finished.join(", ")));
+                    // Step 3, for an input that ended before the pause.
+                    if stdin_closed {
+                        say("standard input is closed: nobody can answer, aborting");
+                        return Outcome::Aborted("standard input closed while paused");
+                    }
+                    say(PROMPT);
+                    paused = true;
+                    // Step 2.
+                    if let Some(tx) = stdin.take() {
+                        spawn_stdin_reader(tx);
+                    }
+                }
+                (Ok(Control::Interrupt), true) => {
+                    say("second Ctrl-C while paused");
+                    return Outcome::Aborted("second Ctrl-C while paused");
+                }
+                (Ok(Control::Line(line)), true) => match line.trim() {
+                    "" | "r" | "resume" => {
+                        say("resumed");
+                        paused = false;
+                        lab.resume();
+                    }
+                    "a" | "abort" => return Outcome::Aborted("abort answered while paused"),
+                    other => say(&format!("{other:?}: please answer; {PROMPT}")),
+                },
+                (Ok(Control::Line(_)), false) => {}
+                (Ok(Control::Closed), true) => {
+                    say("standard input is closed: nobody can answer, aborting");
+                    return Outcome::Aborted("standard input closed while paused");
+                }
+                (Ok(Control::Closed), false) => stdin_closed = true,
+                // Unreachable while `control_tx` or its clones live; nothing to do.
+                (Err(_), _) => {}
+            },
+        }
+    }
+}
+
+/// Progress bars, one per queue, counting the scan's tasks.
+struct Progress {
+    multi: MultiProgress,
+    bars: Vec<(String, ProgressBar, usize)>,
+}
+
+impl Progress {
+    /// Bars for the tasks from `first_task` on.
+    fn new(sch: &smqsched::Scheduler, first_task: u64) -> Result<Self, Error> {
+        let snap = sch.snapshot();
+        let mut totals: BTreeMap<String, (u64, usize)> = BTreeMap::new();
+        for t in &snap.tasks {
+            if let Some(q) = snap.queues.get(t.queue as usize) {
+                let e = totals.entry(q.name.to_string()).or_default();
+                if t.id.index() >= first_task {
+                    e.0 += 1;
+                } else if t.state.is_final() {
+                    e.1 += 1;
+                }
+            }
+        }
+        let multi = MultiProgress::new();
+        let style = ProgressStyle::with_template(
+            "{prefix:>8} [{bar:30}] {pos:>4}/{len:4} {per_sec:>10} eta {eta}",
+        )
+        .map_err(|e| format!("progress style: {e}"))?
+        .progress_chars("=> ");
+        let bars = totals
+            .into_iter()
+            .map(|(name, (total, before))| {
+                let pb = multi.add(ProgressBar::new(total));
+                pb.set_style(style.clone());
+                pb.set_prefix(name.clone());
+                (name, pb, before)
+            })
+            .collect();
+        Ok(Self { multi, bars })
+    }
+
+    fn update(&self, sch: &smqsched::Scheduler) {
+        for q in sch.queues() {
+            if let Some((_, pb, before)) = self.bars.iter().find(|(n, _, _)| **n == *q.name) {
+                pb.set_position((q.done + q.failed).saturating_sub(*before) as u64);
+            }
+        }
+    }
+
+    fn finish(&self) {
+        for (_, pb, _) in &self.bars {
+            pb.finish();
+        }
+        if !self.multi.is_hidden() {
+            eprintln!();
+        }
+    }
+}
+
+/// A thread forwarding the lines of stdin to `tx`, then [`Control::Closed`] at the end of
+/// input (or on a read error).
+fn spawn_stdin_reader(tx: Sender<Control>) {
     std::thread::spawn(move || {
         for line in std::io::stdin().lines() {
             let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
+            if tx.send(Control::Line(line)).is_err() {
+                return;
             }
         }
+        let _ = tx.send(Control::Closed);
     });
-    rx
 }
 
 fn sim(seed: u64) -> Result<(), Error> {
@@ -313,6 +515,19 @@ fn sim(seed: u64) -> Result<(), Error> {
     Ok(())
 }
 
+/// `finished`, `aborted` (finished by an abort, its data kept) or `unfinished` (still
+/// running, or the writer crashed).
+fn run_state(meta: &smq_store::RunMetadata) -> &'static str {
+    match (
+        &meta.end,
+        meta.attributes.get("status").and_then(|s| s.as_str()),
+    ) {
+        (None, _) => "unfinished",
+        (Some(_), Some("aborted")) => "aborted",
+        (Some(_), _) => "finished",
+    }
+}
+
 fn ls(out: &Path) -> Result<(), Error> {
     let store = open_store(out)?;
     let runs = store.runs()?;
@@ -326,11 +541,7 @@ fn ls(out: &Path) -> Result<(), Error> {
             "{name}  {}  {}  {}",
             meta.experiment.as_deref().unwrap_or("-"),
             meta.start.as_deref().unwrap_or("-"),
-            if meta.end.is_some() {
-                "finished"
-            } else {
-                "unfinished"
-            }
+            run_state(&meta)
         );
     }
     Ok(())
@@ -351,6 +562,7 @@ fn show(name: &str, out: &Path) -> Result<(), Error> {
         "end         {}",
         meta.end.as_deref().unwrap_or("- (unfinished)")
     );
+    println!("status      {}", run_state(&meta));
     println!("parameters  {}", meta.parameters);
     println!("instruments");
     for (k, v) in &meta.instruments {
