@@ -390,7 +390,11 @@ fn supervise(
                         say("paused: every task has finished already; nothing to resume");
                         return Outcome::Complete;
                     }
-                    say(&format!("paused: {} running tasks finished ({}).", finished.len(), finished.join(", ")));
+                    say(&if finished.is_empty() {
+                        "paused: no task was running.".to_owned()
+                    } else {
+                        format!("paused: {} running tasks finished ({}).", finished.len(), finished.join(", "))
+                    });
                     // Step 3, for an input that ended before the pause.
                     if stdin_closed {
                         say("standard input is closed: nobody can answer, aborting");
