@@ -67,8 +67,10 @@ impl Lab {
     /// let lab = Lab::open(1)?;
     /// lab.sch.start();
     /// let reading = lab.dmm.read();
-    /// let running = lab.pause();
-    /// assert!(running.len() <= 1);
+    /// let finished = lab.pause();
+    /// // The reading has a result now if and only if it was running at the pause.
+    /// let was_running = finished.iter().any(|l| l == reading.label());
+    /// assert_eq!(reading.try_result().is_some(), was_running);
     /// assert!(!lab.sch.is_running());
     /// lab.resume();
     /// assert!(reading.result().is_ok());
