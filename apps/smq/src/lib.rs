@@ -37,7 +37,8 @@
 //! 4. Aborting cancels the acquisitions not started and lets the processing and saving of
 //!    every finished acquisition run ([`Lab::abort`]): nothing finished is lost. The run is
 //!    closed with its end time, its task summary and the attribute `status: "aborted"`
-//!    (`"complete"` otherwise), and the command exits with code 130.
+//!    (`"complete"` otherwise), and the command exits with code 130. A Ctrl-C while the
+//!    finished results are being saved only says to wait.
 //!
 //! The protocol, step by step, is written beside [`Lab::pause`] and [`Lab::abort`] in the
 //! `control` module's source.

@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Parser, Subcommand};
@@ -215,11 +216,24 @@ fn demo(args: DemoArgs) -> Result<Outcome, Error> {
     lab.sch.start();
     lab.prepare()?;
 
-    // From here on, Ctrl-C pauses instead of killing the process.
+    // From here on, Ctrl-C pauses instead of killing the process. Once the run is being
+    // aborted, it only says to wait: what is left to do is saving finished results.
+    // `aborting` is set (Release) by this thread before `Lab::abort` and read (Acquire) by
+    // the handler's thread.
     let (control_tx, control) = unbounded::<Control>();
     let interrupts = control_tx.clone();
+    let aborting = Arc::new(AtomicBool::new(false));
+    let saving = Arc::clone(&aborting);
+    let plain = args.plain;
     ctrlc::set_handler(move || {
-        let _ = interrupts.send(Control::Interrupt);
+        if saving.load(Ordering::Acquire) {
+            say(
+                plain,
+                "still saving the finished results; they are kept, please wait",
+            );
+        } else {
+            let _ = interrupts.send(Control::Interrupt);
+        }
     })
     .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
 
@@ -268,6 +282,7 @@ fn demo(args: DemoArgs) -> Result<Outcome, Error> {
                  processing and saving what was acquired..."
             ),
         );
+        aborting.store(true, Ordering::Release);
         let report = lab.abort();
         say(
             args.plain,
@@ -346,6 +361,8 @@ fn demo(args: DemoArgs) -> Result<Outcome, Error> {
 /// 3. A second Ctrl-C while paused aborts; so does the end of standard input (nobody can
 ///    answer), also if it ended before the pause.
 /// 4. A Ctrl-C after resuming is again a first one.
+/// 5. Once aborting (after this returns), a Ctrl-C only says to wait: what is left is
+///    saving the finished results, which must not be lost.
 fn supervise(
     lab: &Lab,
     events: &Receiver<smqsched::Event>,
