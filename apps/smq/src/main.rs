@@ -1,18 +1,18 @@
-//! `smq`: run the demo scan on the simulated lab, serve the simulators, inspect runs.
+//! `smq`: run the demo scan on the simulated lab or on real instruments, serve the
+//! simulators, inspect runs. A thin front end over the `smq_cli` library.
 
-use std::collections::BTreeMap;
+mod demo;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, mpsc};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::mpsc;
 
-use clap::{Parser, Subcommand};
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use serde_json::json;
-use smq_cli::{Error, Lab, dag_summary, default_positions, demo_scan};
+use clap::{Args, Parser, Subcommand};
+use smq_cli::{Address, Error};
 use smq_sim::SimLab;
 use smq_store::Store;
+
+use crate::demo::{EXIT_ABORTED, Outcome};
 
 /// Laboratory acquisition on the smqsched scheduler.
 #[derive(Debug, Parser)]
@@ -24,21 +24,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the demo scan on the simulated lab and store it.
-    Demo {
-        /// Number of stage positions, over 0 to 10 mm.
-        #[arg(long, default_value_t = 21, value_parser = clap::value_parser!(u32).range(1..=10_000))]
-        points: u32,
-        /// Store directory.
-        #[arg(long, default_value = "./runs")]
-        out: PathBuf,
-        /// Seed of the simulated noise.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Write a Chrome trace-event JSON of the task runs to this file.
-        #[arg(long)]
-        trace: Option<PathBuf>,
-    },
+    /// Run the demo scan and store it: on the simulated lab, or on real instruments given
+    /// by address (those not given are simulated). Ctrl-C pauses.
+    Demo(DemoArgs),
     /// Serve the simulated instruments until Ctrl-C.
     Sim {
         /// Seed of the simulated noise.
@@ -61,21 +49,49 @@ enum Command {
     },
 }
 
+#[derive(Debug, Args)]
+struct DemoArgs {
+    /// Number of stage positions, over 0 to 10 mm.
+    #[arg(long, default_value_t = 21, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    points: u32,
+    /// Store directory.
+    #[arg(long, default_value = "./runs")]
+    out: PathBuf,
+    /// Seed of the simulated noise.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Write a Chrome trace-event JSON of the task runs to this file.
+    #[arg(long)]
+    trace: Option<PathBuf>,
+    /// The motion controller (Newport SMC100): a serial port such as /dev/ttyUSB0, or
+    /// tcp:HOST:PORT for a serial-to-Ethernet adapter. Simulated if not given.
+    #[arg(long, value_name = "ADDRESS")]
+    stage: Option<Address>,
+    /// The multimeter (Keysight 34401A): a serial port such as /dev/ttyUSB1, or HOST:PORT
+    /// of its SCPI socket. Simulated if not given.
+    #[arg(long, value_name = "ADDRESS")]
+    dmm: Option<Address>,
+    /// The oscilloscope (Rigol DS1000Z): HOST:PORT of its SCPI socket (port 5555), or a
+    /// serial port. Simulated if not given.
+    #[arg(long, value_name = "ADDRESS")]
+    scope: Option<Address>,
+    /// No progress bars: print one line per task of the scan as it ends (`done LABEL` or
+    /// `failed LABEL: ERROR`), for logs and scripts.
+    #[arg(long)]
+    plain: bool,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Demo {
-            points,
-            out,
-            seed,
-            trace,
-        } => demo(points as usize, &out, seed, trace.as_deref()),
-        Command::Sim { seed } => sim(seed),
-        Command::Ls { out } => ls(&out),
-        Command::Show { run, out } => show(&run, &out),
+        Command::Demo(args) => demo::run(args),
+        Command::Sim { seed } => sim(seed).map(|()| Outcome::Complete),
+        Command::Ls { out } => ls(&out).map(|()| Outcome::Complete),
+        Command::Show { run, out } => show(&run, &out).map(|()| Outcome::Complete),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Outcome::Complete) => ExitCode::SUCCESS,
+        Ok(Outcome::Aborted(_)) => ExitCode::from(EXIT_ABORTED),
         Err(e) => {
             eprintln!("smq: error: {e}");
             ExitCode::FAILURE
@@ -89,213 +105,6 @@ fn open_store(out: &Path) -> Result<Store, Error> {
         return Err(format!("no store at {}: directory not found", out.display()).into());
     }
     Store::open(out).map_err(|e| format!("cannot open the store {}: {e}", out.display()).into())
-}
-
-/// Open the store at `out`, creating it if needed.
-fn open_or_create_store(out: &Path) -> Result<Store, Error> {
-    let store = if out.join("zarr.json").is_file() {
-        Store::open(out)
-    } else {
-        Store::create(out)
-    };
-    store.map_err(|e| format!("cannot open the store {}: {e}", out.display()).into())
-}
-
-/// A run name unique in `store`: `demo-<unix seconds>`, suffixed if taken.
-fn new_run_name(store: &Store) -> Result<String, Error> {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let taken = store.runs()?;
-    let base = format!("demo-{secs}");
-    let mut name = base.clone();
-    let mut i = 1;
-    while taken.contains(&name) {
-        i += 1;
-        name = format!("{base}-{i}");
-    }
-    Ok(name)
-}
-
-fn demo(points: usize, out: &Path, seed: u64, trace: Option<&Path>) -> Result<(), Error> {
-    let positions = default_positions(points);
-    let interrupts_handle = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&interrupts_handle);
-    ctrlc::set_handler(move || {
-        counter.fetch_add(1, Ordering::SeqCst);
-    })
-    .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
-    let store = open_or_create_store(out)?;
-    let name = new_run_name(&store)?;
-    let lab = Lab::open(seed)?;
-    let events = lab.sch.subscribe();
-    lab.sch.start();
-    lab.prepare()?;
-    let run = store.create_run(
-        &name,
-        "demo",
-        json!({"points": points, "seed": seed, "from_mm": positions.first(), "to_mm": positions.last(), "channel": smq_cli::CHANNEL}),
-    )?;
-    for (instrument, idn) in lab.identities()? {
-        run.set_instrument(&instrument, &idn)?;
-    }
-
-    // Progress: totals per queue from the graph once submitted, finished counts polled.
-    let before: BTreeMap<String, usize> = lab
-        .sch
-        .queues()
-        .iter()
-        .map(|q| (q.name.to_string(), q.done + q.failed))
-        .collect();
-    let scan = demo_scan(&lab, &run, &positions)?;
-    let snap = lab.sch.snapshot();
-    let mut totals: BTreeMap<String, u64> = BTreeMap::new();
-    for t in &snap.tasks {
-        if let Some(q) = snap.queues.get(t.queue as usize) {
-            *totals.entry(q.name.to_string()).or_default() += 1;
-        }
-    }
-    let multi = MultiProgress::new();
-    let style = ProgressStyle::with_template(
-        "{prefix:>8} [{bar:30}] {pos:>4}/{len:4} {per_sec:>10} eta {eta}",
-    )
-    .map_err(|e| format!("progress style: {e}"))?
-    .progress_chars("=> ");
-    let bars: Vec<(String, ProgressBar)> = snap
-        .queues
-        .iter()
-        .map(|q| {
-            let name = q.name.to_string();
-            let total = totals
-                .get(&name)
-                .copied()
-                .unwrap_or(0)
-                .saturating_sub(before.get(&name).copied().unwrap_or(0) as u64);
-            let pb = multi.add(ProgressBar::new(total));
-            pb.set_style(style.clone());
-            pb.set_prefix(name.clone());
-            (name, pb)
-        })
-        .collect();
-    let mut paused = false;
-    let mut answers: Option<mpsc::Receiver<String>> = None;
-    let mut aborted = false;
-    loop {
-        let loads = lab.sch.queues();
-        for q in &loads {
-            if let Some((_, pb)) = bars.iter().find(|(n, _)| **n == *q.name) {
-                let offset = before.get(&*q.name).copied().unwrap_or(0);
-                let ended = (q.done + q.failed).saturating_sub(offset) as u64;
-                pb.set_position(ended);
-            }
-        }
-        let interrupts = interrupts_handle.load(Ordering::SeqCst);
-        if interrupts >= 2 {
-            aborted = true;
-            break;
-        }
-        if interrupts == 1 && !paused {
-            paused = true;
-            lab.sch.stop();
-            lab.sch.wait_drained();
-            multi.suspend(|| {
-                eprintln!(
-                    "paused: running tasks finished. Enter to resume, `a` + Enter or Ctrl-C to abort."
-                );
-            });
-            answers.get_or_insert_with(spawn_stdin_reader);
-        }
-        if paused {
-            match answers.as_ref().map(|rx| rx.try_recv()) {
-                Some(Ok(line)) if line.trim().starts_with('a') => {
-                    aborted = true;
-                    break;
-                }
-                Some(Ok(_)) => {
-                    paused = false;
-                    interrupts_handle.store(0, Ordering::SeqCst);
-                    lab.sch.start();
-                }
-                // Stdin closed: nobody can answer, abort.
-                Some(Err(mpsc::TryRecvError::Disconnected)) => {
-                    aborted = true;
-                    break;
-                }
-                _ => {}
-            }
-            std::thread::sleep(Duration::from_millis(100));
-            continue;
-        }
-        if lab.sch.wait_timeout(Duration::from_millis(100)).is_ok() {
-            break;
-        }
-    }
-    for (_, pb) in &bars {
-        pb.finish();
-    }
-    if !multi.is_hidden() {
-        eprintln!();
-    }
-
-    if aborted {
-        lab.sch.stop();
-        lab.sch.wait_drained();
-    }
-    let summary = dag_summary(&lab.sch);
-    run.finish(Some(summary.clone()))?;
-    lab.sch.shutdown();
-    if let Some(path) = trace {
-        let log: Vec<_> = events.try_iter().collect();
-        let text = serde_json::to_string(&smq_cli::chrome_trace(&log))?;
-        std::fs::write(path, text)
-            .map_err(|e| format!("cannot write the trace {}: {e}", path.display()))?;
-        println!("trace written to {}", path.display());
-    }
-
-    println!("run {name} stored in {}", run.path().display());
-    println!(
-        "{} tasks: {}",
-        summary["tasks"],
-        summary["by_state"]
-            .as_object()
-            .map(|m| m
-                .iter()
-                .map(|(k, v)| format!("{v} {k}"))
-                .collect::<Vec<_>>()
-                .join(", "))
-            .unwrap_or_default()
-    );
-    let failed = summary["failed"].as_array().map_or(0, Vec::len);
-    if aborted {
-        return Err(format!(
-            "aborted; the data taken so far are kept in run {name} ({})",
-            run.path().display()
-        )
-        .into());
-    }
-    match scan.max_signal() {
-        Some((x, v)) => println!("maximum signal {v:.4} V at x = {x:.3} mm"),
-        None => println!("no reading succeeded"),
-    }
-    if failed > 0 {
-        return Err(format!("{failed} tasks failed; see `smq show {name}`").into());
-    }
-    Ok(())
-}
-
-/// A thread forwarding the lines of stdin; the channel closes at end of input.
-fn spawn_stdin_reader() -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::stdin().lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
 }
 
 fn sim(seed: u64) -> Result<(), Error> {
@@ -313,6 +122,19 @@ fn sim(seed: u64) -> Result<(), Error> {
     Ok(())
 }
 
+/// `finished`, `aborted` (finished by an abort, its data kept) or `unfinished` (still
+/// running, or the writer crashed).
+fn run_state(meta: &smq_store::RunMetadata) -> &'static str {
+    match (
+        &meta.end,
+        meta.attributes.get("status").and_then(|s| s.as_str()),
+    ) {
+        (None, _) => "unfinished",
+        (Some(_), Some("aborted")) => "aborted",
+        (Some(_), _) => "finished",
+    }
+}
+
 fn ls(out: &Path) -> Result<(), Error> {
     let store = open_store(out)?;
     let runs = store.runs()?;
@@ -326,11 +148,7 @@ fn ls(out: &Path) -> Result<(), Error> {
             "{name}  {}  {}  {}",
             meta.experiment.as_deref().unwrap_or("-"),
             meta.start.as_deref().unwrap_or("-"),
-            if meta.end.is_some() {
-                "finished"
-            } else {
-                "unfinished"
-            }
+            run_state(&meta)
         );
     }
     Ok(())
@@ -351,6 +169,7 @@ fn show(name: &str, out: &Path) -> Result<(), Error> {
         "end         {}",
         meta.end.as_deref().unwrap_or("- (unfinished)")
     );
+    println!("status      {}", run_state(&meta));
     println!("parameters  {}", meta.parameters);
     println!("instruments");
     for (k, v) in &meta.instruments {

@@ -1,0 +1,433 @@
+//! `smq demo`: the demo scan, run under the operator's control (Ctrl-C pauses), with
+//! progress bars or plain lines, stored as it goes.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use serde_json::json;
+use smq_cli::{Addresses, Error, Lab, dag_summary, default_positions, demo_scan};
+use smq_store::Store;
+use smqsched::EventKind;
+use smqsched::crossbeam_channel::{self, Receiver, Sender, unbounded};
+
+use crate::DemoArgs;
+
+/// Open the store at `out`, creating it if needed.
+fn open_or_create_store(out: &Path) -> Result<Store, Error> {
+    let store = if out.join("zarr.json").is_file() {
+        Store::open(out)
+    } else {
+        Store::create(out)
+    };
+    store.map_err(|e| format!("cannot open the store {}: {e}", out.display()).into())
+}
+
+/// A run name unique in `store`: `demo-<unix seconds>`, suffixed if taken.
+fn new_run_name(store: &Store) -> Result<String, Error> {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let taken = store.runs()?;
+    let base = format!("demo-{secs}");
+    let mut name = base.clone();
+    let mut i = 1;
+    while taken.contains(&name) {
+        i += 1;
+        name = format!("{base}-{i}");
+    }
+    Ok(name)
+}
+
+/// What the operator asks for while a run goes on: from the Ctrl-C handler and, once the
+/// run has been paused, from the lines of standard input.
+enum Control {
+    /// Ctrl-C (SIGINT).
+    Interrupt,
+    /// A line of standard input.
+    Line(String),
+    /// Standard input is closed: nobody can answer the prompt.
+    Closed,
+}
+
+/// How a run ended.
+pub(crate) enum Outcome {
+    /// Every task finished, failed or was cancelled by a failure.
+    Complete,
+    /// Aborted by the operator; the reason.
+    Aborted(&'static str),
+}
+
+/// Exit code of an aborted run, the shell's convention for a command ended by SIGINT.
+pub(crate) const EXIT_ABORTED: u8 = 130;
+
+/// The prompt shown while paused.
+const PROMPT: &str = "resume or abort? [r]esume (or Enter) / [a]bort (or Ctrl-C)";
+
+/// A message about the run: on standard output in plain mode, where it is part of the
+/// line-by-line record of the run, on standard error otherwise (beside the progress bars).
+fn say(plain: bool, text: &str) {
+    if plain {
+        println!("{text}");
+    } else {
+        eprintln!("{text}");
+    }
+}
+
+/// Prints, in plain mode, one line per scan task that ends (`done LABEL`, `failed LABEL:
+/// ERROR`), and keeps the events for the trace if one is asked for.
+struct EventLog {
+    plain: bool,
+    first_task: u64,
+    keep: bool,
+    events: Vec<smqsched::Event>,
+}
+
+impl EventLog {
+    fn record(&mut self, e: smqsched::Event) {
+        if self.plain && e.task.is_some_and(|t| t.index() >= self.first_task) {
+            let label = e.label.as_deref().unwrap_or("?");
+            match &e.kind {
+                EventKind::Finished => println!("done {label}"),
+                EventKind::Failed { error } => println!("failed {label}: {error}"),
+                _ => {}
+            }
+        }
+        if self.keep {
+            self.events.push(e);
+        }
+    }
+}
+
+/// Run `smq demo` with `args`; how the run ended.
+///
+/// # Errors
+///
+/// An instrument that cannot be opened, a store that cannot be written, or failed tasks.
+pub(crate) fn run(args: DemoArgs) -> Result<Outcome, Error> {
+    let points = args.points as usize;
+    let positions = default_positions(points);
+    let addresses = Addresses {
+        stage: args.stage,
+        dmm: args.dmm,
+        scope: args.scope,
+    };
+    let lab = Lab::connect(&addresses, args.seed)?;
+    for (name, link) in &lab.links {
+        let idn = lab.identified.get(name).map_or("?", String::as_str);
+        println!("{name:<6} {link}  {idn}");
+    }
+    let store = open_or_create_store(&args.out)?;
+    let name = new_run_name(&store)?;
+    let events = lab.sch.subscribe();
+    lab.sch.start();
+    lab.prepare()?;
+
+    // From here on, Ctrl-C pauses instead of killing the process. Once the run is being
+    // aborted, it only says to wait: what is left to do is saving finished results.
+    // `aborting` is set (Release) by this thread before `Lab::abort` and read (Acquire) by
+    // the handler's thread.
+    let (control_tx, control) = unbounded::<Control>();
+    let interrupts = control_tx.clone();
+    let aborting = Arc::new(AtomicBool::new(false));
+    let saving = Arc::clone(&aborting);
+    let plain = args.plain;
+    ctrlc::set_handler(move || {
+        if saving.load(Ordering::Acquire) {
+            say(
+                plain,
+                "still saving the finished results; they are kept, please wait",
+            );
+        } else {
+            let _ = interrupts.send(Control::Interrupt);
+        }
+    })
+    .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
+
+    let run = store.create_run(
+        &name,
+        "demo",
+        json!({"points": points, "seed": args.seed, "from_mm": positions.first(), "to_mm": positions.last(), "channel": smq_cli::CHANNEL, "instruments": lab.links}),
+    )?;
+    for (instrument, idn) in &lab.identified {
+        run.set_instrument(instrument, idn)?;
+    }
+
+    let first_task = lab.sch.task_count() as u64;
+    let scan = demo_scan(&lab, &run, &positions)?;
+    println!(
+        "run {name} started: {points} positions, {} tasks",
+        scan.task_count()
+    );
+    let mut log = EventLog {
+        plain: args.plain,
+        first_task,
+        keep: args.trace.is_some(),
+        events: Vec::new(),
+    };
+    let progress = if args.plain {
+        None
+    } else {
+        Some(Progress::new(&lab.sch, first_task)?)
+    };
+    let outcome = supervise(
+        &lab,
+        &events,
+        &control,
+        control_tx,
+        &mut log,
+        progress.as_ref(),
+    );
+    if let Some(p) = &progress {
+        p.finish();
+    }
+    if let Outcome::Aborted(reason) = outcome {
+        say(
+            args.plain,
+            &format!(
+                "aborting ({reason}): acquisitions not started are cancelled; \
+                 processing and saving what was acquired..."
+            ),
+        );
+        aborting.store(true, Ordering::Release);
+        let report = lab.abort();
+        say(
+            args.plain,
+            &format!(
+                "aborted: {} tasks cancelled, {} more finished to keep the data",
+                report.cancelled, report.completed
+            ),
+        );
+    }
+    for e in events.try_iter() {
+        log.record(e);
+    }
+
+    let summary = dag_summary(&lab.sch);
+    match outcome {
+        Outcome::Complete => run.set_attribute("status", json!("complete"))?,
+        Outcome::Aborted(reason) => {
+            run.set_attribute("status", json!("aborted"))?;
+            run.set_attribute("abort_reason", json!(reason))?;
+        }
+    }
+    run.finish(Some(summary.clone()))?;
+    lab.sch.shutdown();
+    if let Some(path) = &args.trace {
+        let text = serde_json::to_string(&smq_cli::chrome_trace(&log.events))?;
+        std::fs::write(path, text)
+            .map_err(|e| format!("cannot write the trace {}: {e}", path.display()))?;
+        println!("trace written to {}", path.display());
+    }
+
+    println!("run {name} stored in {}", run.path().display());
+    println!(
+        "{} tasks: {}",
+        summary["tasks"],
+        summary["by_state"]
+            .as_object()
+            .map(|m| m
+                .iter()
+                .map(|(k, v)| format!("{v} {k}"))
+                .collect::<Vec<_>>()
+                .join(", "))
+            .unwrap_or_default()
+    );
+    let failed = summary["failed"].as_array().map_or(0, Vec::len);
+    if let Outcome::Aborted(_) = outcome {
+        say(
+            args.plain,
+            &format!(
+                "aborted; the data taken so far are kept in run {name} ({})",
+                run.path().display()
+            ),
+        );
+        return Ok(outcome);
+    }
+    match scan.max_signal() {
+        Some((x, v)) => println!("maximum signal {v:.4} V at x = {x:.3} mm"),
+        None => println!("no reading succeeded"),
+    }
+    if failed > 0 {
+        return Err(format!("{failed} tasks failed; see `smq show {name}`").into());
+    }
+    Ok(outcome)
+}
+
+/// Run the scan to its end, pausing on Ctrl-C; returns how it ended. On
+/// [`Outcome::Aborted`] the scheduler is stopped and drained, ready for [`Lab::abort`].
+///
+/// The pause sequence (see `Lab::pause` for the scheduler's side):
+///
+/// 1. A first Ctrl-C: stop starting tasks, print the tasks still running, wait for them
+///    to finish, print their results' lines (plain mode), then print `paused` and the
+///    prompt. Nothing runs while paused.
+/// 2. From then on standard input is read line by line (a TTY or not): `r`, `resume` or an
+///    empty line resumes (`resumed` is printed before any task starts again); `a` or
+///    `abort` aborts; anything else repeats the prompt.
+/// 3. A second Ctrl-C while paused aborts; so does the end of standard input (nobody can
+///    answer), also if it ended before the pause.
+/// 4. A Ctrl-C after resuming is again a first one.
+/// 5. Once aborting (after this returns), a Ctrl-C only says to wait: what is left is
+///    saving the finished results, which must not be lost.
+fn supervise(
+    lab: &Lab,
+    events: &Receiver<smqsched::Event>,
+    control: &Receiver<Control>,
+    control_tx: Sender<Control>,
+    log: &mut EventLog,
+    progress: Option<&Progress>,
+) -> Outcome {
+    let tick = crossbeam_channel::tick(Duration::from_millis(100));
+    let mut stdin = Some(control_tx);
+    let mut stdin_closed = false;
+    let mut paused = false;
+    let plain = log.plain;
+    let say = |text: &str| match progress {
+        Some(p) => p.multi.suspend(|| eprintln!("{text}")),
+        None => say(plain, text),
+    };
+    loop {
+        if !paused && lab.sch.wait_timeout(Duration::ZERO).is_ok() {
+            return Outcome::Complete;
+        }
+        crossbeam_channel::select! {
+            recv(events) -> e => {
+                if let Ok(e) = e {
+                    log.record(e);
+                }
+            }
+            recv(tick) -> _ => {
+                if let Some(p) = progress {
+                    p.update(&lab.sch);
+                }
+            }
+            recv(control) -> c => match (c, paused) {
+                (Ok(Control::Interrupt), false) => {
+                    // Step 1.
+                    say("pausing: no new task starts; waiting for the running tasks to finish");
+                    let finished = lab.pause();
+                    for e in events.try_iter() {
+                        log.record(e);
+                    }
+                    if lab.sch.wait_timeout(Duration::ZERO).is_ok() {
+                        say("paused: every task has finished already; nothing to resume");
+                        return Outcome::Complete;
+                    }
+                    say(&if finished.is_empty() {
+                        "paused: no task was running.".to_owned()
+                    } else {
+                        format!("paused: {} running tasks finished ({}).", finished.len(), finished.join(", "))
+                    });
+                    // Step 3, for an input that ended before the pause.
+                    if stdin_closed {
+                        say("standard input is closed: nobody can answer, aborting");
+                        return Outcome::Aborted("standard input closed while paused");
+                    }
+                    say(PROMPT);
+                    paused = true;
+                    // Step 2.
+                    if let Some(tx) = stdin.take() {
+                        spawn_stdin_reader(tx);
+                    }
+                }
+                (Ok(Control::Interrupt), true) => {
+                    say("second Ctrl-C while paused");
+                    return Outcome::Aborted("second Ctrl-C while paused");
+                }
+                (Ok(Control::Line(line)), true) => match line.trim() {
+                    "" | "r" | "resume" => {
+                        say("resumed");
+                        paused = false;
+                        lab.resume();
+                    }
+                    "a" | "abort" => return Outcome::Aborted("abort answered while paused"),
+                    other => say(&format!("{other:?}: please answer; {PROMPT}")),
+                },
+                (Ok(Control::Line(_)), false) => {}
+                (Ok(Control::Closed), true) => {
+                    say("standard input is closed: nobody can answer, aborting");
+                    return Outcome::Aborted("standard input closed while paused");
+                }
+                (Ok(Control::Closed), false) => stdin_closed = true,
+                // Unreachable while `control_tx` or its clones live; nothing to do.
+                (Err(_), _) => {}
+            },
+        }
+    }
+}
+
+/// Progress bars, one per queue, counting the scan's tasks.
+struct Progress {
+    multi: MultiProgress,
+    bars: Vec<(String, ProgressBar, usize)>,
+}
+
+impl Progress {
+    /// Bars for the tasks from `first_task` on.
+    fn new(sch: &smqsched::Scheduler, first_task: u64) -> Result<Self, Error> {
+        let snap = sch.snapshot();
+        let mut totals: BTreeMap<String, (u64, usize)> = BTreeMap::new();
+        for t in &snap.tasks {
+            if let Some(q) = snap.queues.get(t.queue as usize) {
+                let e = totals.entry(q.name.to_string()).or_default();
+                if t.id.index() >= first_task {
+                    e.0 += 1;
+                } else if t.state.is_final() {
+                    e.1 += 1;
+                }
+            }
+        }
+        let multi = MultiProgress::new();
+        let style = ProgressStyle::with_template(
+            "{prefix:>8} [{bar:30}] {pos:>4}/{len:4} {per_sec:>10} eta {eta}",
+        )
+        .map_err(|e| format!("progress style: {e}"))?
+        .progress_chars("=> ");
+        let bars = totals
+            .into_iter()
+            .map(|(name, (total, before))| {
+                let pb = multi.add(ProgressBar::new(total));
+                pb.set_style(style.clone());
+                pb.set_prefix(name.clone());
+                (name, pb, before)
+            })
+            .collect();
+        Ok(Self { multi, bars })
+    }
+
+    fn update(&self, sch: &smqsched::Scheduler) {
+        for q in sch.queues() {
+            if let Some((_, pb, before)) = self.bars.iter().find(|(n, _, _)| **n == *q.name) {
+                pb.set_position((q.done + q.failed).saturating_sub(*before) as u64);
+            }
+        }
+    }
+
+    fn finish(&self) {
+        for (_, pb, _) in &self.bars {
+            pb.finish();
+        }
+        if !self.multi.is_hidden() {
+            eprintln!();
+        }
+    }
+}
+
+/// A thread forwarding the lines of stdin to `tx`, then [`Control::Closed`] at the end of
+/// input (or on a read error).
+fn spawn_stdin_reader(tx: Sender<Control>) {
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lines() {
+            let Ok(line) = line else { break };
+            if tx.send(Control::Line(line)).is_err() {
+                return;
+            }
+        }
+        let _ = tx.send(Control::Closed);
+    });
+}

@@ -1,0 +1,423 @@
+//! The lab: three instruments, real or simulated, as devices of one scheduler.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use smq_dmm::{Dmm, DmmDevice, Range};
+use smq_instrument::InstrumentError;
+use smq_scope::{Scope, ScopeDevice};
+use smq_sim::SimLab;
+use smq_stage::{Stage, StageDevice};
+use smqsched::{Queue, Scheduler};
+
+use crate::Error;
+
+/// Timeout of a stage motion.
+pub const MOTION_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long an instrument has to identify itself when it is opened (`*IDN?`, or `ID?` for
+/// the stage).
+pub const IDENTIFY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Scope channel recorded by the demo.
+pub const CHANNEL: u8 = 1;
+
+/// Where an instrument is reached: a serial port or a TCP socket.
+///
+/// Parsed from text by [`FromStr`]:
+///
+/// | text                          | address                                  |
+/// |-------------------------------|------------------------------------------|
+/// | `serial:PATH`                 | the serial port `PATH`                   |
+/// | `tcp:HOST:PORT`               | a TCP socket (a LAN instrument, or a serial-to-Ethernet adapter) |
+/// | `/PATH` or `./PATH`           | the serial port `PATH` (e.g. `/dev/ttyUSB0`) |
+/// | `HOST:PORT`                   | a TCP socket (e.g. `192.168.0.30:5555`)  |
+///
+/// # Examples
+///
+/// ```
+/// use smq_cli::Address;
+///
+/// let a: Address = "/dev/ttyUSB0".parse()?;
+/// assert_eq!(a, Address::Serial("/dev/ttyUSB0".into()));
+/// let b: Address = "192.168.0.30:5555".parse()?;
+/// assert_eq!(b, Address::Tcp("192.168.0.30:5555".into()));
+/// assert_eq!("tcp:scope.lab:5555".parse::<Address>()?.to_string(), "tcp:scope.lab:5555");
+/// assert!("scope".parse::<Address>().is_err()); // neither a path nor HOST:PORT
+/// # Ok::<(), smq_cli::AddressError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Address {
+    /// A serial port (RS-232, USB-CDC, a pseudo-terminal), e.g. `/dev/ttyUSB0`.
+    Serial(String),
+    /// A TCP socket, `HOST:PORT`.
+    Tcp(String),
+}
+
+/// Why a text is not an [`Address`]; the message says what is expected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AddressError {
+    /// The text given.
+    pub text: String,
+}
+
+impl fmt::Display for AddressError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:?} is not an instrument address: expected a serial port path \
+             (/dev/ttyUSB0, serial:PATH) or a TCP address (HOST:PORT, tcp:HOST:PORT)",
+            self.text
+        )
+    }
+}
+
+impl std::error::Error for AddressError {}
+
+/// Whether `s` is `HOST:PORT` with a non-empty host and a port number.
+fn is_host_port(s: &str) -> bool {
+    s.rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
+}
+
+impl FromStr for Address {
+    type Err = AddressError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || AddressError { text: s.to_owned() };
+        if let Some(path) = s.strip_prefix("serial:") {
+            return if path.is_empty() {
+                Err(bad())
+            } else {
+                Ok(Self::Serial(path.to_owned()))
+            };
+        }
+        if let Some(addr) = s.strip_prefix("tcp:") {
+            return if is_host_port(addr) {
+                Ok(Self::Tcp(addr.to_owned()))
+            } else {
+                Err(bad())
+            };
+        }
+        if s.starts_with('/') || s.starts_with("./") {
+            return Ok(Self::Serial(s.to_owned()));
+        }
+        if is_host_port(s) {
+            return Ok(Self::Tcp(s.to_owned()));
+        }
+        Err(bad())
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Serial(p) => write!(f, "{p}"),
+            Self::Tcp(a) => write!(f, "tcp:{a}"),
+        }
+    }
+}
+
+/// The addresses of the lab's instruments; `None` means the simulator of that instrument.
+///
+/// Each instrument is chosen on its own: give all three to run on the real lab, some of
+/// them to try real instruments beside simulated ones, none for the simulated lab.
+///
+/// # Examples
+///
+/// ```
+/// use smq_cli::Addresses;
+///
+/// let lab = Addresses { stage: Some("/dev/ttyUSB0".parse()?), ..Addresses::default() };
+/// assert_eq!(lab.simulated(), ["dmm", "scope"]);
+/// # Ok::<(), smq_cli::AddressError>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Addresses {
+    /// The motion controller (Newport SMC100: serial, or TCP through a serial server).
+    pub stage: Option<Address>,
+    /// The multimeter (Keysight 34401A: serial or a raw SCPI socket).
+    pub dmm: Option<Address>,
+    /// The oscilloscope (Rigol DS1000Z: raw SCPI socket, port 5555, or serial).
+    pub scope: Option<Address>,
+}
+
+impl Addresses {
+    /// The names of the instruments left to the simulators, in the order stage, dmm,
+    /// scope.
+    pub fn simulated(&self) -> Vec<&'static str> {
+        [
+            ("stage", &self.stage),
+            ("dmm", &self.dmm),
+            ("scope", &self.scope),
+        ]
+        .into_iter()
+        .filter(|(_, a)| a.is_none())
+        .map(|(n, _)| n)
+        .collect()
+    }
+}
+
+/// An instrument that could not be opened or did not identify itself: names the
+/// instrument and its address, and keeps the driver's error.
+///
+/// # Examples
+///
+/// ```
+/// use smq_cli::{Addresses, Lab};
+///
+/// let missing = Addresses { dmm: Some("/nonexistent/ttyUSB9".parse()?), ..Addresses::default() };
+/// let Err(e) = Lab::connect(&missing, 1) else { panic!("opened a missing port") };
+/// assert!(e.to_string().starts_with("cannot open the multimeter at /nonexistent/ttyUSB9"));
+/// # Ok::<(), smq_cli::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct ConnectError {
+    /// The instrument's description, e.g. `multimeter`.
+    pub instrument: &'static str,
+    /// Where it was looked for.
+    pub address: Address,
+    /// Whether the link could not be opened (`false`) or was opened but the instrument
+    /// did not identify itself (`true`).
+    pub opened: bool,
+    /// The driver's error.
+    pub source: InstrumentError,
+}
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (instrument, address, source) = (self.instrument, &self.address, &self.source);
+        if self.opened {
+            write!(
+                f,
+                "the {instrument} at {address} does not answer (is it on, and is it a \
+                 {instrument}?): {source}"
+            )
+        } else {
+            write!(f, "cannot open the {instrument} at {address}: {source}")
+        }
+    }
+}
+
+impl std::error::Error for ConnectError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// Open a driver at `address` with `serial` or `tcp`, then check that it identifies itself
+/// within [`IDENTIFY_TIMEOUT`] with `identify`, restoring the driver's timeout after.
+fn open_checked<D>(
+    instrument: &'static str,
+    address: &Address,
+    serial: impl FnOnce(&str) -> Result<D, InstrumentError>,
+    tcp: impl FnOnce(&str) -> Result<D, InstrumentError>,
+    timeout: impl Fn(&mut D) -> &mut smq_instrument::Connection,
+    identify: impl FnOnce(&mut D) -> Result<String, InstrumentError>,
+) -> Result<(D, String), Box<ConnectError>> {
+    let fail = |opened, source| {
+        Box::new(ConnectError {
+            instrument,
+            address: address.clone(),
+            opened,
+            source,
+        })
+    };
+    let mut driver = match address {
+        Address::Serial(path) => serial(path),
+        Address::Tcp(addr) => tcp(addr),
+    }
+    .map_err(|e| fail(false, e))?;
+    let before = timeout(&mut driver).timeout();
+    timeout(&mut driver).set_timeout(IDENTIFY_TIMEOUT);
+    let id = identify(&mut driver).map_err(|e| fail(true, e))?;
+    timeout(&mut driver).set_timeout(before);
+    Ok((driver, id))
+}
+
+/// The lab and its instruments, as devices of one scheduler.
+pub struct Lab {
+    /// The simulators, if any instrument is simulated; dropping them closes the simulated
+    /// instruments' links.
+    pub sim: Option<Arc<SimLab>>,
+    /// The scheduler, stopped until started by the caller.
+    pub sch: Scheduler,
+    /// The motion controller (queue `stage`).
+    pub stage: StageDevice,
+    /// The multimeter (queue `dmm`).
+    pub dmm: DmmDevice,
+    /// The oscilloscope (queue `scope`).
+    pub scope: ScopeDevice,
+    /// The processing and saving queue (`compute`, two slots).
+    pub compute: Queue,
+    /// Where each instrument was opened, by name (`stage`, `dmm`, `scope`): its address,
+    /// followed by ` (simulated)` for a simulator.
+    pub links: BTreeMap<String, String>,
+    /// Each instrument's identification as it answered when opened, by name.
+    pub identified: BTreeMap<String, String>,
+}
+
+impl Lab {
+    /// Start the simulators (noise seeded by `seed`) and open their instruments on a new,
+    /// stopped scheduler: [`connect`](Self::connect) with no address.
+    ///
+    /// # Errors
+    ///
+    /// If a simulator cannot start, an instrument cannot be opened or a queue created.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lab = smq_cli::Lab::open(1)?;
+    /// assert_eq!(lab.links.len(), 3);
+    /// assert!(lab.links.values().all(|l| l.ends_with("(simulated)")));
+    /// # Ok::<(), smq_cli::Error>(())
+    /// ```
+    pub fn open(seed: u64) -> Result<Self, Error> {
+        Self::connect(&Addresses::default(), seed)
+    }
+
+    /// Open the instruments at `addresses`, simulating those without one (noise seeded by
+    /// `seed`), on a new, stopped scheduler.
+    ///
+    /// Each instrument is opened, then must identify itself within [`IDENTIFY_TIMEOUT`]
+    /// (`*IDN?` for the meter and the scope, `ID?` for the stage), so that a wrong port, a
+    /// switched-off instrument or another device on the port is reported here, at once,
+    /// and never turns into a hang or a failure in the middle of a scan.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConnectError`] naming the first instrument that cannot be opened or does not
+    /// answer, with its address; or if the simulators cannot start or a queue cannot be
+    /// created.
+    ///
+    /// # Examples
+    ///
+    /// Instruments reached by address (here, simulators started separately):
+    ///
+    /// ```
+    /// use smq_cli::{Address, Addresses, Lab};
+    ///
+    /// let bench = smq_sim::SimLab::start(3)?;
+    /// let addresses = Addresses {
+    ///     stage: Some(Address::Serial(bench.stage.pty_path())),
+    ///     dmm: Some(Address::Tcp(bench.dmm.tcp_addr().to_string())),
+    ///     scope: Some(Address::Tcp(bench.scope.tcp_addr().to_string())),
+    /// };
+    /// let lab = Lab::connect(&addresses, 0)?;
+    /// assert!(lab.sim.is_none());
+    /// assert!(lab.identified["dmm"].contains("34401A"));
+    /// # Ok::<(), smq_cli::Error>(())
+    /// ```
+    pub fn connect(addresses: &Addresses, seed: u64) -> Result<Self, Error> {
+        let sim = if addresses.simulated().is_empty() {
+            None
+        } else {
+            Some(Arc::new(
+                SimLab::start(seed).map_err(|e| format!("cannot start the simulators: {e}"))?,
+            ))
+        };
+        let mut links = BTreeMap::new();
+        let mut identities = BTreeMap::new();
+        // The address of an instrument: the one given, or its simulator's.
+        let mut resolve =
+            |name: &str, given: &Option<Address>, simulated: &dyn Fn(&SimLab) -> Address| {
+                let (address, note) = match (given, &sim) {
+                    (Some(a), _) => (a.clone(), ""),
+                    (None, Some(s)) => (simulated(s), " (simulated)"),
+                    (None, None) => return Err(format!("no address for the {name}")),
+                };
+                links.insert(name.to_owned(), format!("{address}{note}"));
+                Ok(address)
+            };
+        let stage_at = resolve("stage", &addresses.stage, &|s| {
+            Address::Serial(s.stage.pty_path())
+        })?;
+        let dmm_at = resolve("dmm", &addresses.dmm, &|s| {
+            Address::Serial(s.dmm.pty_path())
+        })?;
+        let scope_at = resolve("scope", &addresses.scope, &|s| {
+            Address::Tcp(s.scope.tcp_addr().to_string())
+        })?;
+
+        let (stage, id) = open_checked(
+            "stage",
+            &stage_at,
+            |p: &str| Stage::open_serial(p),
+            |a: &str| Stage::connect_tcp(a),
+            Stage::connection,
+            Stage::stage_identifier,
+        )?;
+        identities.insert("stage".to_owned(), id);
+        let (dmm, id) = open_checked(
+            "multimeter",
+            &dmm_at,
+            |p: &str| Dmm::open_serial(p, &Dmm::serial_config()),
+            |a: &str| Dmm::connect_tcp(a),
+            Dmm::connection,
+            |d| d.identify().map(|i| i.to_string()),
+        )?;
+        identities.insert("dmm".to_owned(), id);
+        let (scope, id) = open_checked(
+            "scope",
+            &scope_at,
+            |p: &str| Scope::open_serial(p, &smq_instrument::SerialConfig::default()),
+            |a: &str| Scope::connect_tcp(a),
+            Scope::connection,
+            |s| s.identify().map(|i| i.to_string()),
+        )?;
+        identities.insert("scope".to_owned(), id);
+
+        let sch = Scheduler::new();
+        Ok(Self {
+            stage: StageDevice::new(&sch, "stage", stage)?.with_motion_timeout(MOTION_TIMEOUT),
+            dmm: DmmDevice::new(&sch, "dmm", dmm)?,
+            scope: ScopeDevice::new(&sch, "scope", scope)?,
+            compute: sch.queue("compute", 2)?,
+            sim,
+            sch,
+            links,
+            identified: identities,
+        })
+    }
+
+    /// Home the stage, set its velocity, configure the meter for DC volts and the scope's
+    /// scales, waiting for each. The scheduler must be started.
+    ///
+    /// # Errors
+    ///
+    /// The first command that fails.
+    pub fn prepare(&self) -> Result<(), Error> {
+        self.stage.home().result()?;
+        self.stage.set_velocity(200.0).result()?;
+        self.dmm
+            .configure_voltage_dc(Range::Value(10.0), None)
+            .result()?;
+        self.scope.set_timebase_scale(1e-3).result()?;
+        self.scope.set_channel_scale(CHANNEL, 0.1).result()?;
+        Ok(())
+    }
+
+    /// Each instrument's identification (`*IDN?`, or the stage's identifier), by name,
+    /// asked again through the scheduler. The scheduler must be started.
+    ///
+    /// # Errors
+    ///
+    /// If an instrument does not answer.
+    pub fn identities(&self) -> Result<BTreeMap<String, String>, Error> {
+        let stage = self
+            .stage
+            .task("identify")
+            .submit(|s: &mut Stage| s.stage_identifier())?;
+        let dmm = self.dmm.identify();
+        let scope = self.scope.identify();
+        let mut out = BTreeMap::new();
+        out.insert("stage".to_owned(), stage.result()?.to_string());
+        out.insert("dmm".to_owned(), dmm.result()?.to_string());
+        out.insert("scope".to_owned(), scope.result()?.to_string());
+        Ok(out)
+    }
+}

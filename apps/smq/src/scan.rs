@@ -1,0 +1,147 @@
+//! The demo scan: the graph of tasks submitted for each stage position.
+
+use ndarray::Array1;
+use smq_compute::{Window, power_spectrum};
+use smq_dmm::Dmm;
+use smq_scope::Waveform;
+use smq_store::Run;
+use smqsched::Promise;
+
+use crate::{CHANNEL, Error, Lab};
+
+/// `n` stage positions evenly spread over 0 to 10 mm (the simulated sample's peak sits at
+/// 5 mm); a single point is at 0.
+pub fn default_positions(n: usize) -> Vec<f64> {
+    match n {
+        0 => Vec::new(),
+        1 => vec![0.0],
+        _ => (0..n).map(|i| 10.0 * i as f64 / (n - 1) as f64).collect(),
+    }
+}
+
+/// The peak of a power spectrum: `[frequency (Hz), power (V²)]`.
+pub type Peak = Vec<f64>;
+
+/// The promises of a submitted demo scan, one per position in each vector.
+pub struct DemoHandles {
+    /// The scanned positions, mm.
+    pub positions: Vec<f64>,
+    /// The position reached by each move.
+    pub moves: Vec<Promise<f64>>,
+    /// The multimeter reading at each position, V.
+    pub readings: Vec<Promise<f64>>,
+    /// The waveform recorded at each position.
+    pub waveforms: Vec<Promise<Waveform>>,
+    /// The power spectrum of each waveform.
+    pub spectra: Vec<Promise<Array1<f64>>>,
+    /// The peak of each spectrum.
+    pub peaks: Vec<Promise<Peak>>,
+    /// The save tasks (acquisition index of each saved value).
+    pub saves: Vec<Promise<u64>>,
+}
+
+impl DemoHandles {
+    /// The position of the largest multimeter reading and the reading, among the readings
+    /// that succeeded; `None` if none did. Waits for the readings.
+    pub fn max_signal(&self) -> Option<(f64, f64)> {
+        self.positions
+            .iter()
+            .zip(&self.readings)
+            .filter_map(|(&x, r)| r.result().ok().map(|v| (x, *v)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+    }
+
+    /// The number of tasks submitted by the scan.
+    pub fn task_count(&self) -> usize {
+        self.moves.len()
+            + self.readings.len()
+            + self.waveforms.len()
+            + self.spectra.len()
+            + self.peaks.len()
+            + self.saves.len()
+    }
+}
+
+/// Names of the datasets written by [`demo_scan`].
+pub mod datasets {
+    /// Stage position reached, mm (one scalar per point).
+    pub const POSITION: &str = "position";
+    /// Multimeter reading, V (one scalar per point).
+    pub const DMM: &str = "dmm_voltage";
+    /// Scope waveform voltages, V (one record per point).
+    pub const WAVEFORM: &str = "waveform";
+    /// Spectrum peak `[frequency Hz, power V²]` (one pair per point).
+    pub const PEAK: &str = "spectrum_peak";
+}
+
+/// Submit the demo scan over `positions` on `lab`'s scheduler, saving into `run`; see the
+/// [crate docs](crate). Nothing runs until the scheduler is started (if it is not yet).
+///
+/// # Errors
+///
+/// If a task cannot be submitted.
+pub fn demo_scan(lab: &Lab, run: &Run, positions: &[f64]) -> Result<DemoHandles, Error> {
+    let mut h = DemoHandles {
+        positions: positions.to_vec(),
+        moves: Vec::new(),
+        readings: Vec::new(),
+        waveforms: Vec::new(),
+        spectra: Vec::new(),
+        peaks: Vec::new(),
+        saves: Vec::new(),
+    };
+    let q = &lab.compute;
+    for &x in positions {
+        let moved = lab.stage.move_to_held(x);
+        let reading = lab
+            .dmm
+            .task("read")
+            .after(&moved)
+            .submit(|d: &mut Dmm| d.read())?;
+        let wave = lab.scope.waveform_releasing(CHANNEL, &moved)?;
+        let volts = q
+            .task()
+            .label(format!("volts({x})"))
+            .submit(&wave, |w: &Waveform| w.v.clone())?;
+        let spectrum = q
+            .task()
+            .label(format!("fft({x})"))
+            .submit_result(&wave, |w: &Waveform| power_spectrum(&w.v, Window::Hann))?;
+        let peak = q
+            .task()
+            .label(format!("peak({x})"))
+            .submit((&wave, &spectrum), |(w, s): (&Waveform, &Array1<f64>)| {
+                spectrum_peak(w, s)
+            })?;
+        h.saves.push(run.save(q, datasets::POSITION, &moved)?);
+        h.saves.push(run.save(q, datasets::DMM, &reading)?);
+        h.saves.push(run.save(q, datasets::WAVEFORM, &volts)?);
+        h.saves.push(run.save(q, datasets::PEAK, &peak)?);
+        h.moves.push(moved);
+        h.readings.push(reading);
+        h.waveforms.push(wave);
+        h.spectra.push(spectrum);
+        h.peaks.push(peak);
+    }
+    Ok(h)
+}
+
+/// The largest bin of the one-sided power spectrum `s` of `w`, skipping the DC bin:
+/// `[frequency (Hz), power]`.
+pub fn spectrum_peak(w: &Waveform, s: &Array1<f64>) -> Peak {
+    let n = w.v.len().max(1) as f64;
+    let dt = if w.t.len() >= 2 {
+        w.t[1] - w.t[0]
+    } else {
+        w.preamble.x_increment
+    };
+    let df = if dt > 0.0 { 1.0 / (n * dt) } else { 0.0 };
+    let (bin, power) =
+        s.iter()
+            .enumerate()
+            .skip(1)
+            .fold((0, f64::NEG_INFINITY), |best, (i, &p)| {
+                if p > best.1 { (i, p) } else { best }
+            });
+    vec![bin as f64 * df, power.max(0.0)]
+}
