@@ -63,6 +63,10 @@ impl DemoHandles {
 }
 
 /// Names of the datasets written by [`demo_scan`].
+///
+/// Acquisitions are stored as they finish, newest point first, so beside each dataset `D`
+/// the `u64` dataset `D_point` ([`Run::points_of`]) gives the scan point (the index into the
+/// positions) of each acquisition of `D`.
 pub mod datasets {
     /// Stage position reached, mm (one scalar per point).
     pub const POSITION: &str = "position";
@@ -91,7 +95,7 @@ pub fn demo_scan(lab: &Lab, run: &Run, positions: &[f64]) -> Result<DemoHandles,
         saves: Vec::new(),
     };
     let q = &lab.compute;
-    for &x in positions {
+    for (point, &x) in (0u64..).zip(positions) {
         let moved = lab.stage.move_to_held(x);
         let reading = lab
             .dmm
@@ -113,10 +117,13 @@ pub fn demo_scan(lab: &Lab, run: &Run, positions: &[f64]) -> Result<DemoHandles,
             .submit((&wave, &spectrum), |(w, s): (&Waveform, &Array1<f64>)| {
                 spectrum_peak(w, s)
             })?;
-        h.saves.push(run.save(q, datasets::POSITION, &moved)?);
-        h.saves.push(run.save(q, datasets::DMM, &reading)?);
-        h.saves.push(run.save(q, datasets::WAVEFORM, &volts)?);
-        h.saves.push(run.save(q, datasets::PEAK, &peak)?);
+        h.saves
+            .push(run.save_at(q, datasets::POSITION, point, &moved)?);
+        h.saves
+            .push(run.save_at(q, datasets::DMM, point, &reading)?);
+        h.saves
+            .push(run.save_at(q, datasets::WAVEFORM, point, &volts)?);
+        h.saves.push(run.save_at(q, datasets::PEAK, point, &peak)?);
         h.moves.push(moved);
         h.readings.push(reading);
         h.waveforms.push(wave);

@@ -62,6 +62,27 @@ fn demo_then_ls_and_show() {
         );
     }
     assert!(text.contains("failures    0"), "{text}");
+
+    // Each stored position is paired with its scan point, whatever order they were taken in.
+    let store = smq_store::Store::open(dir.path()).unwrap();
+    let run = store.open_run(name).unwrap();
+    let reached = run.read::<f64>("position").unwrap();
+    let points = run.read::<u64>("position_point").unwrap();
+    let scan = smq_cli::default_positions(5);
+    assert_eq!(points.len(), 5);
+    let mut seen: Vec<u64> = points.iter().copied().collect();
+    seen.sort_unstable();
+    assert_eq!(seen, [0, 1, 2, 3, 4]);
+    for (x, &p) in reached.iter().zip(points.iter()) {
+        assert!((x - scan[p as usize]).abs() < 1e-3, "{reached} {points}");
+    }
+    for d in ["dmm_voltage", "waveform", "spectrum_peak"] {
+        assert_eq!(
+            run.read::<u64>(&format!("{d}_point")).unwrap().len(),
+            5,
+            "{d}"
+        );
+    }
     for instrument in ["dmm", "scope", "stage"] {
         assert!(
             text.lines().any(|l| l.trim_start().starts_with(instrument)),

@@ -8,7 +8,7 @@ mod sealed {
     pub trait Sealed {}
 }
 
-/// An element type of a dataset: `f64`, `f32`, `i32`, `i16`, `u16` or `u8`.
+/// An element type of a dataset: `f64`, `f32`, `i64`, `i32`, `i16`, `u64`, `u16` or `u8`.
 ///
 /// The trait is sealed; its methods link each type to its Zarr data type.
 pub trait Element:
@@ -48,7 +48,9 @@ macro_rules! element {
 
 element!(f64, "float64", Float64);
 element!(f32, "float32", Float32);
+element!(i64, "int64", Int64);
 element!(i32, "int32", Int32);
 element!(i16, "int16", Int16);
+element!(u64, "uint64", UInt64);
 element!(u16, "uint16", UInt16);
 element!(u8, "uint8", UInt8);

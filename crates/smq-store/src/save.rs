@@ -31,7 +31,7 @@ macro_rules! scalar_record {
         }
     )*};
 }
-scalar_record!(f64, f32, i32, i16, u16, u8);
+scalar_record!(f64, f32, i64, i32, i16, u64, u16, u8);
 
 impl<E: Element> Record for Vec<E> {
     type Elem = E;
@@ -125,6 +125,78 @@ impl Run {
             .task()
             .label(format!("save:{name}"))
             .submit_result(promise, move |v: &V| run.append(&dataset, v))
+            .map_err(|e| Error::Submit(e.to_string()))
+    }
+
+    /// The name of the dataset that [`save_at`](Self::save_at) keeps beside `dataset`: the
+    /// point of each of its acquisitions.
+    ///
+    /// ```
+    /// assert_eq!(smq_store::Run::points_of("waveform"), "waveform_point");
+    /// ```
+    pub fn points_of(dataset: &str) -> String {
+        format!("{dataset}_point")
+    }
+
+    /// Save a promised result as the acquisition of scan point `point`: like
+    /// [`save`](Self::save), and the point's number is appended to the `u64` dataset
+    /// [`points_of(name)`](Self::points_of) right after the value. The scheduler runs the
+    /// newest tasks first and values are appended as they become ready, so acquisition `i`
+    /// of `name` belongs to point `name_point[i]`, whatever order the points were taken in.
+    ///
+    /// The two appends are separate writes: after a crash between them, `name` holds one
+    /// acquisition more than `name_point`, without a point. Pair the first
+    /// `len(name_point)` acquisitions.
+    ///
+    /// ```
+    /// # let dir = std::env::temp_dir().join(format!("smq-store-doc-save-at-{}", std::process::id()));
+    /// use smqsched::Scheduler;
+    ///
+    /// let store = smq_store::Store::create(&dir)?;
+    /// let run = store.create_run("scan", "demo", serde_json::json!({}))?;
+    /// let sch = Scheduler::new();
+    /// let disk = sch.queue("disk", 1).unwrap();
+    /// let mut saved = Vec::new();
+    /// for point in 0..4u64 {
+    ///     let reading = disk.submit((), move |()| 10.0 * point as f64);
+    ///     saved.push(run.save_at(&disk, "reading", point, &reading)?);
+    /// }
+    /// sch.start();
+    /// for s in &saved {
+    ///     s.result().unwrap();
+    /// }
+    /// // Taken newest first, stored as they came, and paired with their points.
+    /// let values = run.read::<f64>("reading")?;
+    /// let points = run.read::<u64>(&smq_store::Run::points_of("reading"))?;
+    /// assert_eq!(points.as_slice(), Some(&[3, 2, 1, 0][..]));
+    /// for (v, p) in values.iter().zip(points.iter()) {
+    ///     assert_eq!(*v, 10.0 * *p as f64);
+    /// }
+    /// # std::fs::remove_dir_all(&dir).ok();
+    /// # Ok::<(), smq_store::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Submit`] if the queue refuses the task.
+    pub fn save_at<V: Record>(
+        &self,
+        queue: &Queue,
+        name: &str,
+        point: u64,
+        promise: &Promise<V>,
+    ) -> Result<Promise<u64>> {
+        let run = self.clone();
+        let dataset = name.to_owned();
+        let points = Self::points_of(name);
+        queue
+            .task()
+            .label(format!("save:{name}"))
+            .submit_result(promise, move |v: &V| {
+                let index = run.append(&dataset, v)?;
+                run.append(&points, &point)?;
+                Ok::<u64, Error>(index)
+            })
             .map_err(|e| Error::Submit(e.to_string()))
     }
 }
