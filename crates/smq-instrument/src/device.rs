@@ -11,6 +11,36 @@ use smqsched::{
 
 use crate::error::InstrumentError;
 
+/// How a device orders its commands: see [`Device::in_submission_order`].
+#[derive(Default)]
+struct Order {
+    /// Each command follows the one submitted before it.
+    in_submission_order: bool,
+    /// The command submitted last, while `in_submission_order`.
+    last: Option<Box<dyn Dependency + Send>>,
+}
+
+/// Submit through `submit`, after the previous command if `order` says so, and record the
+/// new one as the last. The lock is held across the submission, so that commands submitted
+/// from several threads are chained in one sequence.
+fn submit_ordered<T: Send + Sync + 'static>(
+    order: &Mutex<Order>,
+    builder: TaskBuilder<'_>,
+    submit: impl FnOnce(TaskBuilder<'_>) -> Result<Promise<T>, SubmitError>,
+) -> Result<Promise<T>, SubmitError> {
+    let mut order = order.lock().unwrap_or_else(PoisonError::into_inner);
+    if !order.in_submission_order {
+        return submit(builder);
+    }
+    let builder = match &order.last {
+        Some(prev) => builder.after_settled(prev.as_ref()),
+        None => builder,
+    };
+    let promise = submit(builder)?;
+    order.last = Some(Box::new(promise.clone()));
+    Ok(promise)
+}
+
 /// The driver and what is known about its link.
 struct State<D> {
     /// `None` after a [`Device::reopen`] whose opener failed.
@@ -41,7 +71,8 @@ struct State<D> {
 ///   ([`submit_with`](Self::submit_with)), runs [`after`](DeviceTask::after) it, or is
 ///   submitted once it is done. [`after_settled`](DeviceTask::after_settled) orders a
 ///   command after another whatever that one's outcome, so a chain of commands keeps its
-///   order without one failure cancelling the rest.
+///   order without one failure cancelling the rest; a device
+///   [in submission order](Self::in_submission_order) does that for every command.
 /// * The driver lives in an `Arc<Mutex<D>>` shared by the tasks; as the queue has one slot
 ///   the lock is never contended. A panicking command fails its promise and leaves the
 ///   driver usable.
@@ -70,6 +101,7 @@ pub struct Device<D> {
     name: Arc<str>,
     queue: Queue,
     state: Arc<Mutex<State<D>>>,
+    order: Arc<Mutex<Order>>,
 }
 
 impl<D> Clone for Device<D> {
@@ -78,6 +110,7 @@ impl<D> Clone for Device<D> {
             name: Arc::clone(&self.name),
             queue: self.queue.clone(),
             state: Arc::clone(&self.state),
+            order: Arc::clone(&self.order),
         }
     }
 }
@@ -159,7 +192,49 @@ impl<D: Send + 'static> Device<D> {
                 driver: Some(driver),
                 broken: None,
             })),
+            order: Arc::default(),
         })
+    }
+
+    /// Run this device's commands in the order they are submitted, from now on: each
+    /// command (and [`reopen`](Self::reopen)) waits until the one submitted before it has
+    /// ended, whatever its outcome, as with [`after_settled`](DeviceTask::after_settled). A
+    /// failed command fails only its own promise; the next one still runs. The setting is
+    /// shared by every clone of the device.
+    ///
+    /// By default a device's ready commands run newest first, which is what lets the
+    /// latest results arrive early. In submission order, a script written as a sequence of
+    /// steps (configure, then trigger, then read) behaves as it reads, without passing
+    /// promises between commands. Commands still take inputs, and wait for them too.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_instrument::Device;
+    /// let sch = smq_instrument::smqsched::Scheduler::new();
+    /// let log = Device::new(&sch, "log", Vec::new())?.in_submission_order();
+    /// for step in ["configure", "trigger", "read"] {
+    ///     log.submit(step, move |l: &mut Vec<&str>| { l.push(step); Ok(()) });
+    /// }
+    /// let steps = log.submit("steps", |l: &mut Vec<&str>| Ok(l.clone()));
+    /// sch.start();
+    /// assert_eq!(*steps.result()?, ["configure", "trigger", "read"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn in_submission_order(self) -> Self {
+        self.order
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .in_submission_order = true;
+        self
+    }
+
+    /// Whether the device runs its commands [in submission order](Self::in_submission_order).
+    pub fn is_in_submission_order(&self) -> bool {
+        self.order
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .in_submission_order
     }
 
     /// The device's name, which is also its queue's name.
@@ -330,21 +405,24 @@ impl<D: Send + 'static> Device<D> {
         let state = Arc::clone(&self.state);
         let name = Arc::clone(&self.name);
         let label = format!("{}.reopen", self.name);
-        let submitted = self.queue.task().label(label).submit_result((), move |()| {
-            let mut st = lock(&state);
-            st.driver = None;
-            match open() {
-                Ok(driver) => {
-                    st.driver = Some(driver);
-                    st.broken = None;
-                    Ok(())
+        let builder = self.queue.task().label(label);
+        let submitted = submit_ordered(&self.order, builder, |b| {
+            b.submit_result((), move |()| {
+                let mut st = lock(&state);
+                st.driver = None;
+                match open() {
+                    Ok(driver) => {
+                        st.driver = Some(driver);
+                        st.broken = None;
+                        Ok(())
+                    }
+                    Err(e) => {
+                        let msg = message(&name, &e);
+                        st.broken = Some(format!("reopen failed: {msg}"));
+                        Err(msg)
+                    }
                 }
-                Err(e) => {
-                    let msg = message(&name, &e);
-                    st.broken = Some(format!("reopen failed: {msg}"));
-                    Err(msg)
-                }
-            }
+            })
         });
         match submitted {
             Ok(p) => p,
@@ -380,7 +458,7 @@ impl<D: Send + 'static> DeviceTask<'_, D> {
 
     /// Run after `dep` without receiving its value (e.g. a reading that must follow a move
     /// on another device).
-    pub fn after(mut self, dep: &impl Dependency) -> Self {
+    pub fn after(mut self, dep: &(impl Dependency + ?Sized)) -> Self {
         self.builder = self.builder.after(dep);
         self
     }
@@ -388,7 +466,7 @@ impl<D: Send + 'static> DeviceTask<'_, D> {
     /// Run after `dep` has ended, whatever its outcome: the command neither receives `dep`'s
     /// value nor fails with it. Chaining each command to the previous one this way keeps a
     /// device's commands in submission order.
-    pub fn after_settled(mut self, dep: &impl Dependency) -> Self {
+    pub fn after_settled(mut self, dep: &(impl Dependency + ?Sized)) -> Self {
         self.builder = self.builder.after_settled(dep);
         self
     }
@@ -402,7 +480,7 @@ impl<D: Send + 'static> DeviceTask<'_, D> {
 
     /// Release the slot held by `held` (a task submitted with [`hold`](Self::hold), on any
     /// queue) when this command ends. This command runs after `held`.
-    pub fn releases(mut self, held: &impl Dependency) -> Self {
+    pub fn releases(mut self, held: &(impl Dependency + ?Sized)) -> Self {
         self.builder = self.builder.releases(held);
         self
     }
@@ -437,8 +515,10 @@ impl<D: Send + 'static> DeviceTask<'_, D> {
         let state = Arc::clone(&self.device.state);
         let name = Arc::clone(&self.device.name);
         let command = self.command;
-        self.builder.submit_result(inputs, move |args| {
-            run(&state, &name, &command, move |d| f(d, args))
+        submit_ordered(&self.device.order, self.builder, |b| {
+            b.submit_result(inputs, move |args| {
+                run(&state, &name, &command, move |d| f(d, args))
+            })
         })
     }
 }

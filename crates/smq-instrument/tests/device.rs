@@ -188,3 +188,52 @@ fn after_settled_keeps_a_devices_commands_in_submission_order() {
     assert!(bad.result().is_err());
     assert_eq!(*log.lock().unwrap(), ["reset", "configure", "read"]);
 }
+
+#[test]
+fn a_device_in_submission_order_runs_commands_as_submitted_past_a_failure() {
+    let sim = SimInstrument::start(DmmModel::standalone(5)).unwrap();
+    let sch = Scheduler::new();
+    let dmm = Device::new(&sch, "dmm", Connection::tcp("dmm", sim.tcp_addr()).unwrap())
+        .unwrap()
+        .in_submission_order();
+    assert!(dmm.is_in_submission_order());
+    // A clone shares the order: commands from both are chained in one sequence.
+    let other = dmm.clone();
+    let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let step = |name: &'static str, cmd: &'static str| {
+        let log = Arc::clone(&log);
+        move |c: &mut Connection| {
+            log.lock().unwrap().push(name);
+            c.write(cmd)
+        }
+    };
+    dmm.submit("reset", step("reset", "*RST"));
+    let bad = other.submit("bad", move |c: &mut Connection| {
+        c.write("NOT:A:COMMAND")?;
+        c.check_errors("NOT:A:COMMAND")
+    });
+    dmm.submit("configure", step("configure", "CONF:VOLT:DC 10,0.001"));
+    let l = Arc::clone(&log);
+    let read = other.submit("read", move |c: &mut Connection| {
+        l.lock().unwrap().push("read");
+        c.query_parse::<f64>("READ?")
+    });
+    sch.start();
+    assert!(read.result().unwrap().is_finite());
+    assert!(bad.result().is_err());
+    assert_eq!(*log.lock().unwrap(), ["reset", "configure", "read"]);
+
+    // Without it, the same ready commands run newest first.
+    let plain = Device::new(&sch, "plain", Vec::new()).unwrap();
+    assert!(!plain.is_in_submission_order());
+    sch.stop();
+    for step in ["a", "b", "c"] {
+        plain.submit(step, move |l: &mut Vec<&str>| {
+            l.push(step);
+            Ok(())
+        });
+    }
+    let order = plain.submit("order", |l: &mut Vec<&str>| Ok(l.clone()));
+    sch.start();
+    assert_eq!(*order.result().unwrap(), Vec::<&str>::new());
+}

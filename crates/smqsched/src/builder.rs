@@ -13,11 +13,44 @@ use crate::promise::{Item, Owner, Promise, Stream};
 use crate::scheduler::{Queue, Shared};
 use crate::task::{Dep, Job, RunCtx, TaskId, TaskJob};
 
-/// Anything a task can be ordered after, or release: a [`Promise`], [`Stream`] or [`Item`].
+/// Anything a task can be ordered after, or release: a [`Promise`], [`Stream`] or [`Item`],
+/// also behind a `Box<dyn Dependency>`, which lets code keep "the last task" whatever its
+/// result type.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use smqsched::{Dependency, Scheduler};
+///
+/// let sch = Scheduler::new();
+/// let q = sch.queue("q", 1).unwrap();
+/// let ran = Arc::new(Mutex::new(Vec::new()));
+/// let mut last: Option<Box<dyn Dependency + Send>> = None;
+/// for i in 0..3 {
+///     let mut t = q.task();
+///     if let Some(prev) = &last {
+///         t = t.after_settled(prev.as_ref());
+///     }
+///     let ran = Arc::clone(&ran);
+///     let p = t.submit((), move |()| ran.lock().unwrap().push(i)).unwrap();
+///     last = Some(Box::new(p));
+/// }
+/// sch.start();
+/// sch.wait();
+/// // Each task followed the one before: submission order, not the newest first.
+/// assert_eq!(*ran.lock().unwrap(), [0, 1, 2]);
+/// ```
 pub trait Dependency {
     /// The edge and its scheduler's id.
     #[doc(hidden)]
     fn edge(&self) -> (Dep, u64);
+}
+
+impl<D: Dependency + ?Sized> Dependency for Box<D> {
+    fn edge(&self) -> (Dep, u64) {
+        (**self).edge()
+    }
 }
 
 impl<T> Dependency for Promise<T> {
@@ -125,7 +158,7 @@ impl<'q> TaskBuilder<'q> {
 
     /// An ordering-only input: the task runs after `dep`, and receives nothing from it.
     /// Such inputs come after the value inputs in the walk order.
-    pub fn after(mut self, dep: &impl Dependency) -> Self {
+    pub fn after(mut self, dep: &(impl Dependency + ?Sized)) -> Self {
         self.after.push(dep.edge());
         self
     }
@@ -145,7 +178,7 @@ impl<'q> TaskBuilder<'q> {
     /// assert!(configure.result().is_err());
     /// assert_eq!(*read.result().unwrap(), 42);
     /// ```
-    pub fn after_settled(mut self, dep: &impl Dependency) -> Self {
+    pub fn after_settled(mut self, dep: &(impl Dependency + ?Sized)) -> Self {
         let (d, sched) = dep.edge();
         self.settled.push((d.task, sched));
         self
@@ -160,7 +193,7 @@ impl<'q> TaskBuilder<'q> {
 
     /// Release the slot held by `held` (submitted with [`hold`](Self::hold)) when this task
     /// ends. This task runs after `held`; on the same queue it runs in the held slot.
-    pub fn releases(mut self, held: &impl Dependency) -> Self {
+    pub fn releases(mut self, held: &(impl Dependency + ?Sized)) -> Self {
         let (dep, sched) = held.edge();
         self.releases = Some((dep.task, sched));
         self
