@@ -57,7 +57,8 @@ pub struct AbortReport {
 impl Lab {
     /// Pause: stop starting tasks and wait for the running ones to finish (see the
     /// protocol in the module's source). Returns the labels of the tasks that were running
-    /// and have now finished.
+    /// and have now finished. The same as [`stop_starting`](Self::stop_starting) then
+    /// [`wait_running`](Self::wait_running).
     ///
     /// # Examples
     ///
@@ -77,20 +78,49 @@ impl Lab {
     /// # Ok::<(), smq_cli::Error>(())
     /// ```
     pub fn pause(&self) -> Vec<String> {
+        let running = self.stop_starting();
+        self.wait_running();
+        running
+    }
+
+    /// The first half of [`pause`](Self::pause) (steps 1 and 2 of the protocol): stop
+    /// starting tasks; returns the labels of the tasks running now, the only ones that
+    /// can still finish until [`resume`](Self::resume). Returns at once; once it has
+    /// returned, no task starts any more.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_cli::Lab;
+    ///
+    /// let lab = Lab::open(1)?;
+    /// lab.sch.start();
+    /// let reading = lab.dmm.read();
+    /// let running = lab.stop_starting();
+    /// lab.wait_running();
+    /// let was_running = running.iter().any(|l| l == reading.label());
+    /// assert_eq!(reading.try_result().is_some(), was_running);
+    /// lab.resume();
+    /// assert!(reading.result().is_ok());
+    /// # Ok::<(), smq_cli::Error>(())
+    /// ```
+    pub fn stop_starting(&self) -> Vec<String> {
         // Step 1.
         self.sch.stop();
         // Step 2.
-        let running = self
-            .sch
+        self.sch
             .snapshot()
             .tasks
             .iter()
             .filter(|t| t.state == TaskState::Running)
             .map(|t| t.label.to_string())
-            .collect();
-        // Step 3.
+            .collect()
+    }
+
+    /// The second half of [`pause`](Self::pause) (step 3 of the protocol), after
+    /// [`stop_starting`](Self::stop_starting): wait until no task is running.
+    pub fn wait_running(&self) {
         self.sch.wait_drained();
-        running
     }
 
     /// Resume after [`pause`](Self::pause): start the scheduler again.

@@ -263,9 +263,10 @@ pub(crate) fn run(args: DemoArgs) -> Result<Outcome, Error> {
 ///
 /// The pause sequence (see `Lab::pause` for the scheduler's side):
 ///
-/// 1. A first Ctrl-C: stop starting tasks, print the tasks still running, wait for them
-///    to finish, print their results' lines (plain mode), then print `paused` and the
-///    prompt. Nothing runs while paused.
+/// 1. A first Ctrl-C: stop starting tasks, then print `pausing` (from then on no task
+///    starts), wait for the running tasks to finish, print their results' lines (plain
+///    mode), then print `paused` with the tasks that were running, and the prompt.
+///    Nothing runs while paused.
 /// 2. From then on standard input is read line by line (a TTY or not): `r`, `resume` or an
 ///    empty line resumes (`resumed` is printed before any task starts again); `a` or
 ///    `abort` aborts; anything else repeats the prompt.
@@ -309,8 +310,10 @@ fn supervise(
             recv(control) -> c => match (c, paused) {
                 (Ok(Control::Interrupt), false) => {
                     // Step 1.
+                    // `pausing:` is printed once no task can start any more.
+                    let finished = lab.stop_starting();
                     say("pausing: no new task starts; waiting for the running tasks to finish");
-                    let finished = lab.pause();
+                    lab.wait_running();
                     for e in events.try_iter() {
                         log.record(e);
                     }

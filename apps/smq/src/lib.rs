@@ -29,7 +29,8 @@
 //! During `smq demo`, in the spirit of Bluesky's RunEngine:
 //!
 //! 1. A first Ctrl-C pauses: no new task starts, the running ones finish (`pausing:`,
-//!    then `paused:` listing them), and the command asks `resume or abort?`.
+//!    printed once no task can start any more, then `paused:` listing them), and the
+//!    command asks `resume or abort?`.
 //! 2. The answer is read from standard input, a terminal or not: `r`, `resume` or an empty
 //!    line resumes; `a` or `abort` aborts.
 //! 3. A second Ctrl-C while paused aborts, and so does the end of standard input (nobody

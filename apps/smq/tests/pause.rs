@@ -1,10 +1,23 @@
 //! Ctrl-C pausing of `smq demo`, end to end: the real binary in a temporary directory,
-//! a real SIGINT, answers written to its standard input (a pipe, not a TTY), and the
-//! store on disk read back after.
+//! on simulated instruments started by the test and given by address, a real SIGINT,
+//! answers written to its standard input (a pipe, not a TTY), and the store on disk read
+//! back after.
 //!
-//! The tests synchronise on the child's output in plain mode (one line per finished task):
-//! SIGINT is sent once the scan has produced its first result, answers once the prompt is
-//! printed. Timeouts only guard against a hung child; nothing waits for time to pass.
+//! The tests synchronise on the child's output in plain mode (one line per finished task)
+//! and on the simulators, never on time:
+//!
+//! 1. Before the child starts, the scope is told to withhold its replies from the first
+//!    one of waveform number [`HELD_WAVEFORM`] on. The scan cannot get past that waveform:
+//!    the stage stays held by the move until its waveform is taken.
+//! 2. Once the scan has started (`run ... started`: Ctrl-C now pauses) and the scope
+//!    withholds a reply (that waveform is running and waits for it), SIGINT is sent.
+//! 3. `pausing:` is printed once no task can start any more; the scope is then released,
+//!    the waveform finishes, and the pause completes. So the run is always interrupted at
+//!    that same waveform, however fast or slow the scan runs.
+//!
+//! Timeouts only guard against a hung child. The one time limit that matters is the
+//! scope driver's reply timeout (2 s): the held waveform must be released within it, and
+//! the test does so as soon as the child says `pausing:` (milliseconds after the SIGINT).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -16,27 +29,50 @@ use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use smq_sim::SimLab;
 use smq_store::Store;
 
-/// Positions of the scans: enough that a run is far from done after its first result.
-const POINTS: usize = 60;
+/// Positions of the scans.
+const POINTS: usize = 10;
+
+/// The waveform (1-based) at which the scope stalls until the pause.
+const HELD_WAVEFORM: usize = 4;
+const _: () = assert!(HELD_WAVEFORM < POINTS, "the pause must come before the end");
+
+/// Replies of the scope before the scan: `*IDN?` when opened, then one `SYST:ERR?` after
+/// each of the two settings of `Lab::prepare`.
+const SCOPE_REPLIES_BEFORE_SCAN: u64 = 3;
+
+/// Replies of the scope per waveform: `SYST:ERR?` after selecting the source, mode and
+/// format, `:WAV:PRE?` and `:WAV:DATA?`.
+const SCOPE_REPLIES_PER_WAVEFORM: u64 = 3;
 
 /// Failure guard: how long a line may take to appear before the test gives up.
 const GUARD: Duration = Duration::from_secs(120);
 
-/// A running `smq demo --plain`, its output read line by line.
+/// A running `smq demo --plain` on simulators of its own, its output read line by line.
 struct Demo {
     child: Child,
     stdin: Option<ChildStdin>,
     lines: Receiver<String>,
     seen: Vec<String>,
+    bench: SimLab,
 }
 
 impl Demo {
+    /// Start the simulators, the scope set to stall at [`HELD_WAVEFORM`], and the demo
+    /// on them.
     fn start(out: &Path) -> Self {
+        let bench = SimLab::start(7).unwrap();
+        bench.scope.hold_after(
+            SCOPE_REPLIES_BEFORE_SCAN + SCOPE_REPLIES_PER_WAVEFORM * (HELD_WAVEFORM as u64 - 1),
+        );
         let mut child = Command::new(env!("CARGO_BIN_EXE_smq"))
             .args(["demo", "--plain", "--points", &POINTS.to_string(), "--out"])
             .arg(out)
+            .args(["--stage", &bench.stage.pty_path()])
+            .args(["--dmm", &bench.dmm.tcp_addr().to_string()])
+            .args(["--scope", &format!("tcp:{}", bench.scope.tcp_addr())])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -61,6 +97,7 @@ impl Demo {
             child,
             lines,
             seen: Vec::new(),
+            bench,
         }
     }
 
@@ -98,17 +135,26 @@ impl Demo {
         stdin.flush().unwrap();
     }
 
-    /// Start, wait for the first result of the scan, interrupt, and wait for the prompt.
-    /// Checks that the tasks running at the pause finished before `paused` was printed and
-    /// that the run was interrupted well before its end.
+    /// Start, wait until the scan runs and the scope withholds a reply of waveform
+    /// [`HELD_WAVEFORM`], interrupt, release the scope once the child is pausing, and wait
+    /// for the prompt. Checks that the tasks running at the pause finished before `paused`
+    /// was printed and that the run was interrupted at that waveform.
     fn start_and_pause(out: &Path) -> Self {
         let mut demo = Self::start(out);
         demo.wait_for("scan start", |l| {
             l.starts_with("run ") && l.contains("started")
         });
-        demo.wait_for("first result", |l| l.starts_with("done "));
+        if !demo.bench.scope.wait_held(GUARD) {
+            let _ = demo.child.kill();
+            panic!(
+                "the scope never withheld a reply; output:\n{}",
+                demo.seen.join("\n")
+            );
+        }
         demo.interrupt();
         demo.wait_for("pausing", |l| l.starts_with("pausing:"));
+        // No task starts any more: let the held waveform finish.
+        demo.bench.scope.release();
         let paused = demo.wait_for("paused", |l| l.starts_with("paused:"));
         demo.wait_for("prompt", |l| l.starts_with("resume or abort?"));
         // `paused: N running tasks finished (a, b).`: each of them has its line before.
@@ -125,10 +171,19 @@ impl Demo {
             );
         }
         assert!(
-            count(&demo.seen, "done stage.move_to(") < POINTS,
-            "the run was not interrupted:\n{}",
+            listed.contains("scope.waveform("),
+            "the held waveform was not running at the pause:\n{}",
             demo.seen.join("\n")
         );
+        // Interrupted at the held waveform: it and the moves up to it, nothing after.
+        for task in ["done stage.move_to(", "done scope.waveform("] {
+            assert_eq!(
+                count(&demo.seen, task),
+                HELD_WAVEFORM,
+                "{task}:\n{}",
+                demo.seen.join("\n")
+            );
+        }
         demo
     }
 

@@ -108,6 +108,8 @@ pub(crate) struct Endpoint {
     /// Complete command lines not yet handled.
     pub(crate) lines: VecDeque<String>,
     pub(crate) pending: Option<Pending>,
+    /// `pending` is due but withheld by the instrument's hold.
+    pub(crate) held: bool,
     pub(crate) out: Vec<u8>,
     /// Replies (wholly or partly) in `out`.
     pub(crate) replies_in_out: u64,
@@ -122,6 +124,7 @@ impl Endpoint {
             rx: Vec::new(),
             lines: VecDeque::new(),
             pending: None,
+            held: false,
             out: Vec::new(),
             replies_in_out: 0,
             close_after_out: false,

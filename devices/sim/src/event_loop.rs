@@ -1,5 +1,26 @@
 //! The loop that runs one simulated instrument: polls its links, hands
 //! command lines to the model, applies latency and faults, writes replies.
+//!
+//! # Holding replies
+//!
+//! [`SimInstrument::hold_after`](crate::SimInstrument::hold_after) and
+//! [`release`](crate::SimInstrument::release), called on the handle's thread, only set
+//! `Shared::hold` under its mutex. This loop is the only reader:
+//!
+//! 1. Each endpoint answers in order, one reply at a time (`Endpoint::pending`). When
+//!    its pending reply is due, the loop locks `hold` and, in one step, either takes one
+//!    from the count (or finds no hold) and moves the reply to the output, or finds the
+//!    count at zero and leaves the reply pending, marked `held`. The decision and the
+//!    decrement happen under one lock, so the count lets exactly that many replies
+//!    through, whichever endpoints they are on.
+//! 2. While a reply is held, the endpoint handles no further line, so later commands
+//!    stay queued in order behind it; `poll` does not wait for a held reply's due time
+//!    (it is in the past), only for the tick, so a release is seen within one tick.
+//! 3. After each pass the loop publishes the number of held replies in
+//!    `Progress::held` and notifies `changed` if it moved: `wait_held` returns only once
+//!    a reply is really withheld, i.e. its client is waiting for it.
+//! 4. After a release, the next pass finds no hold and writes the held replies as
+//!    usual; `replies_sent` counts them then, not before.
 
 use std::net::TcpListener;
 use std::os::fd::AsRawFd;
@@ -39,9 +60,11 @@ impl<M: Model> Server<M> {
             }
             self.reap();
             let busy: usize = self.endpoints.iter().map(Endpoint::busy).sum();
+            let held = self.endpoints.iter().filter(|e| e.held).count();
             let mut p = lock(&self.shared.progress);
-            if p.busy != busy {
+            if p.busy != busy || p.held != held {
                 p.busy = busy;
+                p.held = held;
                 self.shared.changed.notify_all();
             }
         }
@@ -58,7 +81,7 @@ impl<M: Model> Server<M> {
             revents: 0,
         });
         for ep in &self.endpoints {
-            if let Some(p) = &ep.pending {
+            if let Some(p) = ep.pending.as_ref().filter(|_| !ep.held) {
                 wait = wait.min(p.due.saturating_duration_since(now));
             }
             let mut events = libc::POLLIN;
@@ -113,6 +136,10 @@ impl<M: Model> Server<M> {
         loop {
             if let Some(p) = &ep.pending {
                 if p.due > now {
+                    break;
+                }
+                ep.held = !may_write(&self.shared);
+                if ep.held {
                     break;
                 }
                 if let Some(p) = ep.pending.take() {
@@ -199,6 +226,20 @@ impl<M: Model> Server<M> {
             } else {
                 self.endpoints.remove(i);
             }
+        }
+    }
+}
+
+/// Whether a due reply may be written now, taking it from the hold's count if one is set
+/// (step 1 of the module's protocol).
+fn may_write<M>(shared: &Shared<M>) -> bool {
+    let mut hold = lock(&shared.hold);
+    match hold.as_mut() {
+        None => true,
+        Some(0) => false,
+        Some(left) => {
+            *left -= 1;
+            true
         }
     }
 }

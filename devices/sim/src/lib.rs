@@ -27,6 +27,13 @@
 //! pushed with [`SimInstrument::push_error`],
 //! stage faults with `with_model(|m| m.set_positioner_error(0x20))`.
 //!
+//! # Holding replies
+//!
+//! [`SimInstrument::hold_after`] lets a number of replies through, then withholds the
+//! following ones, in order, until [`SimInstrument::release`]; [`SimInstrument::wait_held`]
+//! tells when a reply is withheld. A test can so stop an instrument at a known point of a
+//! run, act while a task is known to be running, then let it finish.
+//!
 //! # Examples
 //!
 //! ```

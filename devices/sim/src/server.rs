@@ -70,6 +70,8 @@ pub(crate) struct Progress {
     pub(crate) started: u64,
     /// Replies completely written.
     pub(crate) replies: u64,
+    /// Replies ready to be written but withheld by a hold.
+    pub(crate) held: usize,
 }
 
 /// State shared between the handle and the thread.
@@ -81,6 +83,9 @@ pub(crate) struct Shared<M> {
     pub(crate) command_latency: Mutex<Vec<(String, Duration)>>,
     pub(crate) pty_path: Mutex<String>,
     pub(crate) stop: AtomicBool,
+    /// The hold on replies: `None` while not holding, else how many more replies may be
+    /// written before the following ones are withheld. See [`SimInstrument::hold_after`].
+    pub(crate) hold: Mutex<Option<u64>>,
     /// Work in progress and replies sent so far.
     pub(crate) progress: Mutex<Progress>,
     pub(crate) changed: Condvar,
@@ -139,6 +144,7 @@ impl<M: Model> SimInstrument<M> {
             command_latency: Mutex::new(Vec::new()),
             pty_path: Mutex::new(pty.path.clone()),
             stop: AtomicBool::new(false),
+            hold: Mutex::new(None),
             progress: Mutex::new(Progress::default()),
             changed: Condvar::new(),
         });
@@ -325,6 +331,105 @@ impl<M: Model> SimInstrument<M> {
     /// ```
     pub fn wait_replies(&self, count: u64, timeout: Duration) -> bool {
         self.wait_for(timeout, |p| p.replies >= count)
+    }
+
+    /// Answer `replies` more replies normally, then withhold every further reply until
+    /// [`release`](Self::release): a withheld reply stays queued, and so do the commands
+    /// received after it on its link, so each link keeps its order. Commands that do not
+    /// reply still take effect while nothing is withheld on their link. Calling it again
+    /// replaces the count; `hold_after(0)` holds the very next reply.
+    ///
+    /// The count is for the instrument as a whole (all its links together), of replies as
+    /// they are about to be written: a reply swallowed by [`Fault::NoReply`] does not
+    /// count, a half reply of [`Fault::Disconnect`] does. Latency still applies: a
+    /// reply is withheld once it is due.
+    ///
+    /// This makes an instrument stall at a known point of a protocol, so that a test can
+    /// act while a task is known to be running, then let it finish. A client waiting for
+    /// a withheld reply still times out as usual.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_instrument::Connection;
+    /// use smq_sim::{DmmModel, SimInstrument};
+    /// use std::time::Duration;
+    ///
+    /// let sim = SimInstrument::start(DmmModel::standalone(1)).unwrap();
+    /// let mut dmm = Connection::tcp("dmm", sim.tcp_addr())
+    ///     .unwrap()
+    ///     .with_timeout(Duration::from_millis(100));
+    /// sim.hold_after(1);
+    /// assert_eq!(dmm.idn().unwrap().model, "34401A"); // the one reply let through
+    /// // The next one is withheld: it cannot arrive, whatever the timeout.
+    /// assert!(dmm.query("READ?").unwrap_err().is_timeout());
+    /// assert!(sim.wait_held(Duration::from_secs(5)));
+    /// assert_eq!(sim.replies_sent(), 1);
+    /// sim.release();
+    /// // The withheld reply is written now (the next exchange discards it, as a late
+    /// // reply), and later replies flow normally.
+    /// assert!(sim.wait_replies(2, Duration::from_secs(5)));
+    /// assert_eq!(dmm.idn().unwrap().model, "34401A");
+    /// ```
+    pub fn hold_after(&self, replies: u64) {
+        *lock(&self.shared.hold) = Some(replies);
+    }
+
+    /// Stop holding replies (see [`hold_after`](Self::hold_after)): the withheld replies
+    /// are written at once, each link's in order, and the commands queued behind them are
+    /// then handled as usual. Does nothing if no hold is set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_instrument::Connection;
+    /// use smq_sim::{DmmModel, SimInstrument};
+    ///
+    /// let sim = SimInstrument::start(DmmModel::standalone(1)).unwrap();
+    /// sim.hold_after(0);
+    /// sim.release();
+    /// let mut dmm = Connection::tcp("dmm", sim.tcp_addr()).unwrap();
+    /// assert!(dmm.idn().is_ok());
+    /// ```
+    pub fn release(&self) {
+        *lock(&self.shared.hold) = None;
+    }
+
+    /// Number of replies withheld right now by a hold (see
+    /// [`hold_after`](Self::hold_after)): at most one per link, since the commands after
+    /// a withheld reply wait unhandled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// sim.hold_after(0);
+    /// assert_eq!(sim.replies_held(), 0); // nothing was asked yet
+    /// ```
+    pub fn replies_held(&self) -> usize {
+        lock(&self.shared.progress).held
+    }
+
+    /// Wait until at least one reply is withheld by a hold (see
+    /// [`hold_after`](Self::hold_after)), at most `timeout`. Returns `true` when one is:
+    /// the client that asked for it is then known to be waiting for it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_sim::{DmmModel, SimInstrument};
+    /// use std::io::Write;
+    /// use std::time::Duration;
+    ///
+    /// let sim = SimInstrument::start(DmmModel::standalone(1)).unwrap();
+    /// sim.hold_after(0);
+    /// let mut client = std::net::TcpStream::connect(sim.tcp_addr()).unwrap();
+    /// client.write_all(b"*IDN?\n").unwrap();
+    /// assert!(sim.wait_held(Duration::from_secs(5)));
+    /// assert_eq!(sim.replies_held(), 1);
+    /// ```
+    pub fn wait_held(&self, timeout: Duration) -> bool {
+        self.wait_for(timeout, |p| p.held > 0)
     }
 
     fn wait_for(&self, timeout: Duration, done: impl Fn(&Progress) -> bool) -> bool {

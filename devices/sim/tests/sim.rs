@@ -139,3 +139,77 @@ fn scpi_errors_are_pushed_where_there_is_a_queue() {
     let e = c.next_error().unwrap();
     assert_eq!((e.code, e.message.as_str()), (-410, "Query INTERRUPTED"));
 }
+
+/// Replies `N` to `ECHO N`; `SET N` takes effect without a reply.
+struct Echo {
+    last_set: String,
+}
+
+impl Model for Echo {
+    fn name(&self) -> &'static str {
+        "echo"
+    }
+    fn handle(&mut self, line: &str) -> Option<Vec<u8>> {
+        if let Some(v) = line.strip_prefix("SET ") {
+            self.last_set = v.to_owned();
+            return None;
+        }
+        line.strip_prefix("ECHO ").map(|v| v.as_bytes().to_vec())
+    }
+}
+
+#[test]
+fn held_replies_wait_for_the_release_then_come_in_order() {
+    let sim = SimInstrument::start(Echo {
+        last_set: String::new(),
+    })
+    .unwrap();
+    let tcp = Connection::tcp("tcp", sim.tcp_addr()).unwrap();
+    let pty = Connection::serial("pty", &sim.pty_path(), &SerialConfig::default()).unwrap();
+    for (round, mut c) in [tcp, pty].into_iter().enumerate() {
+        let before = sim.replies_sent();
+        sim.hold_after(1);
+        for i in 1..=3 {
+            c.write(&format!("ECHO {round}-{i}")).unwrap();
+        }
+        c.write(&format!("SET {round}")).unwrap();
+        // The one reply let through.
+        assert_eq!(c.read_line("ECHO").unwrap(), format!("{round}-1"));
+        // The second is withheld: nothing more was sent, and the command behind it waits.
+        assert!(sim.wait_held(Duration::from_secs(10)));
+        assert_eq!(sim.replies_held(), 1);
+        assert_eq!(sim.replies_sent(), before + 1);
+        assert_ne!(sim.with_model(|m| m.last_set.clone()), round.to_string());
+        assert!(!sim.wait_idle(Duration::ZERO));
+        sim.release();
+        // Everything follows, in order.
+        assert_eq!(c.read_line("ECHO").unwrap(), format!("{round}-2"));
+        assert_eq!(c.read_line("ECHO").unwrap(), format!("{round}-3"));
+        assert!(sim.wait_idle(Duration::from_secs(10)));
+        assert_eq!(sim.with_model(|m| m.last_set.clone()), round.to_string());
+        assert_eq!(sim.replies_held(), 0);
+        assert_eq!(sim.replies_sent(), before + 3);
+    }
+}
+
+#[test]
+fn a_held_query_times_out_and_its_reply_comes_after_the_release() {
+    let sim = SimInstrument::start(Echo {
+        last_set: String::new(),
+    })
+    .unwrap();
+    let mut c = Connection::tcp("tcp", sim.tcp_addr())
+        .unwrap()
+        .with_timeout(Duration::from_millis(50));
+    sim.hold_after(0);
+    c.write("ECHO late").unwrap();
+    // Withheld, however long the client waits.
+    assert!(c.read_line("ECHO").unwrap_err().is_timeout());
+    assert!(sim.wait_held(Duration::from_secs(10)));
+    assert_eq!(sim.replies_sent(), 0);
+    sim.release();
+    c.set_timeout(Duration::from_secs(10));
+    assert_eq!(c.read_line("ECHO").unwrap(), "late");
+    // No hold any more.
+    assert_eq!(c.query("ECHO next").unwrap(), "next");
+}
