@@ -16,6 +16,21 @@ fn message<T: std::fmt::Debug>(r: Result<&T, TaskError>) -> (String, String) {
     }
 }
 
+type Log = Arc<std::sync::Mutex<Vec<&'static str>>>;
+
+/// A command that notes `name` in `log`, then sends `cmd`.
+fn step(
+    log: &Log,
+    name: &'static str,
+    cmd: &'static str,
+) -> impl FnOnce(&mut Connection) -> Result<(), InstrumentError> + Send + 'static {
+    let log = Arc::clone(log);
+    move |c: &mut Connection| {
+        log.lock().unwrap().push(name);
+        c.write(cmd)
+    }
+}
+
 #[test]
 fn commands_never_overlap_and_errors_name_device_and_command() {
     let sim = SimInstrument::start(DmmModel::standalone(3)).unwrap();
@@ -152,14 +167,7 @@ fn after_settled_keeps_a_devices_commands_in_submission_order() {
     let sch = Scheduler::new();
     let dmm = Device::new(&sch, "dmm", Connection::tcp("dmm", sim.tcp_addr()).unwrap()).unwrap();
     let log = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let step = |name: &'static str, cmd: &'static str| {
-        let log = Arc::clone(&log);
-        move |c: &mut Connection| {
-            log.lock().unwrap().push(name);
-            c.write(cmd)
-        }
-    };
-    let reset = dmm.submit("reset", step("reset", "*RST"));
+    let reset = dmm.submit("reset", step(&log, "reset", "*RST"));
     // A command the instrument rejects: the chain goes on regardless.
     let bad = dmm
         .task("bad")
@@ -172,7 +180,7 @@ fn after_settled_keeps_a_devices_commands_in_submission_order() {
     let configure = dmm
         .task("configure")
         .after_settled(&bad)
-        .submit(step("configure", "CONF:VOLT:DC 10,0.001"))
+        .submit(step(&log, "configure", "CONF:VOLT:DC 10,0.001"))
         .unwrap();
     let l = Arc::clone(&log);
     let read = dmm
@@ -200,19 +208,15 @@ fn a_device_in_submission_order_runs_commands_as_submitted_past_a_failure() {
     // A clone shares the order: commands from both are chained in one sequence.
     let other = dmm.clone();
     let log = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let step = |name: &'static str, cmd: &'static str| {
-        let log = Arc::clone(&log);
-        move |c: &mut Connection| {
-            log.lock().unwrap().push(name);
-            c.write(cmd)
-        }
-    };
-    dmm.submit("reset", step("reset", "*RST"));
+    dmm.submit("reset", step(&log, "reset", "*RST"));
     let bad = other.submit("bad", move |c: &mut Connection| {
         c.write("NOT:A:COMMAND")?;
         c.check_errors("NOT:A:COMMAND")
     });
-    dmm.submit("configure", step("configure", "CONF:VOLT:DC 10,0.001"));
+    dmm.submit(
+        "configure",
+        step(&log, "configure", "CONF:VOLT:DC 10,0.001"),
+    );
     let l = Arc::clone(&log);
     let read = other.submit("read", move |c: &mut Connection| {
         l.lock().unwrap().push("read");
