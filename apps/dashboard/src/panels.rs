@@ -26,22 +26,38 @@ pub(crate) fn queues(d: &Dashboard, ui: &mut Ui) {
             ui.end_row();
             for q in &d.snap.queues {
                 ui.label(q.name.as_ref());
-                let frac = if q.slots == 0 {
-                    0.0
-                } else {
-                    q.in_use as f32 / q.slots as f32
-                };
-                ui.add(
-                    egui::ProgressBar::new(frac)
-                        .desired_width(90.0)
-                        .fill(RUNNING)
-                        .text(format!("{} / {}", q.in_use, q.slots)),
-                );
+                slot_bar(ui, q.in_use, q.slots);
                 ui.label(thousands(q.ready));
                 ui.label(thousands(q.waiting));
                 ui.end_row();
             }
         });
+}
+
+/// A small bar of `used` slots out of `total`, with the numbers on it.
+fn slot_bar(ui: &mut Ui, used: usize, total: usize) {
+    let (r, resp) = ui.allocate_exact_size(vec2(90.0, 16.0), Sense::hover());
+    let text = format!("{used} / {total}");
+    resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::ProgressIndicator, true, &text));
+    let p = ui.painter();
+    p.rect_filled(r, 3.0, ui.visuals().extreme_bg_color);
+    let frac = if total == 0 {
+        0.0
+    } else {
+        used as f32 / total as f32
+    };
+    if frac > 0.0 {
+        let mut fill = r;
+        fill.set_width(r.width() * frac.min(1.0));
+        p.rect_filled(fill, 3.0, RUNNING);
+    }
+    p.text(
+        r.center(),
+        Align2::CENTER_CENTER,
+        text,
+        FontId::proportional(12.0),
+        ui.visuals().strong_text_color(),
+    );
 }
 
 /// The selected task: label, queue, state, inputs, timings and error; or a summary of a
@@ -213,8 +229,11 @@ pub(crate) fn task_stream(d: &mut Dashboard, ui: &mut Ui) {
         pos2(r.max.x, r.max.y - 16.0),
     );
     let now = d.snap.at.as_secs_f64().max(d.timeline.latest);
-    let t0 = now - d.stream_span;
-    let x_of = |t: f64| plot.min.x + ((t - t0) / d.stream_span) as f32 * plot.width();
+    // The last `stream_span` seconds, or less at the start of a run.
+    let first = d.timeline.first.unwrap_or(now);
+    let span = d.stream_span.min(now - first).max(1.0);
+    let t0 = now - span;
+    let x_of = |t: f64| plot.min.x + ((t - t0) / span) as f32 * plot.width();
     let font = FontId::proportional(11.0);
     let mut shapes = Vec::new();
     let mut hovered = None;
@@ -251,7 +270,7 @@ pub(crate) fn task_stream(d: &mut Dashboard, ui: &mut Ui) {
     // A time axis: "now" at the right, the window's start at the left.
     let axis_y = r.max.y - 8.0;
     for k in 0..=4 {
-        let t = t0 + d.stream_span * f64::from(k) / 4.0;
+        let t = t0 + span * f64::from(k) / 4.0;
         painter.text(
             pos2(x_of(t), axis_y),
             if k == 4 {

@@ -46,6 +46,8 @@ pub(crate) struct Timeline {
     open: HashMap<TaskId, (usize, usize)>,
     /// Time of the latest event seen, seconds.
     pub(crate) latest: f64,
+    /// Start of the first run seen, seconds.
+    pub(crate) first: Option<f64>,
 }
 
 impl Timeline {
@@ -102,6 +104,7 @@ impl Timeline {
         match &e.kind {
             EventKind::Started { slot } => {
                 let Some(queue) = &e.queue else { return };
+                self.first.get_or_insert(at);
                 let r = self.row(queue, *slot);
                 let row = &mut self.rows[r];
                 row.bars.push(Bar {
