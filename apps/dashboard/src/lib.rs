@@ -59,7 +59,7 @@
 //! ```
 //!
 //! With no arguments, the `smq-dashboard` binary runs the demo scan of `smq-cli` (the same
-//! graph as `smq demo`) on the simulated instruments and shows it.
+//! graph as `smq demo`) on the simulated instruments and shows it: see [`Demo`].
 //!
 //! ## How it stays fluid on large runs
 //!
@@ -86,6 +86,7 @@
 
 mod app;
 mod dag;
+mod demo;
 mod groups;
 mod layout;
 mod panels;
@@ -99,6 +100,7 @@ use std::path::PathBuf;
 use smqsched::Scheduler;
 
 pub use crate::app::{DEFAULT_GROUP_THRESHOLD, Dashboard, MAX_EVENTS_PER_FRAME};
+pub use crate::demo::Demo;
 pub use crate::groups::Counts;
 pub use crate::plots::{Plots, Trace};
 pub use crate::progress::Progress;
@@ -109,6 +111,8 @@ pub use crate::progress::Progress;
 pub enum Error {
     /// The window could not be opened or run (no display, no OpenGL, ...).
     Window(String),
+    /// The built-in demo could not start or finish; the text says what failed.
+    Demo(String),
 }
 
 impl std::fmt::Display for Error {
@@ -118,6 +122,7 @@ impl std::fmt::Display for Error {
                 f,
                 "cannot open the dashboard window: {e} (is a display available? set DISPLAY, or run under xvfb-run)"
             ),
+            Error::Demo(e) => write!(f, "demo: {e}"),
         }
     }
 }
