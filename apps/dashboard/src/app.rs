@@ -12,12 +12,15 @@
 //! 2. Refresh the snapshot with `snapshot_into`, which copies only the tasks that changed
 //!    since the previous frame. The snapshot is the truth for states; an event only says
 //!    *which* tasks to look at again.
-//! 3. Place the new tasks in the layout and the groups, and recount the changed tasks. A
-//!    change whose event arrives after the snapshot that shows it is recounted at the next
-//!    frame; one whose event arrives before its snapshot is recounted at the same frame
-//!    from the snapshot, and again (a no-op) later. Either way the counts converge to the
-//!    snapshot's states, because every change of a task's final-or-running state sends an
-//!    event.
+//! 3. Place the new tasks in the layout and the groups, and recount the changed tasks
+//!    against the snapshot. The scheduler sends a task's event in the same locked step as
+//!    the change of state (start, finish, failure, cancellation), so a change that a
+//!    snapshot shows has its event in the channel by then: if step 1 drained it, the task is
+//!    recounted now; if it arrived between steps 1 and 2, at the next frame. A recount of
+//!    an unchanged task is a no-op. So the group counts equal the snapshot's states at most
+//!    one frame late (more only while a burst of events is being worked through), without
+//!    scanning all tasks. (Waiting to ready sends no event; the
+//!    counts lump both as pending, and nodes take their colour from the snapshot itself.)
 //! 4. Draw, culling to what is on screen.
 //! 5. Controls call the scheduler directly (`stop`, `start`, `cancel`) and their effect
 //!    shows through steps 1–2 of the next frames.
@@ -105,6 +108,8 @@ pub struct Dashboard {
     pub(crate) screenshot: Option<ScreenshotPlan>,
     /// Whether events were left in the channel at the last frame.
     backlog: bool,
+    /// Start the scheduler at the next frame (see [`Options::start_on_show`](crate::Options)).
+    pub(crate) start_on_show: bool,
 }
 
 impl std::fmt::Debug for Dashboard {
@@ -140,6 +145,7 @@ impl Dashboard {
             stream_span: 30.0,
             screenshot: None,
             backlog: false,
+            start_on_show: false,
         }
     }
 
@@ -324,6 +330,9 @@ impl Dashboard {
     /// Draw one frame into `ui` (the whole window's area): refresh from the scheduler, then
     /// the control bar, the queues and inspector, the task stream, the plots and the DAG.
     pub fn ui(&mut self, ui: &mut Ui) {
+        if std::mem::take(&mut self.start_on_show) {
+            self.sch.start();
+        }
         self.refresh();
         self.shortcuts(ui);
 
@@ -462,7 +471,7 @@ impl Dashboard {
         plan.frames += 1;
         let (f, t) = (self.progress.finished(), self.progress.total());
         let far_enough = t > 0 && (f as f64 >= plan.at * t as f64);
-        if plan.requested || !far_enough || plan.frames < 10 {
+        if plan.requested || !far_enough || plan.frames < 3 {
             return;
         }
         plan.requested = true;

@@ -202,7 +202,8 @@ pub(crate) fn show(d: &mut Dashboard, ui: &mut Ui) {
         cam.canvas = canvas;
         cam.interact(ui, &resp);
         if !cam.touched {
-            cam.fit(d.layout.bounds(), 0.02);
+            // Whole if it fits, else readable from the top-left (scroll out for the shape).
+            cam.fit(d.layout.bounds(), 0.5);
         }
         draw_tasks(d, ui, &painter, &resp);
     }
@@ -279,7 +280,7 @@ fn draw_tasks(d: &mut Dashboard, ui: &Ui, painter: &egui::Painter, resp: &Respon
             }
         }
     }
-    let font = FontId::proportional((11.0 * cam.zoom).clamp(6.0, 14.0));
+    let font = FontId::proportional((12.0 * cam.zoom).clamp(7.0, 14.0));
     let text_colour = Color32::BLACK;
     let mut texts: Vec<(Pos2, String)> = Vec::new();
     for &t in &visible {

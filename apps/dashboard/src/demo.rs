@@ -13,15 +13,18 @@ use crate::{Dashboard, Error, Plots};
 /// A demo scan under way: the simulated lab, the run it is stored in, its promises, and the
 /// plots they feed.
 ///
-/// [`start`](Self::start) submits the scan (the same graph as `smq demo`: the definition is
-/// `smq_cli::demo_scan`) and returns with it running; show it with the [`Dashboard`] it
-/// returns, then [`finish`](Self::finish) the run.
+/// [`start`](Self::start) prepares the instruments and submits the scan (the same graph as
+/// `smq demo`: the definition is `smq_cli::demo_scan`) with the scheduler stopped; start it,
+/// or show it with the [`Dashboard`] it returns and
+/// [`Options::start_on_show`](crate::Options::start_on_show), then [`finish`](Self::finish)
+/// the run.
 ///
 /// # Examples
 ///
 /// ```
 /// let dir = std::env::temp_dir().join(format!("smq-dash-doc-{}", std::process::id()));
 /// let (demo, mut dashboard) = smqsched_dashboard::Demo::start(3, 1, &dir)?;
+/// demo.lab.sch.start();
 /// demo.lab.sch.wait();
 /// // A frame, headless, takes the results into the plots.
 /// let ctx = egui::Context::default();
@@ -63,8 +66,8 @@ fn demo_err(what: &str) -> impl Fn(smq_cli::Error) -> Error + '_ {
 impl Demo {
     /// Start the simulators (noise seeded by `seed`), prepare the instruments, create a run
     /// in the store at `runs` (created if needed) and submit the scan over `points`
-    /// positions; return with the scheduler running, and the dashboard of it (subscribed
-    /// before anything ran, with the plots attached).
+    /// positions; return with the scan submitted and the scheduler stopped, and the
+    /// dashboard of it (subscribed before anything ran, with the plots attached).
     ///
     /// # Errors
     ///
@@ -93,6 +96,9 @@ impl Demo {
             run.set_instrument(&instrument, &idn)
                 .map_err(|e| Error::Demo(format!("cannot record the instruments: {e}")))?;
         }
+        // Submitted while stopped, so that the scan runs when the caller says.
+        lab.sch.stop();
+        lab.sch.wait_drained();
         let scan = demo_scan(&lab, &run, &positions).map_err(demo_err("cannot submit the scan"))?;
         let plots = Plots::new();
         for (i, &x) in scan.positions.iter().enumerate() {

@@ -3,9 +3,13 @@
 //! A task's layer is the length of the longest input path from a source (a task without
 //! inputs) to it. Inputs are always submitted before the tasks that use them, so a new task's
 //! layer is known from its inputs' layers when it arrives: adding `k` tasks with `e` inputs
-//! costs O(k + e), and nothing already placed ever moves. Within a layer, tasks stack in
-//! submission order, so a task's position is `(layer, row)` on a regular grid and the tasks
-//! inside a rectangle are found by arithmetic, without scanning the graph.
+//! costs O(k + e), and nothing already placed ever moves.
+//!
+//! Within a layer, tasks stack in submission order, each at the first free row that is not
+//! above its lowest input: a chain of tasks (acquire, transform, save) runs level across the
+//! layers, so edges are mostly short and horizontal. A layer's rows increase with submission
+//! order, so the tasks inside a rectangle are found by binary search in each layer, without
+//! scanning the graph.
 
 use egui::{Pos2, Rect, Vec2, pos2, vec2};
 use smqsched::Snapshot;
@@ -24,8 +28,10 @@ pub(crate) struct Layout {
     layer: Vec<u32>,
     /// Row of each task within its layer.
     row: Vec<u32>,
-    /// Tasks of each layer, by row.
+    /// Tasks of each layer, by increasing row.
     layers: Vec<Vec<u32>>,
+    /// Rows used so far: one past the largest row of any task.
+    rows: u32,
     /// Tasks that use each task as an input (deduplicated, in submission order).
     dependents: Vec<Vec<u32>>,
 }
@@ -40,11 +46,13 @@ impl Layout {
         for t in &snap.tasks[self.layer.len()..] {
             let me = self.layer.len() as u32;
             let mut layer = 0;
+            let mut row = 0;
             for dep in snap.inputs(t) {
                 let i = dep.task.index() as usize;
                 // Inputs come first in submission order; anything else is ignored.
                 if let Some(&l) = self.layer.get(i) {
                     layer = layer.max(l + 1);
+                    row = row.max(self.row[i]);
                     let deps = &mut self.dependents[i];
                     if deps.last() != Some(&me) {
                         deps.push(me);
@@ -55,7 +63,12 @@ impl Layout {
             if self.layers.len() <= l {
                 self.layers.resize_with(l + 1, Vec::new);
             }
-            self.row.push(self.layers[l].len() as u32);
+            let free = self.layers[l]
+                .last()
+                .map_or(0, |&u| self.row[u as usize] + 1);
+            let row = row.max(free);
+            self.rows = self.rows.max(row + 1);
+            self.row.push(row);
             self.layers[l].push(me);
             self.layer.push(layer);
             self.dependents.push(Vec::new());
@@ -100,7 +113,7 @@ impl Layout {
 
     /// The world rectangle holding every task.
     pub(crate) fn bounds(&self) -> Rect {
-        let rows = self.layers.iter().map(Vec::len).max().unwrap_or(0) as f32;
+        let rows = self.rows as f32;
         let layers = self.layers.len() as f32;
         Rect::from_min_max(
             Pos2::ZERO,
@@ -124,13 +137,17 @@ impl Layout {
         }
         let last = (last as usize).min(self.layers.len() - 1);
         for tasks in self.layers.get(first..=last).unwrap_or(&[]) {
-            let lo = ((r.min.y - NODE.y) / ROW_DY).ceil().max(0.0) as usize;
+            let lo = ((r.min.y - NODE.y) / ROW_DY).ceil().max(0.0) as u32;
             let hi = (r.max.y / ROW_DY).floor();
-            if hi < 0.0 || lo >= tasks.len() {
+            if hi < 0.0 {
                 continue;
             }
-            let hi = (hi as usize).min(tasks.len() - 1);
-            for &t in tasks.get(lo..=hi).unwrap_or(&[]) {
+            let hi = hi as u32;
+            let start = tasks.partition_point(|&t| self.row[t as usize] < lo);
+            for &t in &tasks[start..] {
+                if self.row[t as usize] > hi {
+                    break;
+                }
                 f(t);
             }
         }
@@ -142,9 +159,11 @@ impl Layout {
             return None;
         }
         let l = (p.x / LAYER_DX) as usize;
-        let r = (p.y / ROW_DY) as usize;
-        let t = *self.layers.get(l)?.get(r)?;
-        self.rect(t).contains(p).then_some(t)
+        let r = (p.y / ROW_DY) as u32;
+        let tasks = self.layers.get(l)?;
+        let k = tasks.partition_point(|&t| self.row[t as usize] < r);
+        let t = *tasks.get(k)?;
+        (self.row[t as usize] == r && self.rect(t).contains(p)).then_some(t)
     }
 }
 
@@ -153,7 +172,8 @@ mod tests {
     use super::*;
     use smqsched::Scheduler;
 
-    /// a, b -> c -> d, and a -> d: d's longest path is 2 even though it also uses a source.
+    /// a, b -> c -> d, and a -> d: d's longest path is 2 even though it also uses a source;
+    /// c and d sit level with their lowest input, b.
     fn diamond() -> (Scheduler, Snapshot) {
         let sch = Scheduler::new();
         let q = sch.queue("q", 1).unwrap();
@@ -178,6 +198,28 @@ mod tests {
             l.bounds().max,
             pos2(2.0 * LAYER_DX + NODE.x, ROW_DY + NODE.y)
         );
+    }
+
+    #[test]
+    fn a_layer_leaves_gaps_rather_than_lifting_a_task_above_its_inputs() {
+        let sch = Scheduler::new();
+        let q = sch.queue("q", 1).unwrap();
+        let a: Vec<_> = (0..5).map(|i| q.submit((), move |()| i)).collect();
+        // Uses the last source (row 4), then one using the first source (row 0): placed
+        // below, at the first free row of layer 1.
+        q.submit(&a[4], |x| *x);
+        q.submit(&a[0], |x| *x);
+        let mut l = Layout::default();
+        l.update(&sch.snapshot());
+        assert_eq!(l.center(5).y, l.center(4).y);
+        assert_eq!(l.center(6).y, l.center(4).y + ROW_DY);
+        let mut seen = Vec::new();
+        l.visit_in(l.bounds(), |t| seen.push(t));
+        assert_eq!(seen, [0, 1, 2, 3, 4, 5, 6]);
+        let above = Rect::from_min_max(pos2(LAYER_DX, 0.0), pos2(LAYER_DX + 10.0, 3.0 * ROW_DY));
+        seen.clear();
+        l.visit_in(above, |t| seen.push(t));
+        assert!(seen.is_empty());
     }
 
     #[test]
@@ -217,12 +259,18 @@ mod tests {
         let brute: Vec<u32> = (0..200).filter(|&t| l.rect(t).intersects(view)).collect();
         assert_eq!(seen, brute);
         assert_eq!(seen, [10, 11, 12]);
-        // The second layer starts at LAYER_DX.
-        let wide = Rect::from_min_max(pos2(0.0, 0.0), pos2(LAYER_DX + 1.0, 1.0));
+        // The second layer starts at LAYER_DX, each task level with its input.
+        let wide = Rect::from_min_max(
+            pos2(0.0, 40.0 * ROW_DY),
+            pos2(LAYER_DX + 1.0, 40.0 * ROW_DY + 1.0),
+        );
         seen.clear();
         l.visit_in(wide, |t| seen.push(t));
-        assert_eq!(seen, [0, 100]);
-        assert_eq!(l.hit(l.center(150)), Some(150));
+        assert_eq!(seen, [40, 140]);
+        for t in [0, 99, 150] {
+            assert_eq!(l.hit(l.center(t)), Some(t));
+        }
         assert_eq!(l.hit(pos2(NODE.x + 5.0, 5.0)), None);
+        assert_eq!(l.hit(pos2(5.0, 100.0 * ROW_DY + 5.0)), None);
     }
 }

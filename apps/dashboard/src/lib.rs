@@ -151,6 +151,9 @@ pub struct Options {
     pub screenshot: Option<PathBuf>,
     /// Fraction of the tasks finished before the screenshot (0 to 1).
     pub screenshot_at: f64,
+    /// Start the scheduler when the window shows its first frame: for a graph submitted
+    /// while stopped, so that the whole run is seen from its beginning.
+    pub start_on_show: bool,
 }
 
 impl Default for Options {
@@ -160,6 +163,7 @@ impl Default for Options {
             size: [1400.0, 900.0],
             screenshot: None,
             screenshot_at: 0.5,
+            start_on_show: false,
         }
     }
 }
@@ -202,6 +206,7 @@ impl Dashboard {
     /// # Ok::<(), smqsched_dashboard::Error>(())
     /// ```
     pub fn open(mut self, options: &Options) -> Result<(), Error> {
+        self.start_on_show = options.start_on_show;
         if let Some(path) = &options.screenshot {
             self.screenshot = Some(app::ScreenshotPlan {
                 path: path.clone(),

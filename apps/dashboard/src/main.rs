@@ -44,6 +44,7 @@ fn demo(cli: &Cli) -> Result<(), Error> {
         title: format!("smqsched dashboard: {}", demo.name),
         screenshot: cli.screenshot.clone(),
         screenshot_at: cli.screenshot_at,
+        start_on_show: true,
         ..Options::default()
     };
     let shown = dashboard.open(&options);

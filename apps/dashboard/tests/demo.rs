@@ -15,6 +15,14 @@ fn the_demo_scan_runs_in_the_dashboard_and_is_stored() {
         .with_size(egui::vec2(1400.0, 900.0))
         .build_ui_state(|ui, d: &mut Dashboard| d.ui(ui), dashboard);
     h.run();
+    // Submitted while stopped: nothing has run yet.
+    assert!(!demo.lab.sch.is_running());
+    let p = h.state().progress();
+    // The preparation is done; the scan (its handles and the tasks between them) waits.
+    assert!(p.finished() > 0);
+    assert!(p.total() - p.finished() >= demo.scan.task_count());
+    assert!(demo.scan.waveforms.iter().all(|w| w.try_result().is_none()));
+    demo.lab.sch.start();
     demo.lab.sch.wait();
     h.run();
 
