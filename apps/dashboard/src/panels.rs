@@ -231,8 +231,8 @@ pub(crate) fn task_stream(d: &mut Dashboard, ui: &mut Ui) {
     let now = d.snap.at.as_secs_f64().max(d.timeline.latest);
     // The last `stream_span` seconds, or less at the start of a run.
     let first = d.timeline.first.unwrap_or(now);
-    let span = d.stream_span.min(now - first).max(1.0);
-    let t0 = now - span;
+    let t0 = (now - d.stream_span.min(now - first).max(1.0)).max(0.0);
+    let span = (now - t0).max(1e-3);
     let x_of = |t: f64| plot.min.x + ((t - t0) / span) as f32 * plot.width();
     let font = FontId::proportional(11.0);
     let mut shapes = Vec::new();
