@@ -248,3 +248,69 @@ fn marked_results_reach_the_plots() {
     assert_eq!(plots.averaged(), 3);
     assert_eq!(plots.pending(), 0);
 }
+
+#[test]
+fn delete_cancels_the_selection_and_escape_clears_it() {
+    let sch = Scheduler::new();
+    let q = sch.queue("q", 1).unwrap();
+    let a = q.task().label("a").submit((), |()| 1).unwrap();
+    let b = q.task().label("b").submit((), |()| 2).unwrap();
+    let mut h = harness(Dashboard::new(&sch));
+    h.run();
+    click_at(&h, h.state().node_rect(b.id().index()).unwrap());
+    h.run();
+    assert_eq!(h.state().selection(), [b.id().index()]);
+    h.key_press(egui::Key::Escape);
+    h.run();
+    assert!(h.state().selection().is_empty());
+
+    click_at(&h, h.state().node_rect(a.id().index()).unwrap());
+    h.run();
+    h.key_press(egui::Key::Delete);
+    h.run();
+    assert_eq!(a.state(), Some(TaskState::Cancelled));
+    assert_eq!(b.state(), Some(TaskState::Ready));
+}
+
+#[test]
+fn dragging_pans_and_the_wheel_zooms_the_graph() {
+    let sch = Scheduler::new();
+    let q = sch.queue("q", 1).unwrap();
+    let a = q.task().label("a").submit((), |()| 1).unwrap();
+    q.task().label("b").submit(&a, |a| a + 1).unwrap();
+    let mut h = harness(Dashboard::new(&sch));
+    h.run();
+    let r0 = h.state().node_rect(a.id().index()).unwrap();
+    let from = r0.center() + egui::vec2(0.0, 120.0);
+    let to = from + egui::vec2(60.0, 40.0);
+    let button = |pos, pressed| egui::Event::PointerButton {
+        pos,
+        button: egui::PointerButton::Primary,
+        pressed,
+        modifiers: egui::Modifiers::NONE,
+    };
+    h.event(egui::Event::PointerMoved(from));
+    h.event(button(from, true));
+    h.step();
+    h.event(egui::Event::PointerMoved(to));
+    h.step();
+    h.event(button(to, false));
+    h.run();
+    let r1 = h.state().node_rect(a.id().index()).unwrap();
+    let moved = r1.min - r0.min;
+    assert!(
+        (moved - egui::vec2(60.0, 40.0)).length() < 1.0,
+        "moved by {moved:?}"
+    );
+
+    h.event(egui::Event::MouseWheel {
+        unit: egui::MouseWheelUnit::Point,
+        delta: egui::vec2(0.0, 100.0),
+        phase: egui::TouchPhase::Move,
+        source: egui::MouseWheelSource::Unknown,
+        modifiers: egui::Modifiers::NONE,
+    });
+    h.run();
+    let r2 = h.state().node_rect(a.id().index()).unwrap();
+    assert!(r2.width() > r1.width() * 1.2, "{r1:?} -> {r2:?}");
+}
