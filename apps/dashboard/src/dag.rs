@@ -158,7 +158,8 @@ impl Camera {
 /// Draw the DAG into the central panel.
 pub(crate) fn show(d: &mut Dashboard, ui: &mut Ui) {
     let grouped = d.is_grouped();
-    ui.horizontal(|ui| {
+    // Wrapped, so that a narrow panel does not widen the canvas past what is visible.
+    ui.horizontal_wrapped(|ui| {
         let n = thousands(d.snap.tasks.len());
         if grouped {
             ui.label(format!(
