@@ -96,6 +96,8 @@ pub struct Dashboard {
     changed: Vec<u32>,
     /// Failed tasks, in the order their failures arrived.
     pub(crate) failures: Vec<u32>,
+    /// The task that started last: the view follows it until the operator moves it.
+    pub(crate) last_started: Option<u32>,
     pub(crate) view: ViewMode,
     pub(crate) group_threshold: usize,
     pub(crate) task_camera: Camera,
@@ -136,6 +138,7 @@ impl Dashboard {
             plots: None,
             changed: Vec::new(),
             failures: Vec::new(),
+            last_started: None,
             view: ViewMode::Auto,
             group_threshold: DEFAULT_GROUP_THRESHOLD,
             task_camera: Camera::default(),
@@ -254,8 +257,10 @@ impl Dashboard {
                 && let Ok(i) = u32::try_from(id.index())
             {
                 self.changed.push(i);
-                if matches!(e.kind, EventKind::Failed { .. }) {
-                    self.failures.push(i);
+                match e.kind {
+                    EventKind::Failed { .. } => self.failures.push(i),
+                    EventKind::Started { .. } => self.last_started = Some(i),
+                    _ => {}
                 }
             }
         }

@@ -110,9 +110,9 @@ impl Camera {
         )
     }
 
-    /// Show `bounds` whole (zoom at most 1, at least `min_zoom`), top-left aligned if it does
-    /// not fit.
-    pub(crate) fn fit(&mut self, bounds: Rect, min_zoom: f32) {
+    /// Show `bounds` whole (zoom at most 1, at least `min_zoom`); if it does not fit, its
+    /// left end, centred vertically on `focus` (or at the bottom without one).
+    pub(crate) fn fit(&mut self, bounds: Rect, min_zoom: f32, focus: Option<Pos2>) {
         if !bounds.is_positive() || !self.canvas.is_positive() {
             return;
         }
@@ -125,12 +125,16 @@ impl Camera {
         let shown = avail / zoom;
         let centre = bounds.center().to_vec2();
         let mut offset = centre - shown / 2.0;
-        // Too big to fit: start at the top-left corner.
+        // Too big to fit: show the left end, and the focus (the task started last: where
+        // the scheduler works), else the bottom, where the newest tasks are placed.
         if bounds.width() > shown.x {
             offset.x = bounds.min.x;
         }
         if bounds.height() > shown.y {
-            offset.y = bounds.min.y;
+            let lowest = bounds.max.y - shown.y;
+            offset.y = focus.map_or(lowest, |f| {
+                (f.y - shown.y / 2.0).clamp(bounds.min.y, lowest)
+            });
         }
         self.offset = offset - Vec2::splat(margin / zoom);
     }
@@ -195,7 +199,7 @@ pub(crate) fn show(d: &mut Dashboard, ui: &mut Ui) {
         cam.canvas = canvas;
         cam.interact(ui, &resp);
         if !cam.touched {
-            cam.fit(d.groups.bounds(), 0.05);
+            cam.fit(d.groups.bounds(), 0.05, None);
         }
         draw_groups(d, ui, &painter, &resp);
     } else {
@@ -203,8 +207,9 @@ pub(crate) fn show(d: &mut Dashboard, ui: &mut Ui) {
         cam.canvas = canvas;
         cam.interact(ui, &resp);
         if !cam.touched {
-            // Whole if it fits, else readable from the top-left (scroll out for the shape).
-            cam.fit(d.layout.bounds(), 0.5);
+            // Whole if it fits, else readable at the newest tasks (scroll out for the shape).
+            let focus = d.last_started.map(|t| d.layout.center(t));
+            cam.fit(d.layout.bounds(), 0.5, focus);
         }
         draw_tasks(d, ui, &painter, &resp);
     }
@@ -547,15 +552,27 @@ mod tests {
             canvas: Rect::from_min_size(pos2(100.0, 50.0), vec2(400.0, 300.0)),
             ..Camera::default()
         };
-        c.fit(Rect::from_min_size(Pos2::ZERO, vec2(1000.0, 100.0)), 0.01);
+        c.fit(
+            Rect::from_min_size(Pos2::ZERO, vec2(1000.0, 100.0)),
+            0.01,
+            None,
+        );
         let p = pos2(123.0, 45.0);
         assert!((c.to_world(c.to_screen(p)) - p).length() < 1e-3);
         let shown = c.rect_to_screen(Rect::from_min_size(Pos2::ZERO, vec2(1000.0, 100.0)));
         assert!(c.canvas.contains_rect(shown));
-        // Too big for the minimum zoom: shown from its top-left corner.
-        c.fit(Rect::from_min_size(Pos2::ZERO, vec2(1e6, 1e6)), 0.01);
+        // Too big for the minimum zoom: shown from its bottom-left corner.
+        let huge = Rect::from_min_size(Pos2::ZERO, vec2(1e6, 1e6));
+        c.fit(huge, 0.01, None);
         assert_eq!(c.zoom, 0.01);
-        assert!(c.world_view().contains(pos2(1.0, 1.0)));
+        assert!(c.world_view().contains(pos2(1.0, 1e6 - 1.0)));
+        assert!(!c.world_view().contains(pos2(1.0, 1.0)));
+        // With a focus: centred on it, but never past the ends.
+        c.fit(huge, 0.01, Some(pos2(0.0, 5e5)));
+        assert!((c.world_view().center().y - 5e5).abs() < 1.0);
+        c.fit(huge, 0.01, Some(pos2(0.0, 10.0)));
+        // The top end, less the 20-point margin.
+        assert_eq!(c.world_view().min.y, -20.0 / c.zoom);
     }
 
     #[test]

@@ -6,8 +6,9 @@
 //! costs O(k + e), and nothing already placed ever moves.
 //!
 //! Within a layer, tasks stack in submission order, each at the first free row that is not
-//! above its lowest input: a chain of tasks (acquire, transform, save) runs level across the
-//! layers, so edges are mostly short and horizontal. A layer's rows increase with submission
+//! above its lowest input, and a source on a new row below everything placed: a chain of
+//! tasks (move, acquire, transform, save) runs level across the layers, so edges are mostly
+//! short and horizontal. A layer's rows increase with submission
 //! order, so the tasks inside a rectangle are found by binary search in each layer, without
 //! scanning the graph.
 
@@ -66,7 +67,9 @@ impl Layout {
             let free = self.layers[l]
                 .last()
                 .map_or(0, |&u| self.row[u as usize] + 1);
-            let row = row.max(free);
+            // A source starts a new line below everything placed: the next chain of a scan
+            // (its move, then what uses it) then reads level, left to right.
+            let row = if layer == 0 { self.rows } else { row.max(free) };
             self.rows = self.rows.max(row + 1);
             self.row.push(row);
             self.layers[l].push(me);
@@ -220,6 +223,24 @@ mod tests {
         seen.clear();
         l.visit_in(above, |t| seen.push(t));
         assert!(seen.is_empty());
+    }
+
+    #[test]
+    fn a_new_source_starts_below_everything_placed() {
+        let sch = Scheduler::new();
+        let q = sch.queue("q", 1).unwrap();
+        for _ in 0..2 {
+            // A scan point: a move, three uses of it, one of their results.
+            let m = q.submit((), |()| 0);
+            let a = q.submit(&m, |x| *x);
+            let _b = q.submit(&m, |x| *x);
+            let _c = q.submit(&m, |x| *x);
+            q.submit(&a, |x| *x);
+        }
+        let mut l = Layout::default();
+        l.update(&sch.snapshot());
+        let rows: Vec<f32> = (0..10).map(|t| (l.center(t).y / ROW_DY).floor()).collect();
+        assert_eq!(rows, [0.0, 0.0, 1.0, 2.0, 0.0, 3.0, 3.0, 4.0, 5.0, 3.0]);
     }
 
     #[test]

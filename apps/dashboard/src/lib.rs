@@ -5,7 +5,8 @@
 //! * **The DAG**: tasks as nodes coloured by state (waiting, ready, running, done, failed,
 //!   cancelled), edges, laid out in layers (a task's layer is its longest input path from a
 //!   source). Drag to pan, scroll to zoom, click a node to see its label, queue, inputs,
-//!   timings and error. Above 2,000 tasks ([`DEFAULT_GROUP_THRESHOLD`]) the tasks are grouped
+//!   timings and error. Until the operator pans or zooms, the view follows the task
+//!   started last. Above 2,000 tasks ([`DEFAULT_GROUP_THRESHOLD`]) the tasks are grouped
 //!   by label (`fft(2.5)` is in `fft`) into collapsible nodes with progress counts.
 //! * **The queues**: slots in use out of the total, the ready backlog, what waits for inputs.
 //! * **The task stream**: one row per queue slot, a bar per task run coloured by label.
