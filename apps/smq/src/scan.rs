@@ -32,6 +32,8 @@ pub struct DemoHandles {
     pub readings: Vec<Promise<f64>>,
     /// The waveform recorded at each position.
     pub waveforms: Vec<Promise<Waveform>>,
+    /// The voltages of each waveform, as saved.
+    pub volts: Vec<Promise<Array1<f64>>>,
     /// The power spectrum of each waveform.
     pub spectra: Vec<Promise<Array1<f64>>>,
     /// The peak of each spectrum.
@@ -52,10 +54,26 @@ impl DemoHandles {
     }
 
     /// The number of tasks submitted by the scan.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_cli::{Lab, default_positions, demo_scan};
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let lab = Lab::open(1)?;
+    /// let store = smq_store::Store::create(dir.path())?;
+    /// let run = store.create_run("count", "demo", serde_json::json!({}))?;
+    /// let before = lab.sch.task_count();
+    /// let scan = demo_scan(&lab, &run, &default_positions(3))?;
+    /// assert_eq!(scan.task_count(), lab.sch.task_count() - before);
+    /// # Ok::<(), smq_cli::Error>(())
+    /// ```
     pub fn task_count(&self) -> usize {
         self.moves.len()
             + self.readings.len()
             + self.waveforms.len()
+            + self.volts.len()
             + self.spectra.len()
             + self.peaks.len()
             + self.saves.len()
@@ -90,6 +108,7 @@ pub fn demo_scan(lab: &Lab, run: &Run, positions: &[f64]) -> Result<DemoHandles,
         moves: Vec::new(),
         readings: Vec::new(),
         waveforms: Vec::new(),
+        volts: Vec::new(),
         spectra: Vec::new(),
         peaks: Vec::new(),
         saves: Vec::new(),
@@ -127,6 +146,7 @@ pub fn demo_scan(lab: &Lab, run: &Run, positions: &[f64]) -> Result<DemoHandles,
         h.moves.push(moved);
         h.readings.push(reading);
         h.waveforms.push(wave);
+        h.volts.push(volts);
         h.spectra.push(spectrum);
         h.peaks.push(peak);
     }

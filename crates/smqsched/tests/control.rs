@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
-use smqsched::{Scheduler, TaskState, Timeout};
+use smqsched::{EventKind, Scheduler, TaskState, Timeout};
 
 /// A task body that reports it started and then waits to be let go.
 fn gate() -> (Sender<()>, Receiver<()>, Sender<()>, Receiver<()>) {
@@ -84,9 +84,18 @@ fn a_free_slot_in_any_queue_is_filled_whatever_the_other_queues_do() {
         go_rx.recv().unwrap();
     });
     let work: Vec<_> = (0..10).map(|i| compute.submit((), move |()| i)).collect();
+    let events = sch.subscribe();
     sch.start();
     started_rx.recv().unwrap();
-    // The instrument queue is busy; compute runs to the end regardless.
+    // The instrument queue is busy; compute runs to the end regardless. A result is stored
+    // before its task is marked finished, so count the finished events, not the results.
+    let mut finished = 0;
+    while finished < 10 {
+        let e = events.recv().unwrap();
+        if matches!(e.kind, EventKind::Finished) && e.queue.as_deref() == Some("compute") {
+            finished += 1;
+        }
+    }
     assert_eq!(work.iter().map(|p| *p.result().unwrap()).sum::<i32>(), 45);
     let load = sch.queues();
     assert_eq!((load[0].in_use, load[0].ready), (1, 1));
