@@ -2,7 +2,6 @@
 //! run, with its results marked for the live plots.
 
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 use smq_cli::{CHANNEL, DemoHandles, Lab, dag_summary, default_positions, demo_scan};
@@ -76,7 +75,9 @@ impl Demo {
     pub fn start(points: usize, seed: u64, runs: &Path) -> Result<(Demo, Dashboard), Error> {
         let positions = default_positions(points);
         let store = open_or_create_store(runs)?;
-        let name = new_run_name(&store)?;
+        let name = store
+            .new_run_name("dashboard")
+            .map_err(|e| Error::Demo(format!("cannot list the runs: {e}")))?;
         let lab = Lab::open(seed).map_err(demo_err("cannot open the simulated lab"))?;
         let dashboard = Dashboard::new(&lab.sch);
         lab.sch.start();
@@ -155,23 +156,4 @@ fn open_or_create_store(dir: &Path) -> Result<Store, Error> {
         Store::create(dir)
     };
     store.map_err(|e| Error::Demo(format!("cannot open the store {}: {e}", dir.display())))
-}
-
-/// A run name not taken in `store`: `dashboard-<unix seconds>`, suffixed if needed.
-fn new_run_name(store: &Store) -> Result<String, Error> {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let taken = store
-        .runs()
-        .map_err(|e| Error::Demo(format!("cannot list the runs: {e}")))?;
-    let base = format!("dashboard-{secs}");
-    let mut name = base.clone();
-    let mut i = 1;
-    while taken.contains(&name) {
-        i += 1;
-        name = format!("{base}-{i}");
-    }
-    Ok(name)
 }

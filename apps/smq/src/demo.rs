@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -24,23 +24,6 @@ fn open_or_create_store(out: &Path) -> Result<Store, Error> {
         Store::create(out)
     };
     store.map_err(|e| format!("cannot open the store {}: {e}", out.display()).into())
-}
-
-/// A run name unique in `store`: `demo-<unix seconds>`, suffixed if taken.
-fn new_run_name(store: &Store) -> Result<String, Error> {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let taken = store.runs()?;
-    let base = format!("demo-{secs}");
-    let mut name = base.clone();
-    let mut i = 1;
-    while taken.contains(&name) {
-        i += 1;
-        name = format!("{base}-{i}");
-    }
-    Ok(name)
 }
 
 /// What the operator asks for while a run goes on: from the Ctrl-C handler and, once the
@@ -122,7 +105,7 @@ pub(crate) fn run(args: DemoArgs) -> Result<Outcome, Error> {
         println!("{name:<6} {link}  {idn}");
     }
     let store = open_or_create_store(&args.out)?;
-    let name = new_run_name(&store)?;
+    let name = store.new_run_name("demo")?;
     let events = lab.sch.subscribe();
     lab.sch.start();
     lab.prepare()?;

@@ -113,6 +113,41 @@ impl Store {
         child_nodes(&self.root, "group")
     }
 
+    /// A run name not taken yet in this store: `<prefix>-<unix seconds>`, with `-2`, `-3`...
+    /// appended if that is taken. The prefix must be a valid name itself (see
+    /// [`create_run`](Self::create_run)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let dir = std::env::temp_dir().join(format!("smq-store-doc-name-{}", std::process::id()));
+    /// let store = smq_store::Store::create(&dir)?;
+    /// let first = store.new_run_name("scan")?;
+    /// store.create_run(&first, "demo", serde_json::json!({}))?;
+    /// let second = store.new_run_name("scan")?;
+    /// assert!(second.starts_with("scan-") && second != first);
+    /// # std::fs::remove_dir_all(&dir).ok();
+    /// # Ok::<(), smq_store::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`runs`](Self::runs).
+    pub fn new_run_name(&self, prefix: &str) -> Result<String> {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let taken = self.runs()?;
+        let base = format!("{prefix}-{secs}");
+        let mut name = base.clone();
+        let mut i = 1;
+        while taken.contains(&name) {
+            i += 1;
+            name = format!("{base}-{i}");
+        }
+        Ok(name)
+    }
+
     /// Create the run `name`, recording its start time (now), the experiment name and its
     /// parameters.
     ///
