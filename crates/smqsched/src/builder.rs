@@ -11,7 +11,7 @@ use crate::error::SubmitError;
 use crate::input::{Input, IntoInputs};
 use crate::promise::{Item, Owner, Promise, Stream};
 use crate::scheduler::{Queue, Shared};
-use crate::task::{Dep, Job, RunCtx, TaskId, TaskJob};
+use crate::task::{Dep, HoldsCell, Job, RunCtx, TaskId, TaskJob};
 
 /// Anything a task can be ordered after, or release: a [`Promise`], [`Stream`] or [`Item`],
 /// also behind a `Box<dyn Dependency>`, which lets code keep "the last task" whatever its
@@ -221,7 +221,7 @@ impl<'q> TaskBuilder<'q> {
         self,
         deps: Deps,
         foreign: Option<TaskId>,
-        job: Box<dyn Job>,
+        job: Arc<dyn Job>,
         body_type: &'static str,
     ) -> Result<(TaskId, Arc<str>, Owner), SubmitError> {
         let shared = &self.queue.handle.shared;
@@ -259,6 +259,7 @@ impl<'q> TaskBuilder<'q> {
             releases: self.releases.map(|(t, _)| t),
             requires: self.requires,
             job,
+            at: Some(crate::core::stamp(shared.epoch)),
         };
         let added = shared.with(|core| {
             let r = core.add_task(spec);
@@ -283,10 +284,9 @@ impl<'q> TaskBuilder<'q> {
         body: impl FnOnce(In::Ref<'_>) -> Result<T, Arc<str>> + Send + 'static,
     ) -> Result<Promise<T>, SubmitError> {
         let (deps, foreign) = deps_of(&input, self.queue.handle.shared.id, self.extra_deps());
-        let cell = Arc::new(ValueCell::<T>::new());
-        let job = Box::new(TaskJob {
-            cell: Arc::clone(&cell),
-            body: move |cell: &ValueCell<T>, _: &RunCtx<'_>| {
+        let task = Arc::new(TaskJob::new(
+            ValueCell::<T>::new(),
+            move |cell: &ValueCell<T>, _: &RunCtx<'_>| {
                 let value = body(input.get());
                 // Release the inputs before the result is published, so that whoever sees
                 // the result also sees the inputs' values freed if nothing else needs them.
@@ -294,8 +294,9 @@ impl<'q> TaskBuilder<'q> {
                 cell.set(Ok(value?));
                 Ok(())
             },
-        });
-        let (id, label, owner) = self.spawn(deps, foreign, job, body_type)?;
+        ));
+        let cell: Arc<dyn HoldsCell<ValueCell<T>>> = task.clone();
+        let (id, label, owner) = self.spawn(deps, foreign, task, body_type)?;
         Ok(Promise {
             cell,
             id,
@@ -311,11 +312,10 @@ impl<'q> TaskBuilder<'q> {
         body: impl FnOnce(In::Ref<'_>, &Emitter<T>) -> Result<(), Arc<str>> + Send + 'static,
     ) -> Result<Stream<T>, SubmitError> {
         let (deps, foreign) = deps_of(&input, self.queue.handle.shared.id, self.extra_deps());
-        let cell = Arc::new(StreamCell::<T>::new());
         let declared = self.items;
-        let job = Box::new(TaskJob {
-            cell: Arc::clone(&cell),
-            body: move |cell: &StreamCell<T>, ctx: &RunCtx<'_>| {
+        let task = Arc::new(TaskJob::new(
+            StreamCell::<T>::new(),
+            move |cell: &StreamCell<T>, ctx: &RunCtx<'_>| {
                 let emitter = Emitter {
                     cell,
                     shared: ctx.shared,
@@ -335,8 +335,9 @@ impl<'q> TaskBuilder<'q> {
                 cell.finish(StreamEnd::Complete);
                 Ok(())
             },
-        });
-        let (id, label, owner) = self.spawn(deps, foreign, job, body_type)?;
+        ));
+        let cell: Arc<dyn HoldsCell<StreamCell<T>>> = task.clone();
+        let (id, label, owner) = self.spawn(deps, foreign, task, body_type)?;
         Ok(Stream {
             cell,
             id,

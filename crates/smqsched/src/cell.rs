@@ -24,9 +24,13 @@ pub(crate) trait Settle: Send + Sync {
     fn fail(&self, error: TaskError);
 }
 
+/// What a value cell stores: the value, or the error shared behind an `Arc`, so that the cell
+/// of a small value stays small.
+pub(crate) type Outcome<T> = Result<T, Arc<TaskError>>;
+
 /// The result of an ordinary task.
 pub(crate) struct ValueCell<T> {
-    value: OnceLock<Result<T, TaskError>>,
+    value: OnceLock<Outcome<T>>,
     lock: Mutex<()>,
     cv: Condvar,
 }
@@ -42,16 +46,16 @@ impl<T> ValueCell<T> {
 
     pub(crate) fn set(&self, outcome: Result<T, TaskError>) {
         // Step 1: store, then notify under the mutex.
-        let _ = self.value.set(outcome);
+        let _ = self.value.set(outcome.map_err(Arc::new));
         let _guard = self.lock.lock();
         self.cv.notify_all();
     }
 
-    pub(crate) fn get(&self) -> Option<&Result<T, TaskError>> {
+    pub(crate) fn get(&self) -> Option<&Outcome<T>> {
         self.value.get()
     }
 
-    pub(crate) fn wait(&self) -> &Result<T, TaskError> {
+    pub(crate) fn wait(&self) -> &Outcome<T> {
         if let Some(v) = self.value.get() {
             return v;
         }
@@ -65,7 +69,7 @@ impl<T> ValueCell<T> {
         }
     }
 
-    pub(crate) fn wait_timeout(&self, timeout: Duration) -> Option<&Result<T, TaskError>> {
+    pub(crate) fn wait_timeout(&self, timeout: Duration) -> Option<&Outcome<T>> {
         if let Some(v) = self.value.get() {
             return Some(v);
         }

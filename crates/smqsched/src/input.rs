@@ -65,7 +65,7 @@ pub trait IntoInputs {
 }
 
 fn promise_value<T>(p: &Promise<T>) -> &T {
-    match p.cell.get() {
+    match p.cell.cell().get() {
         Some(Ok(v)) => v,
         _ => unreachable!("a task runs only once its inputs are available"),
     }
@@ -75,7 +75,7 @@ fn item_value<T>(i: &Item<T>) -> &T {
     if let Some(v) = i.got.get() {
         return v;
     }
-    match i.cell.try_item(i.index as usize) {
+    match i.cell.cell().try_item(i.index as usize) {
         crate::cell::ItemState::Ready(v) => i.got.get_or_init(|| v),
         _ => unreachable!("a task runs only once its inputs are available"),
     }
@@ -169,7 +169,7 @@ impl<T: Send + Sync + 'static> Input for Stream<T> {
         1
     }
     fn get(&self) -> Vec<&T> {
-        self.cell.all().iter().map(|a| &**a).collect()
+        self.cell.cell().all().iter().map(|a| &**a).collect()
     }
 }
 

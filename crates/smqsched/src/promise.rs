@@ -3,11 +3,11 @@
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
-use crate::cell::{ItemState, StreamCell, ValueCell};
+use crate::cell::{ItemState, Outcome, StreamCell, ValueCell};
 use crate::error::{CancelError, SubmitError, TaskError, TaskRef};
 use crate::event::TaskState;
 use crate::scheduler::Shared;
-use crate::task::TaskId;
+use crate::task::{HoldsCell, TaskId};
 
 /// Which scheduler a handle belongs to.
 #[derive(Clone)]
@@ -47,7 +47,7 @@ impl Owner {
 /// assert_eq!(*sum.result().unwrap(), 6.0);
 /// ```
 pub struct Promise<T> {
-    pub(crate) cell: Arc<ValueCell<T>>,
+    pub(crate) cell: Arc<dyn HoldsCell<ValueCell<T>>>,
     pub(crate) id: TaskId,
     pub(crate) label: Arc<str>,
     pub(crate) owner: Owner,
@@ -69,13 +69,13 @@ impl<T> std::fmt::Debug for Promise<T> {
         f.debug_struct("Promise")
             .field("id", &self.id)
             .field("label", &self.label)
-            .field("finished", &self.cell.get().is_some())
+            .field("finished", &self.cell.cell().get().is_some())
             .finish()
     }
 }
 
-fn as_ref<T>(r: &Result<T, TaskError>) -> Result<&T, TaskError> {
-    r.as_ref().map_err(Clone::clone)
+fn as_ref<T>(r: &Outcome<T>) -> Result<&T, TaskError> {
+    r.as_ref().map_err(|e| TaskError::clone(e))
 }
 
 impl<T> Promise<T> {
@@ -94,12 +94,12 @@ impl<T> Promise<T> {
     /// This waits for as long as it takes, also while the scheduler is stopped; use
     /// [`result_timeout`](Self::result_timeout) to bound the wait.
     pub fn result(&self) -> Result<&T, TaskError> {
-        as_ref(self.cell.wait())
+        as_ref(self.cell.cell().wait())
     }
 
     /// Like [`result`](Self::result), but gives up after `timeout` and returns `None`.
     pub fn result_timeout(&self, timeout: Duration) -> Option<Result<&T, TaskError>> {
-        self.cell.wait_timeout(timeout).map(as_ref)
+        self.cell.cell().wait_timeout(timeout).map(as_ref)
     }
 
     /// The outcome if the task has finished, `None` if not yet. Never blocks.
@@ -116,7 +116,7 @@ impl<T> Promise<T> {
     /// assert_eq!(p.try_result().unwrap().unwrap(), &5);
     /// ```
     pub fn try_result(&self) -> Option<Result<&T, TaskError>> {
-        self.cell.get().map(as_ref)
+        self.cell.cell().get().map(as_ref)
     }
 
     /// The task's current state, or `None` once its scheduler is gone.
@@ -165,7 +165,7 @@ impl<T> Promise<T> {
 /// assert_eq!(*all.result().unwrap(), 4);
 /// ```
 pub struct Stream<T> {
-    pub(crate) cell: Arc<StreamCell<T>>,
+    pub(crate) cell: Arc<dyn HoldsCell<StreamCell<T>>>,
     pub(crate) id: TaskId,
     pub(crate) label: Arc<str>,
     pub(crate) declared: Option<usize>,
@@ -189,7 +189,7 @@ impl<T> std::fmt::Debug for Stream<T> {
         f.debug_struct("Stream")
             .field("id", &self.id)
             .field("label", &self.label)
-            .field("produced", &self.cell.len())
+            .field("produced", &self.cell.cell().len())
             .finish()
     }
 }
@@ -263,22 +263,22 @@ impl<T> Stream<T> {
 
     /// How many items exist so far.
     pub fn produced(&self) -> usize {
-        self.cell.len()
+        self.cell.cell().len()
     }
 
     /// Block until the producer has completed; the number of items, or its error.
     pub fn wait(&self) -> Result<usize, TaskError> {
-        self.cell.wait_end(None).unwrap_or(Ok(0))
+        self.cell.cell().wait_end(None).unwrap_or(Ok(0))
     }
 
     /// Like [`wait`](Self::wait), but gives up after `timeout` and returns `None`.
     pub fn wait_timeout(&self, timeout: Duration) -> Option<Result<usize, TaskError>> {
-        self.cell.wait_end(Some(timeout))
+        self.cell.cell().wait_end(Some(timeout))
     }
 
     /// Block until the producer has completed; all its items.
     pub fn results(&self) -> Result<Vec<Arc<T>>, TaskError> {
-        self.wait().map(|_| self.cell.all().to_vec())
+        self.wait().map(|_| self.cell.cell().all().to_vec())
     }
 
     /// The producer's current state, or `None` once its scheduler is gone.
@@ -294,7 +294,7 @@ impl<T> Stream<T> {
 
 /// A promise for one item of a progressive producer; see [`Stream::item`].
 pub struct Item<T> {
-    pub(crate) cell: Arc<StreamCell<T>>,
+    pub(crate) cell: Arc<dyn HoldsCell<StreamCell<T>>>,
     pub(crate) producer: TaskId,
     pub(crate) label: Arc<str>,
     pub(crate) index: u32,
@@ -360,7 +360,7 @@ impl<T> Item<T> {
         if let Some(v) = self.got.get() {
             return Ok(v);
         }
-        let state = self.cell.wait_item(self.index as usize, None);
+        let state = self.cell.cell().wait_item(self.index as usize, None);
         self.resolve(state)
             .unwrap_or_else(|| unreachable!("an untimed wait returns an outcome"))
     }
@@ -370,7 +370,10 @@ impl<T> Item<T> {
         if let Some(v) = self.got.get() {
             return Some(Ok(v));
         }
-        let state = self.cell.wait_item(self.index as usize, Some(timeout));
+        let state = self
+            .cell
+            .cell()
+            .wait_item(self.index as usize, Some(timeout));
         self.resolve(state)
     }
 
@@ -379,6 +382,6 @@ impl<T> Item<T> {
         if let Some(v) = self.got.get() {
             return Some(Ok(v));
         }
-        self.resolve(self.cell.try_item(self.index as usize))
+        self.resolve(self.cell.cell().try_item(self.index as usize))
     }
 }

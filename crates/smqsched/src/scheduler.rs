@@ -45,6 +45,8 @@ static NEXT_SCHEDULER: AtomicU64 = AtomicU64::new(1);
 pub(crate) struct Shared {
     pub(crate) id: u64,
     core: Mutex<Core>,
+    /// The core's epoch, for reading the clock outside the lock.
+    pub(crate) epoch: Instant,
     /// Notified when no task is unfinished or none is running.
     idle: Condvar,
     /// Each queue's job channel, by queue index; written only when a queue is added.
@@ -53,7 +55,7 @@ pub(crate) struct Shared {
 }
 
 /// A job a worker takes for itself instead of through its channel.
-type Stolen = (TaskId, Arc<str>, Box<dyn Job>);
+type Stolen = (TaskId, Arc<dyn Job>);
 
 impl Shared {
     /// Run `f` under the lock; afterwards, outside the lock, send what `f` started to the
@@ -80,8 +82,8 @@ impl Shared {
             let senders = self.senders.read();
             for (q, msg) in outbox {
                 match msg {
-                    Msg::Run { task, label, job } if stolen.is_none() && Some(q) == steal_for => {
-                        stolen = Some((task, label, job));
+                    Msg::Run { task, job } if stolen.is_none() && Some(q) == steal_for => {
+                        stolen = Some((task, job));
                     }
                     msg => {
                         // A queue's workers outlive its channel's use: they exit only on
@@ -91,7 +93,9 @@ impl Shared {
                 }
             }
         }
-        drop(dead);
+        for job in dead {
+            job.discard();
+        }
         if wake {
             self.idle.notify_all();
         }
@@ -108,6 +112,11 @@ impl Shared {
 
     pub(crate) fn task_state(&self, id: TaskId) -> Option<TaskState> {
         self.core.lock().task_state(id)
+    }
+
+    /// The id and label of task `id`, for its error.
+    pub(crate) fn task_ref(&self, id: TaskId) -> crate::error::TaskRef {
+        self.core.lock().task_ref_of(id)
     }
 
     pub(crate) fn item_produced(&self, task: TaskId, index: usize) {
@@ -127,21 +136,23 @@ impl Shared {
 fn worker(shared: Arc<Shared>, rx: Receiver<Msg>, queue: u32) {
     let mut next: Option<Stolen> = None;
     loop {
-        let (task, label, job) = match next.take() {
+        let (task, job) = match next.take() {
             Some(j) => j,
             None => match rx.recv() {
-                Ok(Msg::Run { task, label, job }) => (task, label, job),
+                Ok(Msg::Run { task, job }) => (task, job),
                 Ok(Msg::Exit) | Err(_) => return,
             },
         };
         let ctx = RunCtx {
             shared: &shared,
             task,
-            label: &label,
         };
         let outcome = job.run(&ctx);
+        // The worker's reference goes first: a result nobody holds is freed now.
+        drop(job);
+        let now = crate::core::stamp(shared.epoch);
         next = shared
-            .with_steal(Some(queue), |core| core.complete(task, outcome))
+            .with_steal(Some(queue), |core| core.complete_at(task, outcome, now))
             .1;
     }
 }
@@ -205,9 +216,11 @@ impl std::fmt::Debug for Scheduler {
 impl Scheduler {
     /// A new, stopped scheduler with no queues.
     pub fn new() -> Self {
+        let core = Core::new();
         let shared = Arc::new(Shared {
             id: NEXT_SCHEDULER.fetch_add(1, Ordering::Relaxed),
-            core: Mutex::new(Core::new()),
+            epoch: core.epoch(),
+            core: Mutex::new(core),
             idle: Condvar::new(),
             senders: RwLock::new(Vec::new()),
             threads: Mutex::new(Vec::new()),

@@ -3,6 +3,8 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
+use parking_lot::Mutex;
+
 use crate::cell::Settle;
 use crate::error::{TaskError, TaskRef};
 
@@ -42,22 +44,55 @@ pub struct Dep {
     pub item: Option<u32>,
 }
 
-/// What a worker thread runs: a task's inputs, body and result cell.
-pub(crate) trait Job: Send {
+/// What a worker thread runs: a task's body, and the result cell it writes.
+///
+/// A job is shared (`Arc<dyn Job>`): the scheduler holds it until the task starts, and the
+/// task's promises hold the same allocation for its result cell, so that a task costs one
+/// allocation, not two.
+pub(crate) trait Job: Send + Sync {
     /// Run the body. On failure (a returned error or a panic) the error is stored in the
-    /// result cell before it is returned.
-    fn run(self: Box<Self>, ctx: &RunCtx<'_>) -> Result<(), TaskError>;
+    /// result cell before it is returned. A job runs at most once; a second call is a no-op.
+    fn run(&self, ctx: &RunCtx<'_>) -> Result<(), TaskError>;
 
-    /// Store `error` as the outcome, without running. The job itself is dropped later,
-    /// outside the scheduler's lock.
+    /// Store `error` as the outcome, without running.
     fn fail(&self, error: TaskError);
+
+    /// Drop the body unrun, and with it the inputs it captured. The scheduler calls this
+    /// outside its lock for every job it abandons, so that captured values are freed at once
+    /// even while promises keep the allocation alive.
+    fn discard(&self);
+}
+
+/// Access to a job's result cell, for the task's promises.
+pub(crate) trait HoldsCell<C>: Send + Sync {
+    /// The result cell.
+    fn cell(&self) -> &C;
 }
 
 /// The one implementation of [`Job`]: `body` computes from the inputs it captured and
-/// stores into `cell`.
+/// stores into `cell`. The body is taken out when the task runs or is abandoned.
 pub(crate) struct TaskJob<C, F> {
-    pub(crate) cell: Arc<C>,
-    pub(crate) body: F,
+    cell: C,
+    body: Mutex<Option<F>>,
+}
+
+impl<C, F> TaskJob<C, F> {
+    pub(crate) fn new(cell: C, body: F) -> Self {
+        TaskJob {
+            cell,
+            body: Mutex::new(Some(body)),
+        }
+    }
+}
+
+impl<C, F> HoldsCell<C> for TaskJob<C, F>
+where
+    C: Send + Sync,
+    F: Send,
+{
+    fn cell(&self) -> &C {
+        &self.cell
+    }
 }
 
 impl<C, F> Job for TaskJob<C, F>
@@ -65,13 +100,12 @@ where
     C: Settle + 'static,
     F: FnOnce(&C, &RunCtx<'_>) -> Result<(), Arc<str>> + Send,
 {
-    fn run(self: Box<Self>, ctx: &RunCtx<'_>) -> Result<(), TaskError> {
-        let TaskJob { cell, body } = *self;
-        let task = || TaskRef {
-            id: ctx.task,
-            label: Arc::clone(ctx.label),
+    fn run(&self, ctx: &RunCtx<'_>) -> Result<(), TaskError> {
+        let Some(body) = self.body.lock().take() else {
+            return Ok(());
         };
-        let error = match catch_unwind(AssertUnwindSafe(|| body(&cell, ctx))) {
+        let task = || ctx.task_ref();
+        let error = match catch_unwind(AssertUnwindSafe(|| body(&self.cell, ctx))) {
             Ok(Ok(())) => return Ok(()),
             Ok(Err(message)) => TaskError::Failed {
                 task: task(),
@@ -82,12 +116,17 @@ where
                 message: panic_message(&*payload),
             },
         };
-        cell.fail(error.clone());
+        self.cell.fail(error.clone());
         Err(error)
     }
 
     fn fail(&self, error: TaskError) {
         self.cell.fail(error);
+    }
+
+    fn discard(&self) {
+        let body = self.body.lock().take();
+        drop(body);
     }
 }
 
@@ -105,15 +144,18 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> Arc<str> {
 pub(crate) struct RunCtx<'a> {
     pub(crate) shared: &'a Arc<crate::scheduler::Shared>,
     pub(crate) task: TaskId,
-    pub(crate) label: &'a Arc<str>,
+}
+
+impl RunCtx<'_> {
+    /// The task, for its error. The label is looked up only here, on failure, so that a task
+    /// that succeeds never touches its label's reference count.
+    fn task_ref(&self) -> TaskRef {
+        self.shared.task_ref(self.task)
+    }
 }
 
 /// Messages to a queue's worker threads.
 pub(crate) enum Msg {
-    Run {
-        task: TaskId,
-        label: Arc<str>,
-        job: Box<dyn Job>,
-    },
+    Run { task: TaskId, job: Arc<dyn Job> },
     Exit,
 }

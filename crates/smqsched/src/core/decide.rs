@@ -70,10 +70,10 @@ impl Core {
             let best = self.best_ready();
             let newest = loop {
                 match self.cursors.last() {
-                    Some(c) if c.is_exhausted() => {
+                    Some(c) if c.base == self.walk.len() => {
                         self.cursors.pop();
                     }
-                    Some(c) => break Some(c.rank),
+                    Some(c) => break Some(c.rank()),
                     None => break None,
                 }
             };
@@ -97,37 +97,56 @@ impl Core {
             q.ready_releasers.clear();
         }
         self.cursors.clear();
+        self.walk.clear();
         for (t, n) in self.nodes.iter_mut().enumerate() {
             if n.state == St::Waiting {
                 n.claim = UNCLAIMED;
                 n.in_ready = false;
-                self.cursors.push(Cursor::new(t as u64));
+                self.cursors.push(Cursor {
+                    root: t as u64,
+                    base: self.walk.len(),
+                });
+                self.walk.push(t as u64);
             }
         }
     }
 
-    /// Step 4 of the decision procedure: visit one task from the newest cursor.
+    /// Step 4 of the decision procedure: visit one task from the newest cursor. Called only
+    /// when no ready task that its queue can take now is as new as that cursor (step 3).
     pub(super) fn advance_cursor(&mut self) {
-        let Some(c) = self.cursors.last_mut() else {
+        let Some(c) = self.cursors.last() else {
             return;
         };
-        let Some(t) = c.next() else {
+        if self.walk.len() == c.base {
+            return;
+        }
+        let rank = c.rank();
+        let Some(t) = self.walk.pop() else {
             return;
         };
         let node = &mut self.nodes[t as usize];
-        if node.state != St::Waiting || node.claim <= c.rank {
+        if node.state != St::Waiting || node.claim <= rank {
             return;
         }
-        node.claim = c.rank;
-        node.seq = c.seq;
-        c.seq += 1;
+        node.claim = rank;
+        node.seq = self.next_seq;
+        self.next_seq += 1;
         if node.pending > 0 {
             let inputs = &self.edges[node.inputs_at..node.inputs_at + node.inputs_len as usize];
             for d in inputs.iter().rev() {
                 if self.nodes[d.task.0 as usize].state == St::Waiting {
-                    c.stack.push(d.task.0);
+                    self.walk.push(d.task.0);
                 }
             }
+            return;
+        }
+        // The decision advanced this cursor because no ready task that can start now has a
+        // rank as new as `rank`, so `t` (rank `rank`) comes before all of them: if its queue
+        // can take it, it is the task to start, with no trip through the ready set.
+        if node.extra.is_none()
+            && self.queues[node.queue as usize].in_use < self.queues[node.queue as usize].slots
+        {
+            self.start(t);
             return;
         }
         if node.in_ready {
@@ -203,10 +222,10 @@ impl Core {
         q.n_running += 1;
         n.state = St::Running;
         self.log.record(t);
-        n.started = now;
+        // A time read before the lock may precede a submission recorded meanwhile.
+        n.started = now.max(n.submitted);
         n.slot = slot;
         self.in_flight += 1;
-        let label = Arc::clone(&n.label);
         let Some(job) = n.job.take() else {
             return;
         };
@@ -214,7 +233,6 @@ impl Core {
             queue as u32,
             Msg::Run {
                 task: TaskId(t),
-                label,
                 job,
             },
         ));

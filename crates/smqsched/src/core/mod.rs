@@ -25,7 +25,8 @@
 //! So every submission opens a lazy *cursor*: an explicit depth-first stack rooted at the new
 //! task, with an *epoch rank* that is smaller for newer submissions. A cursor that visits a
 //! task *claims* it: it gives the task the key `(rank, seq)`, with `seq` counting up along the
-//! cursor's walk, unless a cursor of the same or a newer epoch claimed it before. Keys order
+//! cursor's walk (a counter shared by all cursors, which only grows), unless a cursor of the
+//! same or a newer epoch claimed it before. Keys order
 //! claimed tasks exactly as the walk order does. Each queue keeps its claimed, ready tasks in
 //! a map sorted by key.
 //!
@@ -107,7 +108,7 @@ struct Node {
     inputs_at: usize,
     /// Tasks waiting for the whole result; most tasks have one or two.
     dependents: SmallVec<[u64; 2]>,
-    job: Option<Box<dyn Job>>,
+    job: Option<Arc<dyn Job>>,
     /// The rank of the cursor that claimed it, or `UNCLAIMED`; with `seq`, its key.
     claim: u64,
     seq: u64,
@@ -188,6 +189,12 @@ impl Node {
 
 const NEVER: u64 = u64::MAX;
 
+/// Nanoseconds from `epoch` to now. Callers read the clock before taking the scheduler's
+/// lock and pass the time in, so that the lock is held for less.
+pub(crate) fn stamp(epoch: Instant) -> u64 {
+    u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(NEVER - 1)
+}
+
 fn stamp_to_duration(ns: u64) -> Option<Duration> {
     (ns != NEVER).then(|| Duration::from_nanos(ns))
 }
@@ -214,30 +221,19 @@ struct QueueState {
     n_failed: u64,
 }
 
+/// A lazy depth-first walk from the task `root` (see the module docs). Its pending visits are
+/// a segment of `Core::walk`: `walk[base..]` for the newest cursor, `walk[base..next.base]`
+/// for an older one. Only the newest cursor ever advances, so the segments form a stack of
+/// stacks, and a cursor costs two words plus its pending visits.
 struct Cursor {
-    rank: u64,
-    seq: u64,
-    /// The root, until visited; kept out of `stack` so that a new cursor allocates nothing.
-    root: Option<u64>,
-    stack: Vec<u64>,
+    root: u64,
+    base: usize,
 }
 
 impl Cursor {
-    fn new(root: u64) -> Self {
-        Cursor {
-            rank: UNCLAIMED - 1 - root,
-            seq: 0,
-            root: Some(root),
-            stack: Vec::new(),
-        }
-    }
-
-    fn is_exhausted(&self) -> bool {
-        self.root.is_none() && self.stack.is_empty()
-    }
-
-    fn next(&mut self) -> Option<u64> {
-        self.root.take().or_else(|| self.stack.pop())
+    /// Smaller for newer roots: claims of newer cursors sort first.
+    fn rank(&self) -> u64 {
+        UNCLAIMED - 1 - self.root
     }
 }
 
@@ -246,7 +242,7 @@ impl Cursor {
 pub(crate) type Deps = SmallVec<[Dep; 4]>;
 
 /// A submission `Core::add_task` refused, with the job to drop outside the lock.
-pub(crate) type Rejected = (SubmitError, Box<dyn Job>);
+pub(crate) type Rejected = (SubmitError, Arc<dyn Job>);
 
 /// Everything `Core::add_task` needs to know about a new task.
 pub(crate) struct TaskSpec {
@@ -260,7 +256,9 @@ pub(crate) struct TaskSpec {
     pub(crate) hold: bool,
     pub(crate) releases: Option<TaskId>,
     pub(crate) requires: Vec<(String, u32)>,
-    pub(crate) job: Box<dyn Job>,
+    pub(crate) job: Arc<dyn Job>,
+    /// When it was submitted ([`stamp`]), or `None` to read the clock under the lock.
+    pub(crate) at: Option<u64>,
 }
 
 /// The scheduler's state. See the module docs for the protocol.
@@ -268,6 +266,10 @@ pub(crate) struct Core {
     nodes: Chunked<Node>,
     queues: Vec<QueueState>,
     cursors: Vec<Cursor>,
+    /// The cursors' pending visits (see [`Cursor`]).
+    walk: Vec<u64>,
+    /// The `seq` of the next claim: claims along one cursor's walk count up.
+    next_seq: u64,
     pub(crate) running: bool,
     pub(crate) shutdown: bool,
     pub(crate) unfinished: u64,
@@ -285,7 +287,7 @@ pub(crate) struct Core {
     log: ChangeLog,
     /// Jobs abandoned under the lock; dropped by the caller after unlocking, so that `Drop`
     /// impls of captured values never run under the scheduler's mutex.
-    pub(crate) graveyard: Vec<Box<dyn Job>>,
+    pub(crate) graveyard: Vec<Arc<dyn Job>>,
     /// Messages for the workers, sent by the caller after unlocking.
     pub(crate) outbox: Vec<(u32, Msg)>,
     /// Default labels by the address and length of the body's type name.
@@ -335,6 +337,8 @@ impl Core {
             nodes: Chunked::default(),
             queues: Vec::new(),
             cursors: Vec::new(),
+            walk: Vec::new(),
+            next_seq: 0,
             running: false,
             shutdown: false,
             unfinished: 0,
@@ -356,7 +360,7 @@ impl Core {
     }
 
     fn stamp(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(NEVER - 1)
+        stamp(self.epoch)
     }
 
     /// The label of a task body without one: the function's name, or for a closure the name
@@ -460,6 +464,11 @@ impl Core {
         }
     }
 
+    /// The id and label of an existing task.
+    pub(crate) fn task_ref_of(&self, t: TaskId) -> TaskRef {
+        self.task_ref(t.0)
+    }
+
     pub(crate) fn task_exists(&self, t: TaskId) -> bool {
         (t.0 as usize) < self.nodes.len()
     }
@@ -477,6 +486,7 @@ impl Core {
             releases,
             requires,
             job,
+            at,
         } = spec;
         if self.shutdown {
             return Err((SubmitError::Shutdown, job));
@@ -537,7 +547,7 @@ impl Core {
         }
 
         let id = self.nodes.len() as u64;
-        let now = self.stamp();
+        let now = at.unwrap_or_else(|| self.stamp());
         let label = match label {
             Some(l) => l,
             None => self.default_label(body_type),
@@ -632,9 +642,18 @@ impl Core {
                 self.fail_waiting(id, error, St::Failed);
                 self.cascade(id, St::Failed);
             }
-            None => self.cursors.push(Cursor::new(id)),
+            None => self.open_cursor(id),
         }
         Ok((TaskId(id), label))
+    }
+
+    /// Open a cursor at the new task `root`.
+    fn open_cursor(&mut self, root: u64) {
+        self.cursors.push(Cursor {
+            root,
+            base: self.walk.len(),
+        });
+        self.walk.push(root);
     }
 
     /// Whether input `item` (or the whole result) of `p` is available.

@@ -53,15 +53,22 @@ impl Core {
     }
 
     /// A worker finished task `t`.
+    #[cfg(test)]
     pub(crate) fn complete(&mut self, t: TaskId, outcome: Result<(), TaskError>) {
-        let t = t.0;
         let now = self.stamp();
+        self.complete_at(t, outcome, now);
+    }
+
+    /// [`complete`](Self::complete), at time `now` ([`stamp`](super::stamp)) read by the
+    /// caller before it took the lock.
+    pub(crate) fn complete_at(&mut self, t: TaskId, outcome: Result<(), TaskError>, now: u64) {
+        let t = t.0;
         self.decision_time = Some(now);
         self.in_flight -= 1;
         self.unfinished -= 1;
         let ok = outcome.is_ok();
         let n = &mut self.nodes[t as usize];
-        n.finished = now;
+        n.finished = now.max(n.started);
         let q = &mut self.queues[n.queue as usize];
         q.n_running -= 1;
         for &(r, units) in n.requires() {
@@ -234,6 +241,7 @@ impl Core {
             }
         }
         self.cursors.clear();
+        self.walk.clear();
         for (i, q) in self.queues.iter().enumerate() {
             for _ in 0..q.slots {
                 self.outbox.push((i as u32, Msg::Exit));

@@ -1,39 +1,72 @@
 //! A queue's ready tasks, in walk order.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 
-/// A min-heap of `(key, task)` with lazy removal: removing a task only marks its node (see
-/// `Core::remove_ready`), and entries whose node no longer matches are dropped when they
-/// reach the top. The heap keeps its capacity, so that a steady run allocates nothing here.
+type Entry = (u128, u64);
+
+/// The ready tasks of a queue as `(key, task)` entries, smallest key first, with lazy removal:
+/// removing a task only marks its node (see `Core::remove_ready`), and entries whose node no
+/// longer matches are dropped when they reach the front.
 ///
-/// Invariant: every live entry (its task is `in_ready` with this key) is in the heap; other
-/// entries are dead and are never returned.
+/// Keys mostly arrive in order: the dependents of one producer become ready in the order they
+/// were claimed (ascending keys), and newer submissions get smaller keys (descending). Such
+/// entries go to either end of `run`, a deque kept sorted, at O(1) each; only the others go to
+/// `heap`. The smallest entry is the smaller of the two fronts. Both keep their capacity, so
+/// that a steady run allocates nothing here.
+///
+/// Invariants: `run` is sorted by key, ascending; every live entry (its task is `in_ready`
+/// with this key) is in `run` or `heap`; other entries are dead and are never returned.
 #[derive(Default)]
 pub(super) struct ReadySet {
-    heap: BinaryHeap<Reverse<(u128, u64)>>,
-    /// Live entries set aside while looking for one that fits; kept for its capacity.
-    scratch: Vec<Reverse<(u128, u64)>>,
+    run: VecDeque<Entry>,
+    heap: BinaryHeap<Reverse<Entry>>,
+    /// Live entries set aside while looking for one that fits, with whether each came from
+    /// `run`; kept for its capacity.
+    scratch: Vec<(Entry, bool)>,
 }
 
 impl ReadySet {
     pub(super) fn insert(&mut self, key: u128, t: u64) {
-        self.heap.push(Reverse((key, t)));
+        match (self.run.front(), self.run.back()) {
+            (_, Some(&(last, _))) if key > last => self.run.push_back((key, t)),
+            (Some(&(first, _)), _) if key < first => self.run.push_front((key, t)),
+            (None, None) => self.run.push_back((key, t)),
+            _ => self.heap.push(Reverse((key, t))),
+        }
     }
 
     pub(super) fn clear(&mut self) {
+        self.run.clear();
         self.heap.clear();
     }
 
-    /// The live entry of smallest key, dropping dead ones on the way.
-    pub(super) fn first(&mut self, live: impl Fn(u128, u64) -> bool) -> Option<(u128, u64)> {
+    /// Drop dead entries from both fronts; returns the smallest live entry and whether it is
+    /// in `run`.
+    fn front(&mut self, live: &impl Fn(u128, u64) -> bool) -> Option<(Entry, bool)> {
+        while let Some(&(k, t)) = self.run.front() {
+            if live(k, t) {
+                break;
+            }
+            self.run.pop_front();
+        }
         while let Some(&Reverse((k, t))) = self.heap.peek() {
             if live(k, t) {
-                return Some((k, t));
+                break;
             }
             self.heap.pop();
         }
-        None
+        match (self.run.front(), self.heap.peek()) {
+            (Some(&a), Some(&Reverse(b))) => Some(if a <= b { (a, true) } else { (b, false) }),
+            (Some(&a), None) => Some((a, true)),
+            (None, Some(&Reverse(b))) => Some((b, false)),
+            (None, None) => None,
+        }
+    }
+
+    /// The live entry of smallest key, dropping dead ones on the way.
+    pub(super) fn first(&mut self, live: impl Fn(u128, u64) -> bool) -> Option<Entry> {
+        self.front(&live).map(|(e, _)| e)
     }
 
     /// The live entry of smallest key for which `fits` holds. Entries before it stay.
@@ -41,20 +74,27 @@ impl ReadySet {
         &mut self,
         live: impl Fn(u128, u64) -> bool,
         fits: impl Fn(u64) -> bool,
-    ) -> Option<(u128, u64)> {
+    ) -> Option<Entry> {
         let mut found = None;
-        while let Some(Reverse((k, t))) = self.heap.pop() {
-            if !live(k, t) {
-                continue;
+        while let Some((e, in_run)) = self.front(&live) {
+            if in_run {
+                self.run.pop_front();
+            } else {
+                self.heap.pop();
             }
-            self.scratch.push(Reverse((k, t)));
-            if fits(t) {
-                found = Some((k, t));
+            self.scratch.push((e, in_run));
+            if fits(e.1) {
+                found = Some(e);
                 break;
             }
         }
-        for e in self.scratch.drain(..) {
-            self.heap.push(e);
+        // Put back in reverse: the entries taken from `run` were its smallest, in order.
+        while let Some((e, in_run)) = self.scratch.pop() {
+            if in_run {
+                self.run.push_front(e);
+            } else {
+                self.heap.push(Reverse(e));
+            }
         }
         found
     }
@@ -80,5 +120,30 @@ mod tests {
         assert_eq!(r.first(|_, t| t == 50), Some((5, 50)));
         r.clear();
         assert_eq!(r.first(|_, _| true), None);
+    }
+
+    /// Keys in order, in reverse order, and out of order all come out sorted, whichever of
+    /// the deque and the heap holds them.
+    #[test]
+    fn mixed_insertion_orders_come_out_sorted() {
+        let keys = [50u128, 60, 70, 40, 30, 55, 80, 10, 65, 20];
+        let mut r = ReadySet::default();
+        for &k in &keys {
+            r.insert(k, k as u64);
+        }
+        assert!(!r.heap.is_empty() && !r.run.is_empty());
+        let mut sorted = keys.to_vec();
+        sorted.sort();
+        let mut dead = Vec::new();
+        for &k in &sorted {
+            // Every entry before `k` is dead now.
+            assert_eq!(
+                r.first_fitting(|k, _| !dead.contains(&k), |_| true),
+                Some((k, k as u64))
+            );
+            assert_eq!(r.first(|k, _| !dead.contains(&k)), Some((k, k as u64)));
+            dead.push(k);
+        }
+        assert_eq!(r.first(|k, _| !dead.contains(&k)), None);
     }
 }

@@ -140,11 +140,11 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-fn job() -> Box<dyn Job> {
-    Box::new(TaskJob {
-        cell: Arc::new(ValueCell::<()>::new()),
-        body: |_: &ValueCell<()>, _: &RunCtx<'_>| Ok(()),
-    })
+fn job() -> Arc<dyn Job> {
+    Arc::new(TaskJob::new(
+        ValueCell::<()>::new(),
+        |_: &ValueCell<()>, _: &RunCtx<'_>| Ok(()),
+    ))
 }
 
 fn drain(core: &mut Core) -> Vec<usize> {
@@ -224,6 +224,7 @@ fn check(slots: Vec<usize>, ops: Vec<Op>, start_late: bool) -> Result<(), TestCa
                     releases: None,
                     requires: Vec::new(),
                     job: job(),
+                    at: None,
                 };
                 prop_assert!(core.add_task(spec).is_ok());
                 core.schedule();
@@ -371,6 +372,7 @@ fn a_million_task_chain_is_walked_without_recursion() {
             releases: None,
             requires: Vec::new(),
             job: job(),
+            at: None,
         };
         assert!(core.add_task(spec).is_ok());
     }
@@ -396,6 +398,7 @@ fn a_snapshot_older_than_the_change_log_is_rebuilt_in_full() {
         releases: None,
         requires: Vec::new(),
         job: job(),
+        at: None,
     };
     assert!(core.add_task(spec(Vec::new())).is_ok());
     let mut old = Snapshot::new();
