@@ -3,14 +3,21 @@
 //! A cell is written once by the worker that runs the task (or by the scheduler when the task
 //! fails without running) and read by any number of promise handles and dependent tasks.
 //!
-//! Protocol (both cell kinds):
-//! 1. The writer stores the outcome, then takes the cell's mutex and notifies the condvar.
-//! 2. A blocking reader checks for the outcome under the mutex and waits on the condvar while
-//!    there is none.
+//! Protocol of a value cell, which is written once per task and so keeps its writer cheap:
+//! 1. The writer stores the outcome, issues a `SeqCst` fence, and reads `waiters`. Only if it
+//!    is not zero does it take the cell's mutex and notify the condvar.
+//! 2. A blocking reader that finds no outcome increments `waiters`, issues a `SeqCst` fence,
+//!    then checks for the outcome under the mutex and waits on the condvar while there is
+//!    none. It decrements `waiters` when it leaves.
 //!
-//! Correctness requires that the writer stores before it takes the mutex: a reader that saw
-//! no outcome under the mutex is then already waiting when the writer notifies.
+//! Invariant: a reader never sleeps through the store. The two fences are ordered one way or
+//! the other: if the writer's comes first, the reader's check sees the outcome; if the
+//! reader's comes first, the writer sees `waiters > 0` and notifies under the mutex, which the
+//! reader holds from its check until it waits.
+//!
+//! A stream cell keeps the plain form: every push takes the mutex and notifies.
 
+use std::sync::atomic::{AtomicU32, Ordering, fence};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -31,6 +38,8 @@ pub(crate) type Outcome<T> = Result<T, Arc<TaskError>>;
 /// The result of an ordinary task.
 pub(crate) struct ValueCell<T> {
     value: OnceLock<Outcome<T>>,
+    /// Readers blocked, or about to block, on `cv`.
+    waiters: AtomicU32,
     lock: Mutex<()>,
     cv: Condvar,
 }
@@ -39,16 +48,27 @@ impl<T> ValueCell<T> {
     pub(crate) fn new() -> Self {
         ValueCell {
             value: OnceLock::new(),
+            waiters: AtomicU32::new(0),
             lock: Mutex::new(()),
             cv: Condvar::new(),
         }
     }
 
     pub(crate) fn set(&self, outcome: Result<T, TaskError>) {
-        // Step 1: store, then notify under the mutex.
+        // Step 1: store, fence, and notify under the mutex only if a reader may be waiting.
         let _ = self.value.set(outcome.map_err(Arc::new));
-        let _guard = self.lock.lock();
-        self.cv.notify_all();
+        fence(Ordering::SeqCst);
+        if self.waiters.load(Ordering::Relaxed) != 0 {
+            let _guard = self.lock.lock();
+            self.cv.notify_all();
+        }
+    }
+
+    /// Step 2's registration: count this reader as a waiter until the guard drops.
+    fn register(&self) -> Waiting<'_> {
+        self.waiters.fetch_add(1, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        Waiting(&self.waiters)
     }
 
     pub(crate) fn get(&self) -> Option<&Outcome<T>> {
@@ -59,6 +79,7 @@ impl<T> ValueCell<T> {
         if let Some(v) = self.value.get() {
             return v;
         }
+        let _waiting = self.register();
         let mut guard = self.lock.lock();
         loop {
             // Step 2: check under the mutex, wait while empty.
@@ -74,6 +95,7 @@ impl<T> ValueCell<T> {
             return Some(v);
         }
         let deadline = Instant::now().checked_add(timeout);
+        let _waiting = self.register();
         let mut guard = self.lock.lock();
         loop {
             if let Some(v) = self.value.get() {
@@ -88,6 +110,15 @@ impl<T> ValueCell<T> {
                 None => self.cv.wait(&mut guard),
             }
         }
+    }
+}
+
+/// A reader counted in a value cell's `waiters`; uncounted when dropped.
+struct Waiting<'a>(&'a AtomicU32);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

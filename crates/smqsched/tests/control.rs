@@ -267,3 +267,41 @@ fn dropping_every_handle_ends_pending_work_without_hanging() {
         Err(smqsched::TaskError::Shutdown { .. })
     ));
 }
+
+/// Readers that block on a result while it is being written all wake with it: the writer
+/// skips the notification only when no reader is registered (see the cell protocol). Many
+/// rounds, so that readers arrive before, during and after the write.
+#[test]
+fn readers_blocked_on_a_result_all_wake_when_it_is_written() {
+    let sch = Scheduler::new();
+    let q = sch.queue("q", 1).unwrap();
+    sch.start();
+    for round in 0..200u64 {
+        let (go_tx, go_rx) = bounded::<()>(0);
+        let p = q.submit((), move |()| {
+            let _ = go_rx.recv();
+            round
+        });
+        let (ready_tx, ready_rx) = bounded::<()>(4);
+        let (got_tx, got_rx) = bounded::<u64>(4);
+        for _ in 0..4 {
+            let (p, ready_tx, got_tx) = (p.clone(), ready_tx.clone(), got_tx.clone());
+            std::thread::spawn(move || {
+                let _ = ready_tx.send(());
+                if let Ok(v) = p.result() {
+                    let _ = got_tx.send(*v);
+                }
+            });
+        }
+        for _ in 0..4 {
+            ready_rx.recv().unwrap();
+        }
+        go_tx.send(()).unwrap();
+        for _ in 0..4 {
+            // A watchdog, not a timing assertion: a lost wake-up leaves a reader asleep for
+            // good, and the test fails here instead of hanging.
+            let got = got_rx.recv_timeout(Duration::from_secs(60));
+            assert_eq!(got, Ok(round), "a reader was not woken in round {round}");
+        }
+    }
+}

@@ -36,15 +36,23 @@ impl Core {
             } else {
                 None
             };
+            if let Some(c) = a
+                && best.is_none_or(|(k, _)| c.0 < k)
+            {
+                best = Some(c);
+            }
+            if ready_releasers.is_empty() {
+                continue;
+            }
             let b = if no_resources {
                 ready_releasers.first(live)
             } else {
                 ready_releasers.first_fitting(live, fits)
             };
-            for c in [a, b].into_iter().flatten() {
-                if best.is_none_or(|(k, _)| c.0 < k) {
-                    best = Some(c);
-                }
+            if let Some(c) = b
+                && best.is_none_or(|(k, _)| c.0 < k)
+            {
+                best = Some(c);
             }
         }
         best
@@ -111,48 +119,50 @@ impl Core {
         }
     }
 
-    /// Step 4 of the decision procedure: visit one task from the newest cursor. Called only
-    /// when no ready task that its queue can take now is as new as that cursor (step 3).
+    /// Step 4 of the decision procedure: advance the newest cursor until it meets a ready task
+    /// or is exhausted. Called only when no ready task that its queue can take now is as new
+    /// as that cursor (step 3).
     pub(super) fn advance_cursor(&mut self) {
         let Some(c) = self.cursors.last() else {
             return;
         };
-        if self.walk.len() == c.base {
-            return;
-        }
-        let rank = c.rank();
-        let Some(t) = self.walk.pop() else {
-            return;
-        };
-        let node = &mut self.nodes[t as usize];
-        if node.state != St::Waiting || node.claim <= rank {
-            return;
-        }
-        node.claim = rank;
-        node.seq = self.next_seq;
-        self.next_seq += 1;
-        if node.pending > 0 {
-            let inputs = &self.edges[node.inputs_at..node.inputs_at + node.inputs_len as usize];
-            for d in inputs.iter().rev() {
-                if self.nodes[d.task.0 as usize].state == St::Waiting {
-                    self.walk.push(d.task.0);
-                }
+        let (rank, base) = (c.rank(), c.base);
+        // Visits that make no task ready change nothing step 3 looks at, so the walk goes on
+        // without returning to it; it returns once a task is ready or the cursor is exhausted.
+        while self.walk.len() > base {
+            let Some(t) = self.walk.pop() else {
+                return;
+            };
+            let node = &mut self.nodes[t as usize];
+            if node.state != St::Waiting || node.claim <= rank {
+                continue;
             }
+            node.claim = rank;
+            node.seq = self.next_seq;
+            self.next_seq += 1;
+            if node.pending > 0 {
+                let inputs = &self.edges[node.inputs_at..node.inputs_at + node.inputs_len as usize];
+                for d in inputs.iter().rev() {
+                    if self.nodes[d.task.0 as usize].state == St::Waiting {
+                        self.walk.push(d.task.0);
+                    }
+                }
+                continue;
+            }
+            // The decision advanced this cursor because no ready task that can start now has
+            // a rank as new as `rank`, so `t` (rank `rank`) comes before all of them: if its
+            // queue can take it, it is the task to start, with no trip through the ready set.
+            let q = &self.queues[node.queue as usize];
+            if node.extra.is_none() && q.in_use < q.slots {
+                self.start(t);
+                return;
+            }
+            if node.in_ready {
+                self.remove_ready(t);
+            }
+            self.insert_ready(t);
             return;
         }
-        // The decision advanced this cursor because no ready task that can start now has a
-        // rank as new as `rank`, so `t` (rank `rank`) comes before all of them: if its queue
-        // can take it, it is the task to start, with no trip through the ready set.
-        if node.extra.is_none()
-            && self.queues[node.queue as usize].in_use < self.queues[node.queue as usize].slots
-        {
-            self.start(t);
-            return;
-        }
-        if node.in_ready {
-            self.remove_ready(t);
-        }
-        self.insert_ready(t);
     }
 
     pub(super) fn is_releaser_in_place(&self, t: u64) -> bool {

@@ -64,8 +64,23 @@ impl ReadySet {
         }
     }
 
+    /// Whether it holds no entry, live or dead.
+    pub(super) fn is_empty(&self) -> bool {
+        self.run.is_empty() && self.heap.is_empty()
+    }
+
     /// The live entry of smallest key, dropping dead ones on the way.
+    #[inline]
     pub(super) fn first(&mut self, live: impl Fn(u128, u64) -> bool) -> Option<Entry> {
+        if self.heap.is_empty() {
+            while let Some(&(k, t)) = self.run.front() {
+                if live(k, t) {
+                    return Some((k, t));
+                }
+                self.run.pop_front();
+            }
+            return None;
+        }
         self.front(&live).map(|(e, _)| e)
     }
 
