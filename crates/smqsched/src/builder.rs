@@ -259,7 +259,7 @@ impl<'q> TaskBuilder<'q> {
             releases: self.releases.map(|(t, _)| t),
             requires: self.requires,
             job,
-            at: Some(crate::core::stamp(shared.epoch)),
+            at: Some(shared.clock.stamp()),
         };
         let added = shared.with(|core| {
             let r = core.add_task(spec);

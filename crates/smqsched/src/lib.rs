@@ -63,6 +63,10 @@
 //!   task can never poison the scheduler.
 //! * `smallvec`: most tasks have one or two dependents; keeping those inline saves an
 //!   allocation per task.
+//! * `quanta`: every task is stamped when submitted and when it finishes (for events,
+//!   snapshots and the dashboard). `quanta` reads the CPU's time-stamp counter where it is
+//!   reliable, at about a third of the cost of `Instant::now` on the reference machine
+//!   (13 ns against 40 ns), and falls back to the OS clock elsewhere.
 
 mod builder;
 mod cell;

@@ -45,8 +45,8 @@ static NEXT_SCHEDULER: AtomicU64 = AtomicU64::new(1);
 pub(crate) struct Shared {
     pub(crate) id: u64,
     core: Mutex<Core>,
-    /// The core's epoch, for reading the clock outside the lock.
-    pub(crate) epoch: Instant,
+    /// The core's clock, for reading it outside the lock.
+    pub(crate) clock: crate::core::Clock,
     /// Notified when no task is unfinished or none is running.
     idle: Condvar,
     /// Each queue's job channel, by queue index; written only when a queue is added.
@@ -150,7 +150,7 @@ fn worker(shared: Arc<Shared>, rx: Receiver<Msg>, queue: u32) {
         let outcome = job.run(&ctx);
         // The worker's reference goes first: a result nobody holds is freed now.
         drop(job);
-        let now = crate::core::stamp(shared.epoch);
+        let now = shared.clock.stamp();
         next = shared
             .with_steal(Some(queue), |core| core.complete_at(task, outcome, now))
             .1;
@@ -219,7 +219,7 @@ impl Scheduler {
         let core = Core::new();
         let shared = Arc::new(Shared {
             id: NEXT_SCHEDULER.fetch_add(1, Ordering::Relaxed),
-            epoch: core.epoch(),
+            clock: core.clock().clone(),
             core: Mutex::new(core),
             idle: Condvar::new(),
             senders: RwLock::new(Vec::new()),

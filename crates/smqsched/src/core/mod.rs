@@ -189,10 +189,39 @@ impl Node {
 
 const NEVER: u64 = u64::MAX;
 
-/// Nanoseconds from `epoch` to now. Callers read the clock before taking the scheduler's
-/// lock and pass the time in, so that the lock is held for less.
-pub(crate) fn stamp(epoch: Instant) -> u64 {
-    u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(NEVER - 1)
+/// The scheduler's clock: nanoseconds since the scheduler was created. Callers read it before
+/// taking the scheduler's lock and pass the time in, so that the lock is held for less.
+#[derive(Clone)]
+pub(crate) struct Clock {
+    clock: quanta::Clock,
+    /// The raw reading at creation.
+    start: u64,
+    /// The same moment as a standard `Instant`, for users.
+    epoch: Instant,
+}
+
+impl Clock {
+    pub(crate) fn new() -> Self {
+        let clock = quanta::Clock::new();
+        let start = clock.raw();
+        Clock {
+            clock,
+            start,
+            epoch: Instant::now(),
+        }
+    }
+
+    /// Nanoseconds since creation.
+    pub(crate) fn stamp(&self) -> u64 {
+        self.clock
+            .delta_as_nanos(self.start, self.clock.raw())
+            .min(NEVER - 1)
+    }
+
+    /// The time since creation.
+    pub(crate) fn now(&self) -> Duration {
+        Duration::from_nanos(self.stamp())
+    }
 }
 
 fn stamp_to_duration(ns: u64) -> Option<Duration> {
@@ -275,7 +304,7 @@ pub(crate) struct Core {
     pub(crate) unfinished: u64,
     pub(crate) in_flight: u64,
     subscribers: Vec<Sender<Event>>,
-    epoch: Instant,
+    clock: Clock,
     /// Set when a not-started task that had not-started inputs failed or was cancelled: the
     /// walk order of what it reached has changed, so claims must be rebuilt.
     stale_claims: bool,
@@ -336,6 +365,7 @@ impl Core {
         Core {
             nodes: Chunked::default(),
             queues: Vec::new(),
+            clock: Clock::new(),
             cursors: Vec::new(),
             walk: Vec::new(),
             next_seq: 0,
@@ -344,7 +374,6 @@ impl Core {
             unfinished: 0,
             in_flight: 0,
             subscribers: Vec::new(),
-            epoch: Instant::now(),
             stale_claims: false,
             edges: Vec::new(),
             log: ChangeLog::default(),
@@ -356,11 +385,11 @@ impl Core {
     }
 
     pub(crate) fn now(&self) -> Duration {
-        self.epoch.elapsed()
+        self.clock.now()
     }
 
     fn stamp(&self) -> u64 {
-        stamp(self.epoch)
+        self.clock.stamp()
     }
 
     /// The label of a task body without one: the function's name, or for a closure the name
@@ -378,7 +407,11 @@ impl Core {
     }
 
     pub(crate) fn epoch(&self) -> Instant {
-        self.epoch
+        self.clock.epoch
+    }
+
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     // ----- queues -------------------------------------------------------------------------
