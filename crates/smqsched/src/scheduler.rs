@@ -78,21 +78,23 @@ impl Shared {
         let wake = core.unfinished == 0 || core.in_flight == 0;
         drop(core);
         let mut stolen = None;
-        if !outbox.is_empty() {
-            let senders = self.senders.read();
-            for (q, msg) in outbox {
-                match msg {
-                    Msg::Run { task, job } if stolen.is_none() && Some(q) == steal_for => {
-                        stolen = Some((task, job));
-                    }
-                    msg => {
-                        // A queue's workers outlive its channel's use: they exit only on
-                        // `Msg::Exit`, which comes last.
-                        let _ = senders[q as usize].send(msg);
-                    }
+        // Read-locked only when a message is sent: a worker that takes its next job itself
+        // does not touch the lock's shared counter, which the other workers also write.
+        let mut senders = None;
+        for (q, msg) in outbox {
+            match msg {
+                Msg::Run { task, job } if stolen.is_none() && Some(q) == steal_for => {
+                    stolen = Some((task, job));
+                }
+                msg => {
+                    let senders = senders.get_or_insert_with(|| self.senders.read());
+                    // A queue's workers outlive its channel's use: they exit only on
+                    // `Msg::Exit`, which comes last.
+                    let _ = senders[q as usize].send(msg);
                 }
             }
         }
+        drop(senders);
         for job in dead {
             job.discard();
         }
