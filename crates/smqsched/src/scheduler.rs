@@ -69,6 +69,14 @@ impl Shared {
         let mut core = self.core.lock();
         let r = f(&mut core);
         let dead = std::mem::take(&mut core.graveyard);
+        let mut stolen = None;
+        // The common case of a worker: the decision started one task, on its own queue.
+        if let [(q, Msg::Run { .. })] = core.outbox.as_slice()
+            && Some(*q) == steal_for
+            && let Some((_, Msg::Run { task, job })) = core.outbox.pop()
+        {
+            stolen = Some((task, job));
+        }
         // Moved to the stack, so that the outbox keeps its capacity: no allocation per task.
         let outbox: SmallVec<[(u32, Msg); 4]> = match core.outbox.len() {
             0 => SmallVec::new(),
@@ -77,7 +85,6 @@ impl Shared {
         };
         let wake = core.unfinished == 0 || core.in_flight == 0;
         drop(core);
-        let mut stolen = None;
         // Read-locked only when a message is sent: a worker that takes its next job itself
         // does not touch the lock's shared counter, which the other workers also write.
         let mut senders = None;
