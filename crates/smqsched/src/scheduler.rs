@@ -4,20 +4,25 @@
 //!
 //! Each queue slot is one worker thread that receives jobs from its queue's channel. The
 //! scheduler's state ([`Core`]) sits behind one mutex. The life of a task:
-//! 1. `submit` builds the job (inputs + body + result cell) without the lock, then under the
-//!    lock records the task and runs the decision procedure, which may start it at once.
-//! 2. Starting a task takes a slot and sends its job to the queue's channel, under the lock.
+//! 1. `submit` builds the job (inputs + body + result cell, one allocation shared with the
+//!    promise) and reads the clock without the lock, then under the lock records the task and
+//!    runs the decision procedure, which may start it at once.
+//! 2. Starting a task takes a slot and queues its job in the core's outbox, under the lock.
+//!    After unlocking, the caller sends the queued jobs to their queues' channels; a worker
+//!    that just finished a task keeps the first job of its own queue and runs it next,
+//!    without a channel round trip.
 //! 3. A worker runs the job without the lock. The body writes its value into the result cell;
 //!    a progressive body stores each item in its cell and then, under the lock, makes the
 //!    item's dependents ready and runs the decision procedure.
-//! 4. The worker writes a failure (returned error or caught panic) into the cell, then under
-//!    the lock marks the task finished, frees or holds its slot, makes dependents ready or
-//!    fails them, and runs the decision procedure.
+//! 4. The worker writes a failure (returned error or caught panic) into the cell, reads the
+//!    clock, then under the lock marks the task finished, frees or holds its slot, makes
+//!    dependents ready or fails them, and runs the decision procedure.
 //!
 //! Correctness requires that a result is stored in its cell (step 3) before the task is
 //! marked finished (step 4): dependents are started only after that, so they always find
-//! their inputs. Nothing is dropped under the lock: jobs abandoned there are dropped after
-//! unlocking, so `Drop` impls and task bodies may call back into the scheduler.
+//! their inputs. Nothing is dropped under the lock: jobs abandoned there are discarded (their
+//! bodies and captured inputs dropped) after unlocking, so `Drop` impls and task bodies may
+//! call back into the scheduler.
 
 use std::fmt::Display;
 use std::sync::Arc;

@@ -24,11 +24,12 @@
 //!
 //! So every submission opens a lazy *cursor*: an explicit depth-first stack rooted at the new
 //! task, with an *epoch rank* that is smaller for newer submissions. A cursor that visits a
-//! task *claims* it: it gives the task the key `(rank, seq)`, with `seq` counting up along the
-//! cursor's walk (a counter shared by all cursors, which only grows), unless a cursor of the
-//! same or a newer epoch claimed it before. Keys order
-//! claimed tasks exactly as the walk order does. Each queue keeps its claimed, ready tasks in
-//! a map sorted by key.
+//! task *claims* it: it gives the task the key `(rank, seq)`, with `seq` taken from a counter
+//! shared by all cursors that only grows (so it counts up along each cursor's walk), unless a
+//! cursor of the same or a newer epoch claimed it before. Keys order claimed tasks exactly as
+//! the walk order does. Each queue keeps its claimed, ready tasks in a ready set ordered by
+//! key (`ready::ReadySet`). Only the newest cursor ever advances, so all cursors share one
+//! stack of pending visits (`Core::walk`), each owning the segment above its `base`.
 //!
 //! # The decision procedure (`Core::schedule`)
 //!
@@ -37,9 +38,13 @@
 //! 2. Drop exhausted cursors from the newest end; `c` = the newest cursor left.
 //! 3. If `best` exists and is not older than `c` (`rank(best) <= rank(c)`), start `best`:
 //!    nothing `c` or older cursors will claim can precede it.
-//! 4. Otherwise, if `c` exists, advance it by one task (claim, and insert into the ready map
-//!    if ready; if not ready, push its not-started inputs in reverse argument order) and
-//!    repeat.
+//! 4. Otherwise, if `c` exists, advance it: visit tasks (claim each; push the not-started
+//!    inputs of one that is not ready, in reverse argument order) until one is ready or `c` is
+//!    exhausted, then repeat. Visits that make nothing ready change nothing step 3 looks at,
+//!    so they need no new decision. A ready task found here has rank `rank(c)`, which no
+//!    ready task its queue could take now has (or step 3 would have started that one), so
+//!    it is the smallest key: it starts at once if its queue can take it (with no
+//!    resources or release to check), and goes to its ready set otherwise.
 //! 5. Otherwise stop: nothing can start.
 //!
 //! Every not-started task is reachable by at least its own cursor, which stays active until it
@@ -49,8 +54,9 @@
 //!
 //! # Invariants
 //!
-//! * A task is in its queue's ready map iff it is `Waiting`, claimed, and has no pending
-//!   inputs; its key in the map is its current key.
+//! * A task is live in its queue's ready set iff it is `Waiting`, claimed, and has no pending
+//!   inputs; its live entry has its current key. (Step 4 starts a task in the same step that
+//!   claims it, so such a task never needs an entry.)
 //! * `pending` counts the task's inputs that are not yet available (an input used twice
 //!   counts twice, and is in the producer's dependents twice).
 //! * A started task's inputs are all available; so walking never enters a started task.
@@ -143,7 +149,7 @@ struct Extra {
 }
 
 impl Node {
-    /// Its key in its queue's ready map: walk order.
+    /// Its key in its queue's ready set: walk order.
     fn key(&self) -> u128 {
         key_of(self.claim, self.seq)
     }
