@@ -88,7 +88,7 @@ impl Shared {
             1 => core.outbox.pop().into_iter().collect(),
             _ => core.outbox.drain(..).collect(),
         };
-        let wake = core.unfinished == 0 || core.in_flight == 0;
+        let wake = std::mem::take(&mut core.wake);
         drop(core);
         // Read-locked only when a message is sent: a worker that takes its next job itself
         // does not touch the lock's shared counter, which the other workers also write.

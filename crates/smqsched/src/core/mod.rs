@@ -309,6 +309,9 @@ pub(crate) struct Core {
     pub(crate) shutdown: bool,
     pub(crate) unfinished: u64,
     pub(crate) in_flight: u64,
+    /// Set when `unfinished` or `in_flight` drops to zero: the caller wakes the threads in
+    /// `wait` and `wait_drained` after unlocking.
+    pub(crate) wake: bool,
     subscribers: Vec<Sender<Event>>,
     clock: Clock,
     /// Set when a not-started task that had not-started inputs failed or was cancelled: the
@@ -379,6 +382,7 @@ impl Core {
             shutdown: false,
             unfinished: 0,
             in_flight: 0,
+            wake: false,
             subscribers: Vec::new(),
             stale_claims: false,
             edges: Vec::new(),

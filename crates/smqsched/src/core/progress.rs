@@ -59,13 +59,14 @@ impl Core {
         self.complete_at(t, outcome, now);
     }
 
-    /// [`complete`](Self::complete), at time `now` ([`stamp`](super::stamp)) read by the
+    /// [`complete`](Self::complete), at time `now` ([`Clock::stamp`](super::Clock::stamp)) read by the
     /// caller before it took the lock.
     pub(crate) fn complete_at(&mut self, t: TaskId, outcome: Result<(), TaskError>, now: u64) {
         let t = t.0;
         self.decision_time = Some(now);
         self.in_flight -= 1;
         self.unfinished -= 1;
+        self.wake |= self.in_flight == 0 || self.unfinished == 0;
         let ok = outcome.is_ok();
         let n = &mut self.nodes[t as usize];
         n.finished = now.max(n.started);
@@ -91,20 +92,27 @@ impl Core {
                 q.n_done += 1;
                 n.state = St::Done;
                 self.log.record(t);
-                let deps = std::mem::take(&mut n.dependents);
-                let settled = n.take_settled_dependents();
-                let past_end = n
-                    .extra
-                    .as_mut()
-                    .map(|e| std::mem::take(&mut e.item_dependents));
-                for d in deps.into_iter().chain(settled) {
-                    self.input_arrived(d);
+                let extra = n.extra.as_mut().map(|e| {
+                    (
+                        std::mem::take(&mut e.settled_dependents),
+                        std::mem::take(&mut e.item_dependents),
+                    )
+                });
+                if !n.dependents.is_empty() {
+                    for d in std::mem::take(&mut n.dependents) {
+                        self.input_arrived(d);
+                    }
                 }
-                for (item, ds) in past_end.into_iter().flatten() {
-                    for d in ds {
-                        let error = self.input_error(d, t, Some(item));
-                        self.fail_waiting(d, error, St::Failed);
-                        self.cascade(d, St::Failed);
+                if let Some((settled, past_end)) = extra {
+                    for d in settled {
+                        self.input_arrived(d);
+                    }
+                    for (item, ds) in past_end {
+                        for d in ds {
+                            let error = self.input_error(d, t, Some(item));
+                            self.fail_waiting(d, error, St::Failed);
+                            self.cascade(d, St::Failed);
+                        }
                     }
                 }
                 self.emit(Some(t), EventKind::Finished);
@@ -148,6 +156,7 @@ impl Core {
         }
         q.n_failed += 1;
         self.unfinished -= 1;
+        self.wake |= self.unfinished == 0;
         if let Some(job) = n.job.take() {
             job.fail(error.clone());
             self.graveyard.push(job);
