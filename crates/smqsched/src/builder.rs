@@ -119,6 +119,14 @@ impl<T> Dependency for Item<T> {
 pub struct TaskBuilder<'q> {
     queue: &'q Queue,
     label: Option<Arc<str>>,
+    /// The options most tasks do not use, out of line so that the builder stays small and
+    /// cheap to move through a plain `submit`.
+    options: Option<Box<Options>>,
+}
+
+/// The rarely used options of a [`TaskBuilder`].
+#[derive(Default)]
+struct Options {
     after: Vec<(Dep, u64)>,
     settled: Vec<(TaskId, u64)>,
     hold: bool,
@@ -141,13 +149,12 @@ impl<'q> TaskBuilder<'q> {
         TaskBuilder {
             queue,
             label: None,
-            after: Vec::new(),
-            settled: Vec::new(),
-            hold: false,
-            releases: None,
-            requires: Vec::new(),
-            items: None,
+            options: None,
         }
+    }
+
+    fn options(&mut self) -> &mut Options {
+        self.options.get_or_insert_with(Box::default)
     }
 
     /// The task's label; by default, the name of the function that defines its body.
@@ -159,7 +166,7 @@ impl<'q> TaskBuilder<'q> {
     /// An ordering-only input: the task runs after `dep`, and receives nothing from it.
     /// Such inputs come after the value inputs in the walk order.
     pub fn after(mut self, dep: &(impl Dependency + ?Sized)) -> Self {
-        self.after.push(dep.edge());
+        self.options().after.push(dep.edge());
         self
     }
 
@@ -180,14 +187,14 @@ impl<'q> TaskBuilder<'q> {
     /// ```
     pub fn after_settled(mut self, dep: &(impl Dependency + ?Sized)) -> Self {
         let (d, sched) = dep.edge();
-        self.settled.push((d.task, sched));
+        self.options().settled.push((d.task, sched));
         self
     }
 
     /// Keep the task's slot after it finishes, until the task that
     /// [`releases`](Self::releases) it finishes. Until then its queue has one slot less.
     pub fn hold(mut self) -> Self {
-        self.hold = true;
+        self.options().hold = true;
         self
     }
 
@@ -195,26 +202,28 @@ impl<'q> TaskBuilder<'q> {
     /// ends. This task runs after `held`; on the same queue it runs in the held slot.
     pub fn releases(mut self, held: &(impl Dependency + ?Sized)) -> Self {
         let (dep, sched) = held.edge();
-        self.releases = Some((dep.task, sched));
+        self.options().releases = Some((dep.task, sched));
         self
     }
 
     /// Require `units` of the queue's resource `resource` while running.
     pub fn requires(mut self, resource: &str, units: u32) -> Self {
-        self.requires.push((resource.to_string(), units));
+        self.options().requires.push((resource.to_string(), units));
         self
     }
 
     /// Declare how many items a progressive producer yields; [`Stream::item`] then rejects
     /// indices past it, and yielding more fails the producer.
     pub fn items(mut self, count: usize) -> Self {
-        self.items = Some(count);
+        self.options().items = Some(count);
         self
     }
 
     /// Edges added beside the inputs: ordering-only ones and the released holder.
     fn extra_deps(&self) -> usize {
-        self.after.len() + usize::from(self.releases.is_some())
+        self.options
+            .as_ref()
+            .map_or(0, |o| o.after.len() + usize::from(o.releases.is_some()))
     }
 
     fn spawn(
@@ -227,20 +236,21 @@ impl<'q> TaskBuilder<'q> {
         let shared = &self.queue.handle.shared;
         let mut deps = deps;
         let mut foreign = foreign;
-        for (d, sched) in self.after {
+        let options = self.options.map(|o| *o).unwrap_or_default();
+        for (d, sched) in options.after {
             if sched != shared.id {
                 foreign = Some(d.task);
             }
             deps.push(d);
         }
-        let mut settled = Vec::with_capacity(self.settled.len());
-        for (t, sched) in self.settled {
+        let mut settled = Vec::with_capacity(options.settled.len());
+        for (t, sched) in options.settled {
             if sched != shared.id {
                 foreign = Some(t);
             }
             settled.push(t);
         }
-        if let Some((t, s)) = self.releases {
+        if let Some((t, s)) = options.releases {
             if s != shared.id {
                 foreign = Some(t);
             }
@@ -255,9 +265,9 @@ impl<'q> TaskBuilder<'q> {
             body_type,
             deps,
             settled,
-            hold: self.hold,
-            releases: self.releases.map(|(t, _)| t),
-            requires: self.requires,
+            hold: options.hold,
+            releases: options.releases.map(|(t, _)| t),
+            requires: options.requires,
             job,
             at: Some(shared.clock.stamp()),
         };
@@ -312,7 +322,7 @@ impl<'q> TaskBuilder<'q> {
         body: impl FnOnce(In::Ref<'_>, &Emitter<T>) -> Result<(), Arc<str>> + Send + 'static,
     ) -> Result<Stream<T>, SubmitError> {
         let (deps, foreign) = deps_of(&input, self.queue.handle.shared.id, self.extra_deps());
-        let declared = self.items;
+        let declared = self.options.as_ref().and_then(|o| o.items);
         let task = Arc::new(TaskJob::new(
             StreamCell::<T>::new(),
             move |cell: &StreamCell<T>, ctx: &RunCtx<'_>| {

@@ -330,6 +330,8 @@ pub(crate) struct Core {
     pub(crate) outbox: Vec<(u32, Msg)>,
     /// Default labels by the address and length of the body's type name.
     labels: HashMap<(usize, usize), Arc<str>, BuildHasherDefault<AddrHasher>>,
+    /// The last entry of `labels` used.
+    last_label: Option<((usize, usize), Arc<str>)>,
 }
 
 #[cfg(test)]
@@ -391,6 +393,7 @@ impl Core {
             graveyard: Vec::new(),
             outbox: Vec::new(),
             labels: HashMap::default(),
+            last_label: None,
         }
     }
 
@@ -406,14 +409,22 @@ impl Core {
     /// of the function that defines it. Interned: one allocation per body type.
     fn default_label(&mut self, type_name: &'static str) -> Arc<str> {
         let key = (type_name.as_ptr() as usize, type_name.len());
-        Arc::clone(self.labels.entry(key).or_insert_with(|| {
+        // Tasks mostly come in runs of one body type: check the last one first.
+        if let Some((last, label)) = &self.last_label
+            && *last == key
+        {
+            return Arc::clone(label);
+        }
+        let label = Arc::clone(self.labels.entry(key).or_insert_with(|| {
             let base = type_name.split('<').next().unwrap_or(type_name);
             let name = base
                 .rsplit("::")
                 .find(|s| !s.is_empty() && !s.starts_with("{{"))
                 .unwrap_or(base);
             Arc::from(name)
-        }))
+        }));
+        self.last_label = Some((key, Arc::clone(&label)));
+        label
     }
 
     pub(crate) fn epoch(&self) -> Instant {
