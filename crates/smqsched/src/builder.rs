@@ -9,9 +9,9 @@ use crate::cell::{StreamCell, StreamEnd, ValueCell};
 use crate::core::{Deps, TaskSpec};
 use crate::error::SubmitError;
 use crate::input::{Input, IntoInputs};
-use crate::promise::{Item, Owner, Promise, Stream};
+use crate::promise::{Item, Promise, Stream};
 use crate::scheduler::{Queue, Shared};
-use crate::task::{Dep, HoldsCell, Job, RunCtx, TaskId, TaskJob};
+use crate::task::{Dep, HoldsCell, Job, Label, Meta, RunCtx, TaskId, TaskJob, default_label};
 
 /// Anything a task can be ordered after, or release: a [`Promise`], [`Stream`] or [`Item`],
 /// also behind a `Box<dyn Dependency>`, which lets code keep "the last task" whatever its
@@ -60,7 +60,7 @@ impl<T> Dependency for Promise<T> {
                 task: self.id,
                 item: None,
             },
-            self.owner.sched,
+            self.cell.meta().owner.sched,
         )
     }
 }
@@ -72,7 +72,7 @@ impl<T> Dependency for Stream<T> {
                 task: self.id,
                 item: None,
             },
-            self.owner.sched,
+            self.cell.meta().owner.sched,
         )
     }
 }
@@ -84,7 +84,7 @@ impl<T> Dependency for Item<T> {
                 task: self.producer,
                 item: Some(self.index),
             },
-            self.owner.sched,
+            self.cell.meta().owner.sched,
         )
     }
 }
@@ -232,7 +232,7 @@ impl<'q> TaskBuilder<'q> {
         foreign: Option<TaskId>,
         job: Arc<dyn Job>,
         body_type: &'static str,
-    ) -> Result<(TaskId, Arc<str>, Owner), SubmitError> {
+    ) -> Result<TaskId, SubmitError> {
         let shared = &self.queue.handle.shared;
         let mut deps = deps;
         let mut foreign = foreign;
@@ -279,11 +279,22 @@ impl<'q> TaskBuilder<'q> {
             r
         });
         match added {
-            Ok((id, label)) => Ok((id, label, shared.owner())),
+            Ok(id) => Ok(id),
             Err((e, job)) => {
                 drop(job);
                 Err(e)
             }
+        }
+    }
+
+    /// What the new task's promises know: its label and scheduler.
+    fn meta(&self, body_type: &'static str) -> Meta {
+        Meta {
+            label: match &self.label {
+                Some(label) => Label::Shared(Arc::clone(label)),
+                None => Label::Static(default_label(body_type)),
+            },
+            owner: self.queue.handle.shared.owner(),
         }
     }
 
@@ -295,6 +306,7 @@ impl<'q> TaskBuilder<'q> {
     ) -> Result<Promise<T>, SubmitError> {
         let (deps, foreign) = deps_of(&input, self.queue.handle.shared.id, self.extra_deps());
         let task = Arc::new(TaskJob::new(
+            self.meta(body_type),
             ValueCell::<T>::new(),
             move |cell: &ValueCell<T>, _: &RunCtx<'_>| {
                 let value = body(input.get());
@@ -306,13 +318,8 @@ impl<'q> TaskBuilder<'q> {
             },
         ));
         let cell: Arc<dyn HoldsCell<ValueCell<T>>> = task.clone();
-        let (id, label, owner) = self.spawn(deps, foreign, task, body_type)?;
-        Ok(Promise {
-            cell,
-            id,
-            label,
-            owner,
-        })
+        let id = self.spawn(deps, foreign, task, body_type)?;
+        Ok(Promise { cell, id })
     }
 
     fn stream_task<In: Input, T: Send + Sync + 'static>(
@@ -324,6 +331,7 @@ impl<'q> TaskBuilder<'q> {
         let (deps, foreign) = deps_of(&input, self.queue.handle.shared.id, self.extra_deps());
         let declared = self.options.as_ref().and_then(|o| o.items);
         let task = Arc::new(TaskJob::new(
+            self.meta(body_type),
             StreamCell::<T>::new(),
             move |cell: &StreamCell<T>, ctx: &RunCtx<'_>| {
                 let emitter = Emitter {
@@ -347,14 +355,8 @@ impl<'q> TaskBuilder<'q> {
             },
         ));
         let cell: Arc<dyn HoldsCell<StreamCell<T>>> = task.clone();
-        let (id, label, owner) = self.spawn(deps, foreign, task, body_type)?;
-        Ok(Stream {
-            cell,
-            id,
-            label,
-            declared,
-            owner,
-        })
+        let id = self.spawn(deps, foreign, task, body_type)?;
+        Ok(Stream { cell, id, declared })
     }
 
     /// Submit a task; see [`Queue::submit`].

@@ -90,7 +90,7 @@ impl<T: Send + Sync + 'static> Input for Promise<T> {
                 task: self.id,
                 item: None,
             },
-            self.owner.sched,
+            self.cell.meta().owner.sched,
         );
     }
     fn count(&self) -> usize {
@@ -126,7 +126,7 @@ impl<T: Send + Sync + 'static> Input for Item<T> {
                 task: self.producer,
                 item: Some(self.index),
             },
-            self.owner.sched,
+            self.cell.meta().owner.sched,
         );
     }
     fn count(&self) -> usize {
@@ -162,7 +162,7 @@ impl<T: Send + Sync + 'static> Input for Stream<T> {
                 task: self.id,
                 item: None,
             },
-            self.owner.sched,
+            self.cell.meta().owner.sched,
         );
     }
     fn count(&self) -> usize {

@@ -49,8 +49,6 @@ impl Owner {
 pub struct Promise<T> {
     pub(crate) cell: Arc<dyn HoldsCell<ValueCell<T>>>,
     pub(crate) id: TaskId,
-    pub(crate) label: Arc<str>,
-    pub(crate) owner: Owner,
 }
 
 impl<T> Clone for Promise<T> {
@@ -58,8 +56,6 @@ impl<T> Clone for Promise<T> {
         Promise {
             cell: Arc::clone(&self.cell),
             id: self.id,
-            label: Arc::clone(&self.label),
-            owner: self.owner.clone(),
         }
     }
 }
@@ -68,7 +64,7 @@ impl<T> std::fmt::Debug for Promise<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Promise")
             .field("id", &self.id)
-            .field("label", &self.label)
+            .field("label", &self.cell.meta().label.as_str())
             .field("finished", &self.cell.cell().get().is_some())
             .finish()
     }
@@ -86,7 +82,7 @@ impl<T> Promise<T> {
 
     /// The task's label.
     pub fn label(&self) -> &str {
-        &self.label
+        self.cell.meta().label.as_str()
     }
 
     /// Block until the task has finished; its value, or why there is none.
@@ -121,7 +117,7 @@ impl<T> Promise<T> {
 
     /// The task's current state, or `None` once its scheduler is gone.
     pub fn state(&self) -> Option<TaskState> {
-        self.owner.state(self.id)
+        self.cell.meta().owner.state(self.id)
     }
 
     /// Cancel the task if it has not started, and every task that depends on it; returns how
@@ -140,7 +136,7 @@ impl<T> Promise<T> {
     /// assert!(matches!(b.result(), Err(TaskError::DependencyFailed { .. })));
     /// ```
     pub fn cancel(&self) -> Result<usize, CancelError> {
-        self.owner.cancel(self.id)
+        self.cell.meta().owner.cancel(self.id)
     }
 }
 
@@ -167,9 +163,7 @@ impl<T> Promise<T> {
 pub struct Stream<T> {
     pub(crate) cell: Arc<dyn HoldsCell<StreamCell<T>>>,
     pub(crate) id: TaskId,
-    pub(crate) label: Arc<str>,
     pub(crate) declared: Option<usize>,
-    pub(crate) owner: Owner,
 }
 
 impl<T> Clone for Stream<T> {
@@ -177,9 +171,7 @@ impl<T> Clone for Stream<T> {
         Stream {
             cell: Arc::clone(&self.cell),
             id: self.id,
-            label: Arc::clone(&self.label),
             declared: self.declared,
-            owner: self.owner.clone(),
         }
     }
 }
@@ -188,7 +180,7 @@ impl<T> std::fmt::Debug for Stream<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Stream")
             .field("id", &self.id)
-            .field("label", &self.label)
+            .field("label", &self.cell.meta().label.as_str())
             .field("produced", &self.cell.cell().len())
             .finish()
     }
@@ -202,7 +194,7 @@ impl<T> Stream<T> {
 
     /// The producer's label.
     pub fn label(&self) -> &str {
-        &self.label
+        self.cell.meta().label.as_str()
     }
 
     /// The item count declared with [`TaskBuilder::items`](crate::TaskBuilder::items), if any.
@@ -254,9 +246,7 @@ impl<T> Stream<T> {
         Ok(Item {
             cell: Arc::clone(&self.cell),
             producer: self.id,
-            label: Arc::clone(&self.label),
             index: index as u32,
-            owner: self.owner.clone(),
             got: OnceLock::new(),
         })
     }
@@ -283,12 +273,12 @@ impl<T> Stream<T> {
 
     /// The producer's current state, or `None` once its scheduler is gone.
     pub fn state(&self) -> Option<TaskState> {
-        self.owner.state(self.id)
+        self.cell.meta().owner.state(self.id)
     }
 
     /// Cancel the producer if it has not started, and everything that depends on it.
     pub fn cancel(&self) -> Result<usize, CancelError> {
-        self.owner.cancel(self.id)
+        self.cell.meta().owner.cancel(self.id)
     }
 }
 
@@ -296,9 +286,7 @@ impl<T> Stream<T> {
 pub struct Item<T> {
     pub(crate) cell: Arc<dyn HoldsCell<StreamCell<T>>>,
     pub(crate) producer: TaskId,
-    pub(crate) label: Arc<str>,
     pub(crate) index: u32,
-    pub(crate) owner: Owner,
     pub(crate) got: OnceLock<Arc<T>>,
 }
 
@@ -307,9 +295,7 @@ impl<T> Clone for Item<T> {
         Item {
             cell: Arc::clone(&self.cell),
             producer: self.producer,
-            label: Arc::clone(&self.label),
             index: self.index,
-            owner: self.owner.clone(),
             got: self.got.clone(),
         }
     }
@@ -341,7 +327,7 @@ impl<T> Item<T> {
             ItemState::Past(produced) => {
                 let me = TaskRef {
                     id: self.producer,
-                    label: Arc::clone(&self.label),
+                    label: self.cell.meta().label.to_arc(),
                 };
                 Some(Err(TaskError::ItemOutOfRange {
                     task: me.clone(),

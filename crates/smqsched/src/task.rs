@@ -1,5 +1,6 @@
 //! Task identity, and what a worker runs.
 
+use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
@@ -7,6 +8,7 @@ use parking_lot::Mutex;
 
 use crate::cell::Settle;
 use crate::error::{TaskError, TaskRef};
+use crate::promise::Owner;
 
 /// Identifies a task within its scheduler. Ids count up in submission order.
 ///
@@ -63,22 +65,81 @@ pub(crate) trait Job: Send + Sync {
     fn discard(&self);
 }
 
-/// Access to a job's result cell, for the task's promises.
+/// Access to a job's result cell and its task's identity, for the task's promises. A promise
+/// is this one shared allocation and the task's id, so cloning or dropping one touches one
+/// reference count.
 pub(crate) trait HoldsCell<C>: Send + Sync {
     /// The result cell.
     fn cell(&self) -> &C;
+    /// The task's label and scheduler.
+    fn meta(&self) -> &Meta;
+}
+
+/// A task's label as its promises show it.
+#[derive(Clone)]
+pub(crate) enum Label {
+    /// The default label: part of the body's type name, so it costs nothing to keep.
+    Static(&'static str),
+    /// A label given by the user.
+    Shared(Arc<str>),
+}
+
+impl Label {
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            Label::Static(s) => s,
+            Label::Shared(s) => s,
+        }
+    }
+
+    pub(crate) fn to_arc(&self) -> Arc<str> {
+        match self {
+            Label::Static(s) => Arc::from(*s),
+            Label::Shared(s) => Arc::clone(s),
+        }
+    }
+}
+
+/// The default label of a task body: the function's name, or for a closure the name of the
+/// function that defines it.
+/// Memoized per thread for the last body type, since tasks mostly come in runs of one type.
+pub(crate) fn default_label(type_name: &'static str) -> &'static str {
+    thread_local! {
+        static LAST: Cell<(&'static str, &'static str)> = const { Cell::new(("", "")) };
+    }
+    LAST.with(|last| {
+        let (name, label) = last.get();
+        if std::ptr::eq(name, type_name) {
+            return label;
+        }
+        let base = type_name.split('<').next().unwrap_or(type_name);
+        let label = base
+            .rsplit("::")
+            .find(|s| !s.is_empty() && !s.starts_with("{{"))
+            .unwrap_or(base);
+        last.set((type_name, label));
+        label
+    })
+}
+
+/// What a task's promises know besides its result.
+pub(crate) struct Meta {
+    pub(crate) label: Label,
+    pub(crate) owner: Owner,
 }
 
 /// The one implementation of [`Job`]: `body` computes from the inputs it captured and
 /// stores into `cell`. The body is taken out when the task runs or is abandoned.
 pub(crate) struct TaskJob<C, F> {
+    meta: Meta,
     cell: C,
     body: Mutex<Option<F>>,
 }
 
 impl<C, F> TaskJob<C, F> {
-    pub(crate) fn new(cell: C, body: F) -> Self {
+    pub(crate) fn new(meta: Meta, cell: C, body: F) -> Self {
         TaskJob {
+            meta,
             cell,
             body: Mutex::new(Some(body)),
         }
@@ -92,6 +153,10 @@ where
 {
     fn cell(&self) -> &C {
         &self.cell
+    }
+
+    fn meta(&self) -> &Meta {
+        &self.meta
     }
 }
 

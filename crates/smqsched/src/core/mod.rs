@@ -415,14 +415,11 @@ impl Core {
         {
             return Arc::clone(label);
         }
-        let label = Arc::clone(self.labels.entry(key).or_insert_with(|| {
-            let base = type_name.split('<').next().unwrap_or(type_name);
-            let name = base
-                .rsplit("::")
-                .find(|s| !s.is_empty() && !s.starts_with("{{"))
-                .unwrap_or(base);
-            Arc::from(name)
-        }));
+        let label = Arc::clone(
+            self.labels
+                .entry(key)
+                .or_insert_with(|| Arc::from(crate::task::default_label(type_name))),
+        );
         self.last_label = Some((key, Arc::clone(&label)));
         label
     }
@@ -529,7 +526,7 @@ impl Core {
 
     /// Validate and record a task. On error nothing is changed and the job is returned to the
     /// caller, to be dropped outside the lock.
-    pub(crate) fn add_task(&mut self, spec: TaskSpec) -> Result<(TaskId, Arc<str>), Rejected> {
+    pub(crate) fn add_task(&mut self, spec: TaskSpec) -> Result<TaskId, Rejected> {
         let TaskSpec {
             queue,
             label,
@@ -661,7 +658,7 @@ impl Core {
             })
         });
         self.nodes.push(Node {
-            label: Arc::clone(&label),
+            label,
             inputs_at,
             dependents: SmallVec::new(),
             job: Some(job),
@@ -698,7 +695,7 @@ impl Core {
             }
             None => self.open_cursor(id),
         }
-        Ok((TaskId(id), label))
+        Ok(TaskId(id))
     }
 
     /// Open a cursor at the new task `root`.

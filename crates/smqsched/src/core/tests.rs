@@ -141,7 +141,15 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn job() -> Arc<dyn Job> {
+    let meta = crate::task::Meta {
+        label: crate::task::Label::Static("t"),
+        owner: crate::promise::Owner {
+            sched: 0,
+            shared: std::sync::Weak::new(),
+        },
+    };
     Arc::new(TaskJob::new(
+        meta,
         ValueCell::<()>::new(),
         |_: &ValueCell<()>, _: &RunCtx<'_>| Ok(()),
     ))
