@@ -67,7 +67,8 @@
 //!   snapshots and the dashboard). `quanta` reads the CPU's time-stamp counter where it is
 //!   reliable, at about a third of the cost of `Instant::now` on the reference machine
 //!   (13 ns against 40 ns), and falls back to the OS clock elsewhere. It calibrates the
-//!   counter once per process, when the first scheduler is created (about 1 ms here).
+//!   counter once per process, when the first scheduler is created: about 1 ms here, and
+//!   never more than 200 ms.
 
 mod builder;
 mod cell;
