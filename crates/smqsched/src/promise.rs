@@ -1,6 +1,6 @@
 //! Promises: handles to results that may not exist yet.
 
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::cell::{ItemState, Outcome, StreamCell, ValueCell};
@@ -9,23 +9,24 @@ use crate::event::TaskState;
 use crate::scheduler::Shared;
 use crate::task::{HoldsCell, TaskId};
 
-/// Which scheduler a handle belongs to.
+/// Which scheduler a handle belongs to: its id only, so that creating and dropping tasks
+/// touches no count shared by all of them. The rare calls that need the scheduler itself
+/// ([`Promise::cancel`], [`Promise::state`]) find it by id.
 #[derive(Clone)]
 pub(crate) struct Owner {
     pub(crate) sched: u64,
-    pub(crate) shared: Weak<Shared>,
 }
 
 impl Owner {
     fn cancel(&self, id: TaskId) -> Result<usize, CancelError> {
-        match self.shared.upgrade() {
+        match Shared::find(self.sched) {
             Some(shared) => shared.cancel(id),
             None => Err(CancelError::Finished(id)),
         }
     }
 
     fn state(&self, id: TaskId) -> Option<TaskState> {
-        self.shared.upgrade().and_then(|s| s.task_state(id))
+        Shared::find(self.sched).and_then(|s| s.task_state(id))
     }
 }
 

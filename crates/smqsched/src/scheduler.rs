@@ -24,9 +24,10 @@
 //! bodies and captured inputs dropped) after unlocking, so `Drop` impls and task bodies may
 //! call back into the scheduler.
 
+use std::collections::BTreeMap;
 use std::fmt::Display;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -46,6 +47,10 @@ use crate::task::{Job, Msg, RunCtx, TaskId};
 pub const MAX_SLOTS: usize = 1024;
 
 static NEXT_SCHEDULER: AtomicU64 = AtomicU64::new(1);
+
+/// Every live scheduler by id, for the promises, which keep only the id (see `Owner`).
+/// Entries are added by `Scheduler::new` and removed when the scheduler's state is dropped.
+static SCHEDULERS: Mutex<BTreeMap<u64, Weak<Shared>>> = Mutex::new(BTreeMap::new());
 
 pub(crate) struct Shared {
     pub(crate) id: u64,
@@ -137,11 +142,19 @@ impl Shared {
         self.with(|c| c.item_produced(task, index));
     }
 
-    pub(crate) fn owner(self: &Arc<Self>) -> Owner {
-        Owner {
-            sched: self.id,
-            shared: Arc::downgrade(self),
-        }
+    pub(crate) fn owner(&self) -> Owner {
+        Owner { sched: self.id }
+    }
+
+    /// The live scheduler of id `id`, if any.
+    pub(crate) fn find(id: u64) -> Option<Arc<Shared>> {
+        SCHEDULERS.lock().get(&id).and_then(Weak::upgrade)
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        SCHEDULERS.lock().remove(&self.id);
     }
 }
 
@@ -239,6 +252,7 @@ impl Scheduler {
             senders: RwLock::new(Vec::new()),
             threads: Mutex::new(Vec::new()),
         });
+        SCHEDULERS.lock().insert(shared.id, Arc::downgrade(&shared));
         Scheduler {
             handle: Arc::new(Handle { shared }),
         }

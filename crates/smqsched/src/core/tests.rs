@@ -143,10 +143,7 @@ fn op() -> impl Strategy<Value = Op> {
 fn job() -> Arc<dyn Job> {
     let meta = crate::task::Meta {
         label: crate::task::Label::Static("t"),
-        owner: crate::promise::Owner {
-            sched: 0,
-            shared: std::sync::Weak::new(),
-        },
+        owner: crate::promise::Owner { sched: 0 },
     };
     Arc::new(TaskJob::new(
         meta,
