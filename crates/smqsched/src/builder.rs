@@ -231,7 +231,7 @@ impl<'q> TaskBuilder<'q> {
         deps: Deps,
         foreign: Option<TaskId>,
         job: Arc<dyn Job>,
-        body_type: &'static str,
+        label: Label,
     ) -> Result<TaskId, SubmitError> {
         let shared = &self.queue.handle.shared;
         let mut deps = deps;
@@ -261,8 +261,7 @@ impl<'q> TaskBuilder<'q> {
         }
         let spec = TaskSpec {
             queue: self.queue.index,
-            label: self.label,
-            body_type,
+            label,
             deps,
             settled,
             hold: options.hold,
@@ -287,13 +286,18 @@ impl<'q> TaskBuilder<'q> {
         }
     }
 
+    /// The new task's label: the one given, or the default for its body's type.
+    fn label_for(&self, body_type: &'static str) -> Label {
+        match &self.label {
+            Some(label) => Label::Shared(Arc::clone(label)),
+            None => Label::Static(default_label(body_type)),
+        }
+    }
+
     /// What the new task's promises know: its label and scheduler.
-    fn meta(&self, body_type: &'static str) -> Meta {
+    fn meta(&self, label: Label) -> Meta {
         Meta {
-            label: match &self.label {
-                Some(label) => Label::Shared(Arc::clone(label)),
-                None => Label::Static(default_label(body_type)),
-            },
+            label,
             owner: self.queue.handle.shared.owner(),
         }
     }
@@ -305,8 +309,9 @@ impl<'q> TaskBuilder<'q> {
         body: impl FnOnce(In::Ref<'_>) -> Result<T, Arc<str>> + Send + 'static,
     ) -> Result<Promise<T>, SubmitError> {
         let (deps, foreign) = deps_of(&input, self.queue.handle.shared.id, self.extra_deps());
+        let label = self.label_for(body_type);
         let task = Arc::new(TaskJob::new(
-            self.meta(body_type),
+            self.meta(label.clone()),
             ValueCell::<T>::new(),
             move |cell: &ValueCell<T>, _: &RunCtx<'_>| {
                 let value = body(input.get());
@@ -318,7 +323,7 @@ impl<'q> TaskBuilder<'q> {
             },
         ));
         let cell: Arc<dyn HoldsCell<ValueCell<T>>> = task.clone();
-        let id = self.spawn(deps, foreign, task, body_type)?;
+        let id = self.spawn(deps, foreign, task, label)?;
         Ok(Promise { cell, id })
     }
 
@@ -330,8 +335,9 @@ impl<'q> TaskBuilder<'q> {
     ) -> Result<Stream<T>, SubmitError> {
         let (deps, foreign) = deps_of(&input, self.queue.handle.shared.id, self.extra_deps());
         let declared = self.options.as_ref().and_then(|o| o.items);
+        let label = self.label_for(body_type);
         let task = Arc::new(TaskJob::new(
-            self.meta(body_type),
+            self.meta(label.clone()),
             StreamCell::<T>::new(),
             move |cell: &StreamCell<T>, ctx: &RunCtx<'_>| {
                 let emitter = Emitter {
@@ -355,7 +361,7 @@ impl<'q> TaskBuilder<'q> {
             },
         ));
         let cell: Arc<dyn HoldsCell<StreamCell<T>>> = task.clone();
-        let id = self.spawn(deps, foreign, task, body_type)?;
+        let id = self.spawn(deps, foreign, task, label)?;
         Ok(Stream { cell, id, declared })
     }
 

@@ -72,7 +72,7 @@ mod observe;
 mod progress;
 mod ready;
 
-pub(crate) use crate::task::{Dep, Job, Msg, TaskId};
+pub(crate) use crate::task::{Dep, Job, Label, Msg, TaskId};
 #[cfg(test)]
 use crate::task::{RunCtx, TaskJob};
 use chunked::Chunked;
@@ -282,9 +282,8 @@ pub(crate) type Rejected = (SubmitError, Arc<dyn Job>);
 /// Everything `Core::add_task` needs to know about a new task.
 pub(crate) struct TaskSpec {
     pub(crate) queue: u32,
-    /// The label given, or `None` for the default derived from `body_type`.
-    pub(crate) label: Option<Arc<str>>,
-    pub(crate) body_type: &'static str,
+    /// The label given, or the default derived from the body's type.
+    pub(crate) label: Label,
     pub(crate) deps: Deps,
     /// Ordering-only inputs satisfied by any outcome, walked after `deps`.
     pub(crate) settled: Vec<TaskId>,
@@ -328,7 +327,7 @@ pub(crate) struct Core {
     pub(crate) graveyard: Vec<Arc<dyn Job>>,
     /// Messages for the workers, sent by the caller after unlocking.
     pub(crate) outbox: Vec<(u32, Msg)>,
-    /// Default labels by the address and length of the body's type name.
+    /// Default labels by their address and length.
     labels: HashMap<(usize, usize), Arc<str>, BuildHasherDefault<AddrHasher>>,
     /// The last entry of `labels` used.
     last_label: Option<((usize, usize), Arc<str>)>,
@@ -405,21 +404,17 @@ impl Core {
         self.clock.stamp()
     }
 
-    /// The label of a task body without one: the function's name, or for a closure the name
-    /// of the function that defines it. Interned: one allocation per body type.
-    fn default_label(&mut self, type_name: &'static str) -> Arc<str> {
-        let key = (type_name.as_ptr() as usize, type_name.len());
+    /// A default label (see [`crate::task::default_label`]) as the shared string events and
+    /// snapshots carry. Interned by address: one allocation per body type.
+    fn intern_label(&mut self, label: &'static str) -> Arc<str> {
+        let key = (label.as_ptr() as usize, label.len());
         // Tasks mostly come in runs of one body type: check the last one first.
         if let Some((last, label)) = &self.last_label
             && *last == key
         {
             return Arc::clone(label);
         }
-        let label = Arc::clone(
-            self.labels
-                .entry(key)
-                .or_insert_with(|| Arc::from(crate::task::default_label(type_name))),
-        );
+        let label = Arc::clone(self.labels.entry(key).or_insert_with(|| Arc::from(label)));
         self.last_label = Some((key, Arc::clone(&label)));
         label
     }
@@ -530,7 +525,6 @@ impl Core {
         let TaskSpec {
             queue,
             label,
-            body_type,
             mut deps,
             settled,
             hold,
@@ -600,8 +594,8 @@ impl Core {
         let id = self.nodes.len() as u64;
         let now = at.unwrap_or_else(|| self.stamp());
         let label = match label {
-            Some(l) => l,
-            None => self.default_label(body_type),
+            Label::Shared(l) => l,
+            Label::Static(l) => self.intern_label(l),
         };
 
         // A failed input fails the new task at once; nothing is registered.

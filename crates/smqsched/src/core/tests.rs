@@ -215,8 +215,7 @@ fn check(slots: Vec<usize>, ops: Vec<Op>, start_late: bool) -> Result<(), TestCa
                 };
                 let spec = TaskSpec {
                     queue: (queue % nq) as u32,
-                    label: Some(Arc::from(format!("t{n}"))),
-                    body_type: "t",
+                    label: Label::Shared(Arc::from(format!("t{n}"))),
                     settled: settled.iter().map(|&j| TaskId(j as u64)).collect(),
                     deps: deps
                         .iter()
@@ -369,8 +368,7 @@ fn a_million_task_chain_is_walked_without_recursion() {
         };
         let spec = TaskSpec {
             queue: 0,
-            label: None,
-            body_type: "link",
+            label: Label::Static("link"),
             deps: deps.into(),
             settled: Vec::new(),
             hold: false,
@@ -395,8 +393,7 @@ fn a_snapshot_older_than_the_change_log_is_rebuilt_in_full() {
     core.add_queue(Arc::from("q"), 1, Vec::new());
     let spec = |deps: Vec<Dep>| TaskSpec {
         queue: 0,
-        label: None,
-        body_type: "t",
+        label: Label::Static("t"),
         deps: deps.into(),
         settled: Vec::new(),
         hold: false,
