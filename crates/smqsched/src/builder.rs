@@ -6,12 +6,12 @@ use std::fmt::Display;
 use std::sync::Arc;
 
 use crate::cell::{StreamCell, StreamEnd, ValueCell};
-use crate::core::{Deps, TaskSpec};
+use crate::core::{Deps, SpecOptions, TaskSpec};
 use crate::error::SubmitError;
 use crate::input::{Input, IntoInputs};
 use crate::promise::{Item, Promise, Stream};
 use crate::scheduler::{Queue, Shared};
-use crate::task::{Dep, HoldsCell, Job, Label, Meta, RunCtx, TaskId, TaskJob, default_label};
+use crate::task::{Dep, HoldsCell, Job, Label, Meta, RunCtx, TaskId, TaskJob};
 
 /// Anything a task can be ordered after, or release: a [`Promise`], [`Stream`] or [`Item`],
 /// also behind a `Box<dyn Dependency>`, which lets code keep "the last task" whatever its
@@ -236,25 +236,33 @@ impl<'q> TaskBuilder<'q> {
         let shared = &self.queue.handle.shared;
         let mut deps = deps;
         let mut foreign = foreign;
-        let options = self.options.map(|o| *o).unwrap_or_default();
-        for (d, sched) in options.after {
-            if sched != shared.id {
-                foreign = Some(d.task);
+        let options = self.options.map(|o| {
+            let o = *o;
+            for (d, sched) in o.after {
+                if sched != shared.id {
+                    foreign = Some(d.task);
+                }
+                deps.push(d);
             }
-            deps.push(d);
-        }
-        let mut settled = Vec::with_capacity(options.settled.len());
-        for (t, sched) in options.settled {
-            if sched != shared.id {
+            let mut settled = Vec::with_capacity(o.settled.len());
+            for (t, sched) in o.settled {
+                if sched != shared.id {
+                    foreign = Some(t);
+                }
+                settled.push(t);
+            }
+            if let Some((t, s)) = o.releases
+                && s != shared.id
+            {
                 foreign = Some(t);
             }
-            settled.push(t);
-        }
-        if let Some((t, s)) = options.releases {
-            if s != shared.id {
-                foreign = Some(t);
-            }
-        }
+            Box::new(SpecOptions {
+                settled,
+                hold: o.hold,
+                releases: o.releases.map(|(t, _)| t),
+                requires: o.requires,
+            })
+        });
         if let Some(input) = foreign {
             drop(job);
             return Err(SubmitError::ForeignInput { input });
@@ -262,13 +270,10 @@ impl<'q> TaskBuilder<'q> {
         let spec = TaskSpec {
             queue: self.queue.index,
             label,
-            deps,
-            settled,
-            hold: options.hold,
-            releases: options.releases.map(|(t, _)| t),
-            requires: options.requires,
+            deps: &deps,
             job,
             at: Some(shared.clock.stamp()),
+            options,
         };
         let added = shared.with(|core| {
             let r = core.add_task(spec);
@@ -290,7 +295,7 @@ impl<'q> TaskBuilder<'q> {
     fn label_for(&self, body_type: &'static str) -> Label {
         match &self.label {
             Some(label) => Label::Shared(Arc::clone(label)),
-            None => Label::Static(default_label(body_type)),
+            None => Label::Static(body_type),
         }
     }
 
@@ -452,12 +457,7 @@ impl<'q> TaskBuilder<'q> {
 fn deps_of<In: Input>(input: &In, sched: u64, extra: usize) -> (Deps, Option<TaskId>) {
     let mut deps = Deps::with_capacity(input.count() + extra);
     let mut foreign = None;
-    input.visit(&mut |d, s| {
-        if s != sched {
-            foreign = Some(d.task);
-        }
-        deps.push(d);
-    });
+    input.edges(&mut deps, sched, &mut foreign);
     (deps, foreign)
 }
 

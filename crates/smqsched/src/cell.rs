@@ -19,6 +19,8 @@
 
 use std::sync::atomic::{AtomicU32, Ordering, fence};
 use std::sync::{Arc, OnceLock};
+
+use crate::once::SetOnce;
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
@@ -37,7 +39,7 @@ pub(crate) type Outcome<T> = Result<T, Arc<TaskError>>;
 
 /// The result of an ordinary task.
 pub(crate) struct ValueCell<T> {
-    value: OnceLock<Outcome<T>>,
+    value: SetOnce<Outcome<T>>,
     /// Readers blocked, or about to block, on `cv`.
     waiters: AtomicU32,
     lock: Mutex<()>,
@@ -47,7 +49,7 @@ pub(crate) struct ValueCell<T> {
 impl<T> ValueCell<T> {
     pub(crate) fn new() -> Self {
         ValueCell {
-            value: OnceLock::new(),
+            value: SetOnce::new(),
             waiters: AtomicU32::new(0),
             lock: Mutex::new(()),
             cv: Condvar::new(),

@@ -12,8 +12,19 @@
 //!
 //! Values are never copied: every dependent borrows the one result its producer stored.
 
+use crate::core::Deps;
 use crate::promise::{Item, Promise, Stream};
-use crate::task::Dep;
+use crate::task::{Dep, TaskId};
+
+/// Append `dep`, produced on scheduler `its`, to `out`; note it in `foreign` if `its` is not
+/// `sched`.
+#[inline]
+fn push_edge(out: &mut Deps, dep: Dep, its: u64, sched: u64, foreign: &mut Option<TaskId>) {
+    if its != sched {
+        *foreign = Some(dep.task);
+    }
+    out.push(dep);
+}
 
 mod sealed {
     #[allow(unreachable_pub)]
@@ -29,11 +40,12 @@ pub trait Input: Send + 'static + sealed::Sealed {
     where
         Self: 'a;
 
-    /// Report each dependency edge with its scheduler's id.
+    /// Append each dependency edge to `out`; note in `foreign` an edge whose producer does not
+    /// belong to scheduler `sched`.
     #[doc(hidden)]
-    fn visit(&self, f: &mut dyn FnMut(Dep, u64));
+    fn edges(&self, out: &mut Deps, sched: u64, foreign: &mut Option<TaskId>);
 
-    /// How many edges `visit` reports.
+    /// How many edges `edges` appends.
     #[doc(hidden)]
     fn count(&self) -> usize;
 
@@ -84,14 +96,12 @@ fn item_value<T>(i: &Item<T>) -> &T {
 impl<T> sealed::Sealed for Promise<T> {}
 impl<T: Send + Sync + 'static> Input for Promise<T> {
     type Ref<'a> = &'a T;
-    fn visit(&self, f: &mut dyn FnMut(Dep, u64)) {
-        f(
-            Dep {
-                task: self.id,
-                item: None,
-            },
-            self.cell.meta().owner.sched,
-        );
+    fn edges(&self, out: &mut Deps, sched: u64, foreign: &mut Option<TaskId>) {
+        let dep = Dep {
+            task: self.id,
+            item: None,
+        };
+        push_edge(out, dep, self.cell.meta().owner.sched, sched, foreign);
     }
     fn count(&self) -> usize {
         1
@@ -104,9 +114,9 @@ impl<T: Send + Sync + 'static> Input for Promise<T> {
 impl<T> sealed::Sealed for Vec<Promise<T>> {}
 impl<T: Send + Sync + 'static> Input for Vec<Promise<T>> {
     type Ref<'a> = Vec<&'a T>;
-    fn visit(&self, f: &mut dyn FnMut(Dep, u64)) {
+    fn edges(&self, out: &mut Deps, sched: u64, foreign: &mut Option<TaskId>) {
         for p in self {
-            p.visit(f);
+            p.edges(out, sched, foreign);
         }
     }
     fn count(&self) -> usize {
@@ -120,14 +130,12 @@ impl<T: Send + Sync + 'static> Input for Vec<Promise<T>> {
 impl<T> sealed::Sealed for Item<T> {}
 impl<T: Send + Sync + 'static> Input for Item<T> {
     type Ref<'a> = &'a T;
-    fn visit(&self, f: &mut dyn FnMut(Dep, u64)) {
-        f(
-            Dep {
-                task: self.producer,
-                item: Some(self.index),
-            },
-            self.cell.meta().owner.sched,
-        );
+    fn edges(&self, out: &mut Deps, sched: u64, foreign: &mut Option<TaskId>) {
+        let dep = Dep {
+            task: self.producer,
+            item: Some(self.index),
+        };
+        push_edge(out, dep, self.cell.meta().owner.sched, sched, foreign);
     }
     fn count(&self) -> usize {
         1
@@ -140,9 +148,9 @@ impl<T: Send + Sync + 'static> Input for Item<T> {
 impl<T> sealed::Sealed for Vec<Item<T>> {}
 impl<T: Send + Sync + 'static> Input for Vec<Item<T>> {
     type Ref<'a> = Vec<&'a T>;
-    fn visit(&self, f: &mut dyn FnMut(Dep, u64)) {
+    fn edges(&self, out: &mut Deps, sched: u64, foreign: &mut Option<TaskId>) {
         for i in self {
-            i.visit(f);
+            i.edges(out, sched, foreign);
         }
     }
     fn count(&self) -> usize {
@@ -156,14 +164,12 @@ impl<T: Send + Sync + 'static> Input for Vec<Item<T>> {
 impl<T> sealed::Sealed for Stream<T> {}
 impl<T: Send + Sync + 'static> Input for Stream<T> {
     type Ref<'a> = Vec<&'a T>;
-    fn visit(&self, f: &mut dyn FnMut(Dep, u64)) {
-        f(
-            Dep {
-                task: self.id,
-                item: None,
-            },
-            self.cell.meta().owner.sched,
-        );
+    fn edges(&self, out: &mut Deps, sched: u64, foreign: &mut Option<TaskId>) {
+        let dep = Dep {
+            task: self.id,
+            item: None,
+        };
+        push_edge(out, dep, self.cell.meta().owner.sched, sched, foreign);
     }
     fn count(&self) -> usize {
         1
@@ -176,7 +182,7 @@ impl<T: Send + Sync + 'static> Input for Stream<T> {
 impl sealed::Sealed for () {}
 impl Input for () {
     type Ref<'a> = ();
-    fn visit(&self, _: &mut dyn FnMut(Dep, u64)) {}
+    fn edges(&self, _: &mut Deps, _: u64, _: &mut Option<TaskId>) {}
     fn count(&self) -> usize {
         0
     }
@@ -244,8 +250,8 @@ macro_rules! tuples {
         impl<$($name: Input),+> sealed::Sealed for ($($name,)+) {}
         impl<$($name: Input),+> Input for ($($name,)+) {
             type Ref<'a> = ($($name::Ref<'a>,)+) where Self: 'a;
-            fn visit(&self, f: &mut dyn FnMut(Dep, u64)) {
-                $( self.$idx.visit(f); )+
+            fn edges(&self, out: &mut Deps, sched: u64, foreign: &mut Option<TaskId>) {
+                $( self.$idx.edges(out, sched, foreign); )+
             }
             fn count(&self) -> usize {
                 0 $( + self.$idx.count() )+

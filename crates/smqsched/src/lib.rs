@@ -76,6 +76,7 @@ mod core;
 mod error;
 mod event;
 mod input;
+mod once;
 mod promise;
 mod scheduler;
 mod task;

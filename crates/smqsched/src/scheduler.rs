@@ -78,6 +78,22 @@ impl Shared {
     ) -> (R, Option<Stolen>) {
         let mut core = self.core.lock();
         let r = f(&mut core);
+        // The common cases, with nothing to drop or wake: nothing started (a submission while
+        // stopped), or one task started on the caller's own queue (a worker's completion).
+        if core.graveyard.is_empty() && !core.wake {
+            match core.outbox.as_slice() {
+                [] => return (r, None),
+                [(q, Msg::Run { .. })] if Some(*q) == steal_for => {
+                    let stolen = match core.outbox.pop() {
+                        Some((_, Msg::Run { task, job })) => Some((task, job)),
+                        _ => None,
+                    };
+                    drop(core);
+                    return (r, stolen);
+                }
+                _ => {}
+            }
+        }
         let dead = std::mem::take(&mut core.graveyard);
         let mut stolen = None;
         // The common case of a worker: the decision started one task, on its own queue.

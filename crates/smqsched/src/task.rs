@@ -1,13 +1,11 @@
 //! Task identity, and what a worker runs.
 
-use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
-use parking_lot::Mutex;
-
 use crate::cell::Settle;
 use crate::error::{TaskError, TaskRef};
+use crate::once::TakeOnce;
 use crate::promise::Owner;
 
 /// Identifies a task within its scheduler. Ids count up in submission order.
@@ -53,8 +51,9 @@ pub struct Dep {
 /// allocation, not two.
 pub(crate) trait Job: Send + Sync {
     /// Run the body. On failure (a returned error or a panic) the error is stored in the
-    /// result cell before it is returned. A job runs at most once; a second call is a no-op.
-    fn run(&self, ctx: &RunCtx<'_>) -> Result<(), TaskError>;
+    /// result cell before it is returned, boxed: the common `Ok` stays one word. A job runs
+    /// at most once; a second call is a no-op.
+    fn run(&self, ctx: &RunCtx<'_>) -> Result<(), Box<TaskError>>;
 
     /// Store `error` as the outcome, without running.
     fn fail(&self, error: TaskError);
@@ -78,7 +77,8 @@ pub(crate) trait HoldsCell<C>: Send + Sync {
 /// A task's label as its promises show it.
 #[derive(Clone)]
 pub(crate) enum Label {
-    /// The default label: part of the body's type name, so it costs nothing to keep.
+    /// The default label: the body's type name, shortened only when it is shown (see
+    /// [`short_label`]), so that submitting does no string work.
     Static(&'static str),
     /// A label given by the user.
     Shared(Arc<str>),
@@ -87,39 +87,26 @@ pub(crate) enum Label {
 impl Label {
     pub(crate) fn as_str(&self) -> &str {
         match self {
-            Label::Static(s) => s,
+            Label::Static(s) => short_label(s),
             Label::Shared(s) => s,
         }
     }
 
     pub(crate) fn to_arc(&self) -> Arc<str> {
         match self {
-            Label::Static(s) => Arc::from(*s),
+            Label::Static(s) => Arc::from(short_label(s)),
             Label::Shared(s) => Arc::clone(s),
         }
     }
 }
 
-/// The default label of a task body: the function's name, or for a closure the name of the
-/// function that defines it.
-/// Memoized per thread for the last body type, since tasks mostly come in runs of one type.
-pub(crate) fn default_label(type_name: &'static str) -> &'static str {
-    thread_local! {
-        static LAST: Cell<(&'static str, &'static str)> = const { Cell::new(("", "")) };
-    }
-    LAST.with(|last| {
-        let (name, label) = last.get();
-        if std::ptr::eq(name, type_name) {
-            return label;
-        }
-        let base = type_name.split('<').next().unwrap_or(type_name);
-        let label = base
-            .rsplit("::")
-            .find(|s| !s.is_empty() && !s.starts_with("{{"))
-            .unwrap_or(base);
-        last.set((type_name, label));
-        label
-    })
+/// The default label of a task body from its type name: the function's name, or for a
+/// closure the name of the function that defines it (`a::b::run::{{closure}}` gives `run`).
+pub(crate) fn short_label(type_name: &'static str) -> &'static str {
+    let base = type_name.split('<').next().unwrap_or(type_name);
+    base.rsplit("::")
+        .find(|s| !s.is_empty() && !s.starts_with("{{"))
+        .unwrap_or(base)
 }
 
 /// What a task's promises know besides its result.
@@ -133,7 +120,7 @@ pub(crate) struct Meta {
 pub(crate) struct TaskJob<C, F> {
     meta: Meta,
     cell: C,
-    body: Mutex<Option<F>>,
+    body: TakeOnce<F>,
 }
 
 impl<C, F> TaskJob<C, F> {
@@ -141,7 +128,7 @@ impl<C, F> TaskJob<C, F> {
         TaskJob {
             meta,
             cell,
-            body: Mutex::new(Some(body)),
+            body: TakeOnce::new(body),
         }
     }
 }
@@ -165,8 +152,8 @@ where
     C: Settle + 'static,
     F: FnOnce(&C, &RunCtx<'_>) -> Result<(), Arc<str>> + Send,
 {
-    fn run(&self, ctx: &RunCtx<'_>) -> Result<(), TaskError> {
-        let Some(body) = self.body.lock().take() else {
+    fn run(&self, ctx: &RunCtx<'_>) -> Result<(), Box<TaskError>> {
+        let Some(body) = self.body.take() else {
             return Ok(());
         };
         let task = || ctx.task_ref();
@@ -182,7 +169,7 @@ where
             },
         };
         self.cell.fail(error.clone());
-        Err(error)
+        Err(Box::new(error))
     }
 
     fn fail(&self, error: TaskError) {
@@ -190,8 +177,7 @@ where
     }
 
     fn discard(&self) {
-        let body = self.body.lock().take();
-        drop(body);
+        drop(self.body.take());
     }
 }
 

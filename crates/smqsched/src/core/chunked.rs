@@ -23,6 +23,7 @@ impl<T> Chunked<T> {
         self.len
     }
 
+    #[inline]
     pub(super) fn push(&mut self, value: T) {
         match self.chunks.last_mut() {
             Some(c) if c.len() < CHUNK => c.push(value),
@@ -46,12 +47,14 @@ impl<T> Chunked<T> {
 
 impl<T> std::ops::Index<usize> for Chunked<T> {
     type Output = T;
+    #[inline]
     fn index(&self, i: usize) -> &T {
         &self.chunks[i / CHUNK][i % CHUNK]
     }
 }
 
 impl<T> std::ops::IndexMut<usize> for Chunked<T> {
+    #[inline]
     fn index_mut(&mut self, i: usize) -> &mut T {
         &mut self.chunks[i / CHUNK][i % CHUNK]
     }

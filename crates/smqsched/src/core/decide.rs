@@ -78,10 +78,13 @@ impl Core {
             let best = self.best_ready();
             let newest = loop {
                 match self.cursors.last() {
-                    Some(c) if c.base == self.walk.len() => {
+                    Some(&Cursor::Open { root, base }) if base < self.walk.len() => {
+                        break Some(rank_of_root(root));
+                    }
+                    Some(&Cursor::Roots { lo, hi }) if lo < hi => break Some(rank_of_root(hi - 1)),
+                    Some(_) => {
                         self.cursors.pop();
                     }
-                    Some(c) => break Some(c.rank()),
                     None => break None,
                 }
             };
@@ -106,16 +109,16 @@ impl Core {
         }
         self.cursors.clear();
         self.walk.clear();
+        let mut roots = Vec::new();
         for (t, n) in self.nodes.iter_mut().enumerate() {
             if n.state == St::Waiting {
                 n.claim = UNCLAIMED;
                 n.in_ready = false;
-                self.cursors.push(Cursor {
-                    root: t as u64,
-                    base: self.walk.len(),
-                });
-                self.walk.push(t as u64);
+                roots.push(t as u64);
             }
+        }
+        for t in roots {
+            self.open_cursor(t);
         }
     }
 
@@ -123,10 +126,27 @@ impl Core {
     /// or is exhausted. Called only when no ready task that its queue can take now is as new
     /// as that cursor (step 3).
     pub(super) fn advance_cursor(&mut self) {
-        let Some(c) = self.cursors.last() else {
-            return;
+        let (root, base) = match self.cursors.last_mut() {
+            None => return,
+            Some(&mut Cursor::Open { root, base }) => (root, base),
+            Some(Cursor::Roots { lo, hi }) if *lo < *hi => {
+                // Open the newest root of the run.
+                *hi -= 1;
+                let root = *hi;
+                if *lo == *hi {
+                    self.cursors.pop();
+                }
+                let base = self.walk.len();
+                self.cursors.push(Cursor::Open { root, base });
+                self.walk.push(root);
+                (root, base)
+            }
+            Some(Cursor::Roots { .. }) => {
+                self.cursors.pop();
+                return;
+            }
         };
-        let (rank, base) = (c.rank(), c.base);
+        let rank = rank_of_root(root);
         // Visits that make no task ready change nothing step 3 looks at, so the walk goes on
         // without returning to it; it returns once a task is ready or the cursor is exhausted.
         while self.walk.len() > base {

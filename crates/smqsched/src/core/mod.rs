@@ -29,7 +29,10 @@
 //! cursor of the same or a newer epoch claimed it before. Keys order claimed tasks exactly as
 //! the walk order does. Each queue keeps its claimed, ready tasks in a ready set ordered by
 //! key (`ready::ReadySet`). Only the newest cursor ever advances, so all cursors share one
-//! stack of pending visits (`Core::walk`), each owning the segment above its `base`.
+//! stack of pending visits (`Core::walk`), each owning the segment above its `base`. A cursor
+//! that has not visited anything yet would first visit its root, so consecutive submissions
+//! keep their unopened cursors as one run of roots (`Cursor::Roots`); the newest root of the
+//! run is opened when the walk reaches it.
 //!
 //! # The decision procedure (`Core::schedule`)
 //!
@@ -109,11 +112,13 @@ impl Node {
 }
 
 struct Node {
-    label: Arc<str>,
+    /// Its label: an index into `Core::label_table`.
+    label: u32,
     /// Its inputs: `edges[inputs_at..inputs_at + inputs_len]`.
     inputs_at: usize,
-    /// Tasks waiting for the whole result; most tasks have one or two.
-    dependents: SmallVec<[u64; 2]>,
+    /// Tasks waiting for the whole result: the first entry of their list in `Core::links`,
+    /// newest first, or `NO_LINK`.
+    dependents: u64,
     job: Option<Arc<dyn Job>>,
     /// The rank of the cursor that claimed it, or `UNCLAIMED`; with `seq`, its key.
     claim: u64,
@@ -178,6 +183,10 @@ impl Node {
         self.extra_mut().error = Some(Arc::new(error));
     }
 
+    fn take_dependents(&mut self) -> u64 {
+        std::mem::replace(&mut self.dependents, NO_LINK)
+    }
+
     fn take_settled_dependents(&mut self) -> Vec<u64> {
         self.extra
             .as_mut()
@@ -194,6 +203,16 @@ impl Node {
 }
 
 const NEVER: u64 = u64::MAX;
+
+/// An entry of a list of dependents (`Node::dependents`).
+#[derive(Clone, Copy)]
+struct Link {
+    task: u64,
+    /// The next entry, or `NO_LINK`.
+    next: u64,
+}
+
+const NO_LINK: u64 = u64::MAX;
 
 /// The scheduler's clock: nanoseconds since the scheduler was created. Callers read it before
 /// taking the scheduler's lock and pass the time in, so that the lock is held for less.
@@ -256,20 +275,24 @@ struct QueueState {
     n_failed: u64,
 }
 
-/// A lazy depth-first walk from the task `root` (see the module docs). Its pending visits are
-/// a segment of `Core::walk`: `walk[base..]` for the newest cursor, `walk[base..next.base]`
-/// for an older one. Only the newest cursor ever advances, so the segments form a stack of
-/// stacks, and a cursor costs two words plus its pending visits.
-struct Cursor {
-    root: u64,
-    base: usize,
+/// The cursors of the walk (see the module docs), newest last.
+#[derive(Clone, Copy)]
+enum Cursor {
+    /// A lazy depth-first walk from the task `root`. Its pending visits are a segment of
+    /// `Core::walk`: `walk[base..]` for the newest open cursor, `walk[base..next.base]` for an
+    /// older one. Only the newest cursor ever advances, so the segments form a stack of
+    /// stacks.
+    Open { root: u64, base: usize },
+    /// The cursors of the tasks `lo..hi`, consecutive submissions, none of them opened yet:
+    /// each would first visit its own root, newest first. A run of submissions costs one
+    /// entry, whatever its length; the newest root is opened when the walk reaches it.
+    Roots { lo: u64, hi: u64 },
 }
 
-impl Cursor {
-    /// Smaller for newer roots: claims of newer cursors sort first.
-    fn rank(&self) -> u64 {
-        UNCLAIMED - 1 - self.root
-    }
+/// The rank of the cursor of root `root`: smaller for newer roots, so that claims of newer
+/// cursors sort first.
+fn rank_of_root(root: u64) -> u64 {
+    UNCLAIMED - 1 - root
 }
 
 /// A task's input edges: inline for up to four, so that most submissions allocate nothing
@@ -280,19 +303,35 @@ pub(crate) type Deps = SmallVec<[Dep; 4]>;
 pub(crate) type Rejected = (SubmitError, Arc<dyn Job>);
 
 /// Everything `Core::add_task` needs to know about a new task.
-pub(crate) struct TaskSpec {
+pub(crate) struct TaskSpec<'a> {
     pub(crate) queue: u32,
     /// The label given, or the default derived from the body's type.
     pub(crate) label: Label,
-    pub(crate) deps: Deps,
+    /// Its inputs, value and ordering-only, in argument order.
+    pub(crate) deps: &'a [Dep],
+    pub(crate) job: Arc<dyn Job>,
+    /// When it was submitted ([`Clock::stamp`]), or `None` to read the clock under the lock.
+    pub(crate) at: Option<u64>,
+    /// What few tasks use, out of line so that a plain submission moves less.
+    pub(crate) options: Option<Box<SpecOptions>>,
+}
+
+/// The rarely used part of a [`TaskSpec`].
+#[derive(Default)]
+pub(crate) struct SpecOptions {
     /// Ordering-only inputs satisfied by any outcome, walked after `deps`.
     pub(crate) settled: Vec<TaskId>,
     pub(crate) hold: bool,
     pub(crate) releases: Option<TaskId>,
     pub(crate) requires: Vec<(String, u32)>,
-    pub(crate) job: Arc<dyn Job>,
-    /// When it was submitted ([`stamp`]), or `None` to read the clock under the lock.
-    pub(crate) at: Option<u64>,
+}
+
+/// [`SpecOptions`] checked against the graph and the queue.
+struct CheckedOptions {
+    settled: Vec<TaskId>,
+    hold: bool,
+    releases: Option<TaskId>,
+    requires: Box<[(usize, u32)]>,
 }
 
 /// The scheduler's state. See the module docs for the protocol.
@@ -320,6 +359,9 @@ pub(crate) struct Core {
     decision_time: Option<u64>,
     /// Every task's inputs, one after another, in submission order.
     edges: Vec<Dep>,
+    /// The lists of dependents of the tasks, linked through `next`: one entry per edge on a
+    /// whole result. Kept beside the nodes rather than in them so that a node stays small.
+    links: Vec<Link>,
     /// Tasks whose state changed, for incremental snapshots.
     log: ChangeLog,
     /// Jobs abandoned under the lock; dropped by the caller after unlocking, so that `Drop`
@@ -327,10 +369,14 @@ pub(crate) struct Core {
     pub(crate) graveyard: Vec<Arc<dyn Job>>,
     /// Messages for the workers, sent by the caller after unlocking.
     pub(crate) outbox: Vec<(u32, Msg)>,
-    /// Default labels by their address and length.
-    labels: HashMap<(usize, usize), Arc<str>, BuildHasherDefault<AddrHasher>>,
-    /// The last entry of `labels` used.
-    last_label: Option<((usize, usize), Arc<str>)>,
+    /// Every distinct label, shared by the nodes that carry it; a node keeps its index.
+    label_table: Vec<Arc<str>>,
+    /// The entries of `label_table` of default labels, by the type name's address and
+    /// length.
+    labels: HashMap<(usize, usize), u32, BuildHasherDefault<AddrHasher>>,
+    /// The last default label used, and the last given label.
+    last_label: Option<((usize, usize), u32)>,
+    last_shared: Option<u32>,
 }
 
 #[cfg(test)]
@@ -387,12 +433,15 @@ impl Core {
             subscribers: Vec::new(),
             stale_claims: false,
             edges: Vec::new(),
+            links: Vec::new(),
             log: ChangeLog::default(),
             decision_time: None,
             graveyard: Vec::new(),
             outbox: Vec::new(),
+            label_table: Vec::new(),
             labels: HashMap::default(),
             last_label: None,
+            last_shared: None,
         }
     }
 
@@ -404,19 +453,44 @@ impl Core {
         self.clock.stamp()
     }
 
-    /// A default label (see [`crate::task::default_label`]) as the shared string events and
-    /// snapshots carry. Interned by address: one allocation per body type.
-    fn intern_label(&mut self, label: &'static str) -> Arc<str> {
-        let key = (label.as_ptr() as usize, label.len());
-        // Tasks mostly come in runs of one body type: check the last one first.
-        if let Some((last, label)) = &self.last_label
-            && *last == key
-        {
-            return Arc::clone(label);
+    /// The index in `label_table` of a new task's label. A default label is interned by
+    /// its type name's address: one entry, and one shortening, per body type. A given label
+    /// is shared with the previous task's when the text is the same.
+    fn intern_label(&mut self, label: Label) -> u32 {
+        match label {
+            Label::Static(name) => {
+                let key = (name.as_ptr() as usize, name.len());
+                // Tasks mostly come in runs of one body type: check the last one first.
+                if let Some((last, index)) = self.last_label
+                    && last == key
+                {
+                    return index;
+                }
+                let table = &mut self.label_table;
+                let index = *self.labels.entry(key).or_insert_with(|| {
+                    table.push(Arc::from(crate::task::short_label(name)));
+                    (table.len() - 1) as u32
+                });
+                self.last_label = Some((key, index));
+                index
+            }
+            Label::Shared(text) => {
+                if let Some(last) = self.last_shared
+                    && *self.label_table[last as usize] == *text
+                {
+                    return last;
+                }
+                self.label_table.push(text);
+                let index = (self.label_table.len() - 1) as u32;
+                self.last_shared = Some(index);
+                index
+            }
         }
-        let label = Arc::clone(self.labels.entry(key).or_insert_with(|| Arc::from(label)));
-        self.last_label = Some((key, Arc::clone(&label)));
-        label
+    }
+
+    /// The label of task `t`.
+    fn label(&self, t: u64) -> &Arc<str> {
+        &self.label_table[self.nodes[t as usize].label as usize]
     }
 
     pub(crate) fn epoch(&self) -> Instant {
@@ -485,7 +559,7 @@ impl Core {
             Some(t) => {
                 let n = &self.nodes[t as usize];
                 (
-                    Some(Arc::clone(&n.label)),
+                    Some(Arc::clone(&self.label_table[n.label as usize])),
                     Some(Arc::clone(&self.queues[n.queue as usize].name)),
                 )
             }
@@ -506,7 +580,7 @@ impl Core {
     fn task_ref(&self, t: u64) -> TaskRef {
         TaskRef {
             id: TaskId(t),
-            label: Arc::clone(&self.nodes[t as usize].label),
+            label: Arc::clone(self.label(t)),
         }
     }
 
@@ -519,19 +593,63 @@ impl Core {
         (t.0 as usize) < self.nodes.len()
     }
 
+    /// Check a new task's options; nothing is changed.
+    fn check_options(&self, queue: u32, o: SpecOptions) -> Result<CheckedOptions, SubmitError> {
+        if let Some(&t) = o.settled.iter().find(|&&t| !self.task_exists(t)) {
+            return Err(SubmitError::ForeignInput { input: t });
+        }
+        let qs = &self.queues[queue as usize];
+        let mut requires = Vec::with_capacity(o.requires.len());
+        for (name, units) in o.requires {
+            let Some(r) = qs.resources.iter().position(|r| r.name == name) else {
+                return Err(SubmitError::UnknownResource {
+                    queue: Arc::clone(&qs.name),
+                    resource: name,
+                });
+            };
+            if units > qs.resources[r].capacity {
+                return Err(SubmitError::ResourceExceedsCapacity {
+                    queue: Arc::clone(&qs.name),
+                    resource: name,
+                    wanted: units,
+                    capacity: qs.resources[r].capacity,
+                });
+            }
+            requires.push((r, units));
+        }
+        if let Some(h) = o.releases {
+            if !self.task_exists(h) {
+                return Err(SubmitError::ForeignInput { input: h });
+            }
+            let holder = &self.nodes[h.0 as usize];
+            if !holder.hold {
+                return Err(SubmitError::NotHolding { task: h });
+            }
+            if let Some(by) = holder.released_by() {
+                return Err(SubmitError::AlreadyReleased {
+                    task: h,
+                    by: TaskId(by),
+                });
+            }
+        }
+        Ok(CheckedOptions {
+            settled: o.settled,
+            hold: o.hold,
+            releases: o.releases,
+            requires: requires.into(),
+        })
+    }
+
     /// Validate and record a task. On error nothing is changed and the job is returned to the
     /// caller, to be dropped outside the lock.
-    pub(crate) fn add_task(&mut self, spec: TaskSpec) -> Result<TaskId, Rejected> {
+    pub(crate) fn add_task(&mut self, spec: TaskSpec<'_>) -> Result<TaskId, Rejected> {
         let TaskSpec {
             queue,
             label,
-            mut deps,
-            settled,
-            hold,
-            releases,
-            requires,
+            deps,
             job,
             at,
+            options,
         } = spec;
         if self.shutdown {
             return Err((SubmitError::Shutdown, job));
@@ -539,69 +657,29 @@ impl Core {
         if let Some(d) = deps.iter().find(|d| !self.task_exists(d.task)) {
             return Err((SubmitError::ForeignInput { input: d.task }, job));
         }
-        if let Some(&t) = settled.iter().find(|&&t| !self.task_exists(t)) {
-            return Err((SubmitError::ForeignInput { input: t }, job));
-        }
-        let qs = &self.queues[queue as usize];
-        let mut req = Vec::with_capacity(requires.len());
-        for (name, units) in requires {
-            let Some(r) = qs.resources.iter().position(|r| r.name == name) else {
-                return Err((
-                    SubmitError::UnknownResource {
-                        queue: Arc::clone(&qs.name),
-                        resource: name,
-                    },
-                    job,
-                ));
-            };
-            if units > qs.resources[r].capacity {
-                return Err((
-                    SubmitError::ResourceExceedsCapacity {
-                        queue: Arc::clone(&qs.name),
-                        resource: name,
-                        wanted: units,
-                        capacity: qs.resources[r].capacity,
-                    },
-                    job,
-                ));
-            }
-            req.push((r, units));
-        }
-        if let Some(h) = releases {
-            if !self.task_exists(h) {
-                return Err((SubmitError::ForeignInput { input: h }, job));
-            }
-            let holder = &self.nodes[h.0 as usize];
-            if !holder.hold {
-                return Err((SubmitError::NotHolding { task: h }, job));
-            }
-            if let Some(by) = holder.released_by() {
-                return Err((
-                    SubmitError::AlreadyReleased {
-                        task: h,
-                        by: TaskId(by),
-                    },
-                    job,
-                ));
-            }
-            // The releaser runs after its holder.
-            deps.push(Dep {
-                task: h,
-                item: None,
-            });
-        }
+        let options = match options.map(|o| self.check_options(queue, *o)) {
+            None => None,
+            Some(Ok(o)) => Some(o),
+            Some(Err(e)) => return Err((e, job)),
+        };
+        let (settled, hold, releases): (&[TaskId], bool, Option<TaskId>) = match &options {
+            Some(o) => (&o.settled, o.hold, o.releases),
+            None => (&[], false, None),
+        };
+        // The releaser runs after its holder: an input after the others.
+        let release = releases.map(|h| Dep {
+            task: h,
+            item: None,
+        });
 
         let id = self.nodes.len() as u64;
         let now = at.unwrap_or_else(|| self.stamp());
-        let label = match label {
-            Label::Shared(l) => l,
-            Label::Static(l) => self.intern_label(l),
-        };
+        let label = self.intern_label(label);
 
         // A failed input fails the new task at once; nothing is registered.
         let mut failure = None;
         let mut pending = 0u32;
-        for d in &deps {
+        for d in deps.iter().chain(&release) {
             let p = &self.nodes[d.task.0 as usize];
             if Self::available(p, d.item) {
                 continue;
@@ -614,7 +692,7 @@ impl Core {
                 St::Waiting | St::Running => pending += 1,
             }
         }
-        for &t in &settled {
+        for &t in settled {
             if !self.nodes[t.0 as usize].is_final() {
                 pending += 1;
             }
@@ -623,38 +701,47 @@ impl Core {
             self.nodes[h.0 as usize].extra_mut().released_by = Some(id);
         }
         if failure.is_none() {
-            for &t in &settled {
+            for &t in settled {
                 let p = &mut self.nodes[t.0 as usize];
                 if !p.is_final() {
                     p.extra_mut().settled_dependents.push(id);
                 }
             }
-            for d in &deps {
+            for d in deps.iter().chain(&release) {
                 let p = &mut self.nodes[d.task.0 as usize];
                 if !Self::available(p, d.item) {
                     match d.item {
                         Some(i) => p.extra_mut().item_dependents.entry(i).or_default().push(id),
-                        None => p.dependents.push(id),
+                        None => {
+                            self.links.push(Link {
+                                task: id,
+                                next: p.dependents,
+                            });
+                            p.dependents = (self.links.len() - 1) as u64;
+                        }
                     }
                 }
             }
         }
         let inputs_at = self.edges.len();
-        let inputs_len = (deps.len() + settled.len()) as u32;
-        self.edges.extend_from_slice(&deps);
+        let inputs_len = (deps.len() + release.iter().len() + settled.len()) as u32;
+        self.edges.extend_from_slice(deps);
+        self.edges.extend(release);
         self.edges
             .extend(settled.iter().map(|&task| Dep { task, item: None }));
-        let extra = (releases.is_some() || !req.is_empty()).then(|| {
-            Box::new(Extra {
-                releases: releases.map(|h| h.0),
-                requires: req.into(),
-                ..Extra::default()
-            })
-        });
+        let extra = options
+            .filter(|o| o.releases.is_some() || !o.requires.is_empty())
+            .map(|o| {
+                Box::new(Extra {
+                    releases: o.releases.map(|h| h.0),
+                    requires: o.requires,
+                    ..Extra::default()
+                })
+            });
         self.nodes.push(Node {
             label,
             inputs_at,
-            dependents: SmallVec::new(),
+            dependents: NO_LINK,
             job: Some(job),
             claim: UNCLAIMED,
             seq: 0,
@@ -692,13 +779,19 @@ impl Core {
         Ok(TaskId(id))
     }
 
-    /// Open a cursor at the new task `root`.
+    /// Add the cursor of the new task `root`: it joins the newest run of unopened roots when
+    /// it follows it directly.
     fn open_cursor(&mut self, root: u64) {
-        self.cursors.push(Cursor {
-            root,
-            base: self.walk.len(),
+        if let Some(Cursor::Roots { hi, .. }) = self.cursors.last_mut()
+            && *hi == root
+        {
+            *hi += 1;
+            return;
+        }
+        self.cursors.push(Cursor::Roots {
+            lo: root,
+            hi: root + 1,
         });
-        self.walk.push(root);
     }
 
     /// Whether input `item` (or the whole result) of `p` is available.

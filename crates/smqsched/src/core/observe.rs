@@ -4,12 +4,17 @@ use super::*;
 
 /// The tasks whose state changed, in order: change number `base + i` is `entries[i]`. Lets a
 /// snapshot be refreshed by what changed since it was taken.
+///
+/// Nothing is recorded until the first snapshot is taken: that one is always full, so a
+/// scheduler nobody observes keeps no log.
 #[derive(Default)]
 pub(super) struct ChangeLog {
     pub(super) entries: Vec<u64>,
     pub(super) base: u64,
     /// How many tasks exist; the log keeps at least four changes per task.
     pub(super) tasks: usize,
+    /// Set by the first snapshot, and never cleared.
+    pub(super) enabled: bool,
 }
 
 impl ChangeLog {
@@ -19,7 +24,14 @@ impl ChangeLog {
 
     /// Record that task `t` changed. The log is kept bounded: a snapshot older than what is
     /// kept is rebuilt in full.
+    #[inline]
     pub(super) fn record(&mut self, t: u64) {
+        if self.enabled {
+            self.push(t);
+        }
+    }
+
+    fn push(&mut self, t: u64) {
         self.entries.push(t);
         if self.entries.len() > (1 << 16).max(4 * self.tasks) {
             let half = self.entries.len() / 2;
@@ -53,7 +65,7 @@ impl Core {
         let n = &self.nodes[i];
         TaskSnapshot {
             id: TaskId(i as u64),
-            label: Arc::clone(&n.label),
+            label: Arc::clone(&self.label_table[n.label as usize]),
             queue: n.queue,
             state: Self::public_state(n),
             inputs: n.inputs_at..n.inputs_at + n.inputs_len as usize,
@@ -102,6 +114,8 @@ impl Core {
         snap.running = self.running;
         snap.sched = sched;
         snap.version = version;
+        // From now on, refreshes of this snapshot need the changes.
+        self.log.enabled = true;
     }
 
     pub(crate) fn queue_snapshots(&self) -> Vec<QueueSnapshot> {

@@ -56,12 +56,12 @@ impl Core {
     #[cfg(test)]
     pub(crate) fn complete(&mut self, t: TaskId, outcome: Result<(), TaskError>) {
         let now = self.stamp();
-        self.complete_at(t, outcome, now);
+        self.complete_at(t, outcome.map_err(Box::new), now);
     }
 
     /// [`complete`](Self::complete), at time `now` ([`Clock::stamp`](super::Clock::stamp)) read by the
     /// caller before it took the lock.
-    pub(crate) fn complete_at(&mut self, t: TaskId, outcome: Result<(), TaskError>, now: u64) {
+    pub(crate) fn complete_at(&mut self, t: TaskId, outcome: Result<(), Box<TaskError>>, now: u64) {
         let t = t.0;
         self.decision_time = Some(now);
         self.in_flight -= 1;
@@ -98,10 +98,10 @@ impl Core {
                         std::mem::take(&mut e.item_dependents),
                     )
                 });
-                if !n.dependents.is_empty() {
-                    for d in std::mem::take(&mut n.dependents) {
-                        self.input_arrived(d);
-                    }
+                let mut link = n.take_dependents();
+                while let Some(&Link { task, next }) = self.links.get(link as usize) {
+                    self.input_arrived(task);
+                    link = next;
                 }
                 if let Some((settled, past_end)) = extra {
                     for d in settled {
@@ -121,8 +121,8 @@ impl Core {
                 q.n_failed += 1;
                 n.state = St::Failed;
                 self.log.record(t);
-                n.set_error(error.clone());
-                self.emit(Some(t), EventKind::Failed { error });
+                n.set_error(TaskError::clone(&error));
+                self.emit(Some(t), EventKind::Failed { error: *error });
                 self.cascade(t, St::Failed);
             }
         }
@@ -184,7 +184,12 @@ impl Core {
                 self.input_arrived(d);
             }
             let n = &mut self.nodes[x as usize];
-            let mut deps: Vec<u64> = std::mem::take(&mut n.dependents).into_vec();
+            let mut deps = Vec::new();
+            let mut link = n.take_dependents();
+            while let Some(&Link { task, next }) = self.links.get(link as usize) {
+                deps.push(task);
+                link = next;
+            }
             deps.extend(n.take_item_dependents().into_values().flatten());
             for d in deps {
                 if self.nodes[d as usize].state != St::Waiting {

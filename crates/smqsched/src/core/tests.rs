@@ -213,22 +213,25 @@ fn check(slots: Vec<usize>, ops: Vec<Op>, start_late: bool) -> Result<(), TestCa
                         })
                         .collect()
                 };
+                let edges: Vec<Dep> = deps
+                    .iter()
+                    .map(|&(j, item)| Dep {
+                        task: TaskId(j as u64),
+                        item,
+                    })
+                    .collect();
                 let spec = TaskSpec {
                     queue: (queue % nq) as u32,
                     label: Label::Shared(Arc::from(format!("t{n}"))),
-                    settled: settled.iter().map(|&j| TaskId(j as u64)).collect(),
-                    deps: deps
-                        .iter()
-                        .map(|&(j, item)| Dep {
-                            task: TaskId(j as u64),
-                            item,
-                        })
-                        .collect(),
-                    hold: false,
-                    releases: None,
-                    requires: Vec::new(),
+                    deps: &edges,
                     job: job(),
                     at: None,
+                    options: (!settled.is_empty()).then(|| {
+                        Box::new(SpecOptions {
+                            settled: settled.iter().map(|&j| TaskId(j as u64)).collect(),
+                            ..SpecOptions::default()
+                        })
+                    }),
                 };
                 prop_assert!(core.add_task(spec).is_ok());
                 core.schedule();
@@ -369,13 +372,10 @@ fn a_million_task_chain_is_walked_without_recursion() {
         let spec = TaskSpec {
             queue: 0,
             label: Label::Static("link"),
-            deps: deps.into(),
-            settled: Vec::new(),
-            hold: false,
-            releases: None,
-            requires: Vec::new(),
+            deps: &deps,
             job: job(),
             at: None,
+            options: None,
         };
         assert!(core.add_task(spec).is_ok());
     }
@@ -391,18 +391,15 @@ fn a_million_task_chain_is_walked_without_recursion() {
 fn a_snapshot_older_than_the_change_log_is_rebuilt_in_full() {
     let mut core = Core::new();
     core.add_queue(Arc::from("q"), 1, Vec::new());
-    let spec = |deps: Vec<Dep>| TaskSpec {
+    let spec = TaskSpec {
         queue: 0,
         label: Label::Static("t"),
-        deps: deps.into(),
-        settled: Vec::new(),
-        hold: false,
-        releases: None,
-        requires: Vec::new(),
+        deps: &[],
         job: job(),
         at: None,
+        options: None,
     };
-    assert!(core.add_task(spec(Vec::new())).is_ok());
+    assert!(core.add_task(spec).is_ok());
     let mut old = Snapshot::new();
     core.snapshot_into(&mut old, 1);
     core.set_running(true);
