@@ -219,76 +219,29 @@ impl<'q> TaskBuilder<'q> {
         self
     }
 
-    /// Edges added beside the inputs: ordering-only ones and the released holder.
-    fn extra_deps(&self) -> usize {
-        self.options
-            .as_ref()
-            .map_or(0, |o| o.after.len() + usize::from(o.releases.is_some()))
-    }
-
     fn spawn(
         self,
-        deps: Deps,
-        foreign: Option<TaskId>,
+        mut deps: Deps,
+        mut foreign: Option<TaskId>,
         job: Arc<dyn Job>,
         label: Label,
     ) -> Result<TaskId, SubmitError> {
         let shared = &self.queue.handle.shared;
-        let mut deps = deps;
-        let mut foreign = foreign;
-        let options = self.options.map(|o| {
-            let o = *o;
-            for (d, sched) in o.after {
-                if sched != shared.id {
-                    foreign = Some(d.task);
-                }
-                deps.push(d);
-            }
-            let mut settled = Vec::with_capacity(o.settled.len());
-            for (t, sched) in o.settled {
-                if sched != shared.id {
-                    foreign = Some(t);
-                }
-                settled.push(t);
-            }
-            if let Some((t, s)) = o.releases
-                && s != shared.id
-            {
-                foreign = Some(t);
-            }
-            Box::new(SpecOptions {
-                settled,
-                hold: o.hold,
-                releases: o.releases.map(|(t, _)| t),
-                requires: o.requires,
-            })
-        });
+        let options = self
+            .options
+            .map(|o| spec_options(*o, shared.id, &mut deps, &mut foreign));
         if let Some(input) = foreign {
             drop(job);
             return Err(SubmitError::ForeignInput { input });
         }
-        let spec = TaskSpec {
+        shared.submit(TaskSpec {
             queue: self.queue.index,
             label,
             deps: &deps,
             job,
             at: Some(shared.clock.stamp()),
             options,
-        };
-        let added = shared.with(|core| {
-            let r = core.add_task(spec);
-            if r.is_ok() {
-                core.schedule();
-            }
-            r
-        });
-        match added {
-            Ok(id) => Ok(id),
-            Err((e, job)) => {
-                drop(job);
-                Err(e)
-            }
-        }
+        })
     }
 
     /// The new task's label: the one given, or the default for its body's type.
@@ -313,7 +266,7 @@ impl<'q> TaskBuilder<'q> {
         body_type: &'static str,
         body: impl FnOnce(In::Ref<'_>) -> Result<T, Arc<str>> + Send + 'static,
     ) -> Result<Promise<T>, SubmitError> {
-        let (deps, foreign) = deps_of(&input, self.queue.handle.shared.id, self.extra_deps());
+        let (deps, foreign) = deps_of(&input, self.queue.handle.shared.id);
         let label = self.label_for(body_type);
         let task = Arc::new(TaskJob::new(
             self.meta(label.clone()),
@@ -338,7 +291,7 @@ impl<'q> TaskBuilder<'q> {
         body_type: &'static str,
         body: impl FnOnce(In::Ref<'_>, &Emitter<T>) -> Result<(), Arc<str>> + Send + 'static,
     ) -> Result<Stream<T>, SubmitError> {
-        let (deps, foreign) = deps_of(&input, self.queue.handle.shared.id, self.extra_deps());
+        let (deps, foreign) = deps_of(&input, self.queue.handle.shared.id);
         let declared = self.options.as_ref().and_then(|o| o.items);
         let label = self.label_for(body_type);
         let task = Arc::new(TaskJob::new(
@@ -453,9 +406,48 @@ impl<'q> TaskBuilder<'q> {
     }
 }
 
+/// The options of a task for the scheduler `sched`: its ordering-only inputs go to `deps`, and
+/// one from another scheduler to `foreign`.
+#[cold]
+fn spec_options(
+    o: Options,
+    sched: u64,
+    deps: &mut Deps,
+    foreign: &mut Option<TaskId>,
+) -> Box<SpecOptions> {
+    for (d, s) in o.after {
+        if s != sched {
+            *foreign = Some(d.task);
+        }
+        deps.push(d);
+    }
+    let mut settled = Vec::with_capacity(o.settled.len());
+    for (t, s) in o.settled {
+        if s != sched {
+            *foreign = Some(t);
+        }
+        settled.push(t);
+    }
+    if let Some((t, s)) = o.releases
+        && s != sched
+    {
+        *foreign = Some(t);
+    }
+    Box::new(SpecOptions {
+        settled,
+        hold: o.hold,
+        releases: o.releases.map(|(t, _)| t),
+        requires: o.requires,
+    })
+}
+
 /// The input edges, and an input from another scheduler if there is one.
-fn deps_of<In: Input>(input: &In, sched: u64, extra: usize) -> (Deps, Option<TaskId>) {
-    let mut deps = Deps::with_capacity(input.count() + extra);
+fn deps_of<In: Input>(input: &In, sched: u64) -> (Deps, Option<TaskId>) {
+    let mut deps = Deps::new();
+    let count = input.count();
+    if count > deps.inline_size() {
+        deps.reserve_exact(count);
+    }
     let mut foreign = None;
     input.edges(&mut deps, sched, &mut foreign);
     (deps, foreign)

@@ -32,11 +32,11 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
-use parking_lot::{Condvar, Mutex, RwLock};
+use parking_lot::{Condvar, Mutex, MutexGuard, RwLock};
 use smallvec::SmallVec;
 
 use crate::builder::{Emitter, TaskBuilder};
-use crate::core::Core;
+use crate::core::{Core, TaskSpec};
 use crate::error::{CancelError, QueueError, SubmitError, Timeout};
 use crate::event::{Event, QueueSnapshot, Snapshot, TaskState};
 use crate::input::{Input, IntoInputs};
@@ -78,22 +78,55 @@ impl Shared {
     ) -> (R, Option<Stolen>) {
         let mut core = self.core.lock();
         let r = f(&mut core);
+        let stolen = self.unlock(core, steal_for);
+        (r, stolen)
+    }
+
+    /// Record a task and run the decision procedure; see [`Core::add_task`].
+    pub(crate) fn submit(&self, spec: TaskSpec<'_>) -> Result<TaskId, SubmitError> {
+        let mut core = self.core.lock();
+        let added = core.add_task(spec);
+        if added.is_ok() && core.running {
+            core.schedule();
+        }
+        self.unlock(core, None);
+        added.map_err(|(e, job)| {
+            drop(job);
+            e
+        })
+    }
+
+    /// Unlock `core`; then, outside the lock, send what was started to the workers (keeping
+    /// the first job of queue `steal_for` for the caller), drop what was abandoned, and wake
+    /// waiters if warranted.
+    #[inline]
+    fn unlock(&self, mut core: MutexGuard<'_, Core>, steal_for: Option<u32>) -> Option<Stolen> {
         // The common cases, with nothing to drop or wake: nothing started (a submission while
         // stopped), or one task started on the caller's own queue (a worker's completion).
         if core.graveyard.is_empty() && !core.wake {
             match core.outbox.as_slice() {
-                [] => return (r, None),
+                [] => return None,
                 [(q, Msg::Run { .. })] if Some(*q) == steal_for => {
                     let stolen = match core.outbox.pop() {
                         Some((_, Msg::Run { task, job })) => Some((task, job)),
                         _ => None,
                     };
                     drop(core);
-                    return (r, stolen);
+                    return stolen;
                 }
                 _ => {}
             }
         }
+        self.unlock_and_deliver(core, steal_for)
+    }
+
+    /// [`unlock`](Self::unlock) in general.
+    #[cold]
+    fn unlock_and_deliver(
+        &self,
+        mut core: MutexGuard<'_, Core>,
+        steal_for: Option<u32>,
+    ) -> Option<Stolen> {
         let dead = std::mem::take(&mut core.graveyard);
         let mut stolen = None;
         // The common case of a worker: the decision started one task, on its own queue.
@@ -134,7 +167,7 @@ impl Shared {
         if wake {
             self.idle.notify_all();
         }
-        (r, stolen)
+        stolen
     }
 
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut Core) -> R) -> R {

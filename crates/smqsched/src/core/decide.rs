@@ -130,15 +130,18 @@ impl Core {
             None => return,
             Some(&mut Cursor::Open { root, base }) => (root, base),
             Some(Cursor::Roots { lo, hi }) if *lo < *hi => {
-                // Open the newest root of the run.
+                // Open the newest root of the run. Its first visit is its root: only if that
+                // pushes inputs does the cursor need a place on the stack.
                 *hi -= 1;
                 let root = *hi;
                 if *lo == *hi {
                     self.cursors.pop();
                 }
                 let base = self.walk.len();
+                if self.visit(root, rank_of_root(root)) || self.walk.len() == base {
+                    return;
+                }
                 self.cursors.push(Cursor::Open { root, base });
-                self.walk.push(root);
                 (root, base)
             }
             Some(Cursor::Roots { .. }) => {
@@ -153,36 +156,47 @@ impl Core {
             let Some(t) = self.walk.pop() else {
                 return;
             };
-            let node = &mut self.nodes[t as usize];
-            if node.state != St::Waiting || node.claim <= rank {
-                continue;
-            }
-            node.claim = rank;
-            node.seq = self.next_seq;
-            self.next_seq += 1;
-            if node.pending > 0 {
-                let inputs = &self.edges[node.inputs_at..node.inputs_at + node.inputs_len as usize];
-                for d in inputs.iter().rev() {
-                    if self.nodes[d.task.0 as usize].state == St::Waiting {
-                        self.walk.push(d.task.0);
-                    }
-                }
-                continue;
-            }
-            // The decision advanced this cursor because no ready task that can start now has
-            // a rank as new as `rank`, so `t` (rank `rank`) comes before all of them: if its
-            // queue can take it, it is the task to start, with no trip through the ready set.
-            let q = &self.queues[node.queue as usize];
-            if node.extra.is_none() && q.in_use < q.slots {
-                self.start(t);
+            if self.visit(t, rank) {
                 return;
             }
-            if node.in_ready {
-                self.remove_ready(t);
-            }
-            self.insert_ready(t);
-            return;
         }
+    }
+
+    /// Visit task `t` for the cursor of rank `rank`: claim it, unless it has started or a
+    /// cursor as new claimed it. Push its not-started inputs, in reverse argument order, if
+    /// it has pending ones; otherwise it is ready: start it or put it in its ready set, and
+    /// return `true`.
+    #[inline]
+    fn visit(&mut self, t: u64, rank: u64) -> bool {
+        let node = &mut self.nodes[t as usize];
+        if node.state != St::Waiting || node.claim <= rank {
+            return false;
+        }
+        node.claim = rank;
+        node.seq = self.next_seq;
+        self.next_seq += 1;
+        if node.pending > 0 {
+            let inputs = &self.edges[node.inputs_at..node.inputs_at + node.inputs_len as usize];
+            for d in inputs.iter().rev() {
+                if self.nodes[d.task.0 as usize].state == St::Waiting {
+                    self.walk.push(d.task.0);
+                }
+            }
+            return false;
+        }
+        // The decision advanced this cursor because no ready task that can start now has a
+        // rank as new as `rank`, so `t` (rank `rank`) comes before all of them: if its queue
+        // can take it, it is the task to start, with no trip through the ready set.
+        let q = &self.queues[node.queue as usize];
+        if node.extra.is_none() && q.in_use < q.slots {
+            self.start(t);
+            return true;
+        }
+        if node.in_ready {
+            self.remove_ready(t);
+        }
+        self.insert_ready(t);
+        true
     }
 
     pub(super) fn is_releaser_in_place(&self, t: u64) -> bool {

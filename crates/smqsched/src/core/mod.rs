@@ -154,6 +154,39 @@ struct Extra {
 }
 
 impl Node {
+    /// A new, waiting task's node.
+    fn new(
+        label: u32,
+        queue: u32,
+        inputs_at: usize,
+        inputs_len: usize,
+        pending: u32,
+        job: Arc<dyn Job>,
+        submitted: u64,
+    ) -> Node {
+        Node {
+            label,
+            inputs_at,
+            dependents: NO_LINK,
+            job: Some(job),
+            claim: UNCLAIMED,
+            seq: 0,
+            submitted,
+            started: NEVER,
+            finished: NEVER,
+            extra: None,
+            queue,
+            inputs_len: inputs_len as u32,
+            pending,
+            items: 0,
+            slot: 0,
+            state: St::Waiting,
+            in_ready: false,
+            hold: false,
+            holding: false,
+        }
+    }
+
     /// Its key in its queue's ready set: walk order.
     fn key(&self) -> u128 {
         key_of(self.claim, self.seq)
@@ -456,16 +489,22 @@ impl Core {
     /// The index in `label_table` of a new task's label. A default label is interned by
     /// its type name's address: one entry, and one shortening, per body type. A given label
     /// is shared with the previous task's when the text is the same.
+    #[inline]
     fn intern_label(&mut self, label: Label) -> u32 {
+        // Tasks mostly come in runs of one body type: check the last one first.
+        if let (Label::Static(name), Some((last, index))) = (&label, self.last_label)
+            && last == (name.as_ptr() as usize, name.len())
+        {
+            return index;
+        }
+        self.intern_new_label(label)
+    }
+
+    #[cold]
+    fn intern_new_label(&mut self, label: Label) -> u32 {
         match label {
             Label::Static(name) => {
                 let key = (name.as_ptr() as usize, name.len());
-                // Tasks mostly come in runs of one body type: check the last one first.
-                if let Some((last, index)) = self.last_label
-                    && last == key
-                {
-                    return index;
-                }
                 let table = &mut self.label_table;
                 let index = *self.labels.entry(key).or_insert_with(|| {
                     table.push(Arc::from(crate::task::short_label(name)));
@@ -642,7 +681,86 @@ impl Core {
 
     /// Validate and record a task. On error nothing is changed and the job is returned to the
     /// caller, to be dropped outside the lock.
+    ///
+    /// The common task, without options and with no failed input, takes a short path; every
+    /// other goes through [`add_task_in_full`](Self::add_task_in_full).
     pub(crate) fn add_task(&mut self, spec: TaskSpec<'_>) -> Result<TaskId, Rejected> {
+        if spec.options.is_some() || self.shutdown {
+            return self.add_task_in_full(spec);
+        }
+        let mut pending = 0u32;
+        for d in spec.deps {
+            let Some(p) = self.nodes.get(d.task.0 as usize) else {
+                return Err((SubmitError::ForeignInput { input: d.task }, spec.job));
+            };
+            if !Self::available(p, d.item) {
+                if p.is_final() {
+                    // It failed, or ended short of the item: the full path fails the task.
+                    return self.add_task_in_full(spec);
+                }
+                pending += 1;
+            }
+        }
+        let TaskSpec {
+            queue,
+            label,
+            deps,
+            job,
+            at,
+            options: _,
+        } = spec;
+        let id = self.nodes.len() as u64;
+        self.register_dependents(id, deps.iter());
+        let inputs_at = self.edges.len();
+        self.edges.extend_from_slice(deps);
+        let now = at.unwrap_or_else(|| self.stamp());
+        let label = self.intern_label(label);
+        let node = Node::new(label, queue, inputs_at, deps.len(), pending, job, now);
+        self.push_node(node);
+        self.open_cursor(id);
+        Ok(TaskId(id))
+    }
+
+    /// Record task `id` as a dependent of each of `deps` that is not available yet.
+    fn register_dependents<'d>(&mut self, id: u64, deps: impl Iterator<Item = &'d Dep>) {
+        for d in deps {
+            let p = &mut self.nodes[d.task.0 as usize];
+            if !Self::available(p, d.item) {
+                match d.item {
+                    Some(i) => p.extra_mut().item_dependents.entry(i).or_default().push(id),
+                    None => {
+                        self.links.push(Link {
+                            task: id,
+                            next: p.dependents,
+                        });
+                        p.dependents = (self.links.len() - 1) as u64;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Append the node of a new task and count it.
+    #[inline]
+    fn push_node(&mut self, node: Node) {
+        let id = self.nodes.len() as u64;
+        let (queue, pending) = (node.queue, node.pending);
+        self.nodes.push(node);
+        self.unfinished += 1;
+        self.log.tasks = self.nodes.len();
+        let qs = &mut self.queues[queue as usize];
+        if pending == 0 {
+            qs.n_ready += 1;
+        } else {
+            qs.n_waiting += 1;
+        }
+        self.emit(Some(id), EventKind::Submitted);
+    }
+
+    /// [`add_task`](Self::add_task) for any task: with options, a failed input, or after
+    /// shutdown.
+    #[cold]
+    fn add_task_in_full(&mut self, spec: TaskSpec<'_>) -> Result<TaskId, Rejected> {
         let TaskSpec {
             queue,
             label,
@@ -707,29 +825,17 @@ impl Core {
                     p.extra_mut().settled_dependents.push(id);
                 }
             }
-            for d in deps.iter().chain(&release) {
-                let p = &mut self.nodes[d.task.0 as usize];
-                if !Self::available(p, d.item) {
-                    match d.item {
-                        Some(i) => p.extra_mut().item_dependents.entry(i).or_default().push(id),
-                        None => {
-                            self.links.push(Link {
-                                task: id,
-                                next: p.dependents,
-                            });
-                            p.dependents = (self.links.len() - 1) as u64;
-                        }
-                    }
-                }
-            }
+            self.register_dependents(id, deps.iter().chain(&release));
         }
         let inputs_at = self.edges.len();
-        let inputs_len = (deps.len() + release.iter().len() + settled.len()) as u32;
+        let inputs_len = deps.len() + release.iter().len() + settled.len();
         self.edges.extend_from_slice(deps);
         self.edges.extend(release);
         self.edges
             .extend(settled.iter().map(|&task| Dep { task, item: None }));
-        let extra = options
+        let mut node = Node::new(label, queue, inputs_at, inputs_len, pending, job, now);
+        node.hold = hold;
+        node.extra = options
             .filter(|o| o.releases.is_some() || !o.requires.is_empty())
             .map(|o| {
                 Box::new(Extra {
@@ -738,36 +844,7 @@ impl Core {
                     ..Extra::default()
                 })
             });
-        self.nodes.push(Node {
-            label,
-            inputs_at,
-            dependents: NO_LINK,
-            job: Some(job),
-            claim: UNCLAIMED,
-            seq: 0,
-            submitted: now,
-            started: NEVER,
-            finished: NEVER,
-            extra,
-            queue,
-            inputs_len,
-            pending,
-            items: 0,
-            slot: 0,
-            state: St::Waiting,
-            in_ready: false,
-            hold,
-            holding: false,
-        });
-        self.unfinished += 1;
-        self.log.tasks = self.nodes.len();
-        let qs = &mut self.queues[queue as usize];
-        if pending == 0 {
-            qs.n_ready += 1;
-        } else {
-            qs.n_waiting += 1;
-        }
-        self.emit(Some(id), EventKind::Submitted);
+        self.push_node(node);
         match failure {
             Some((input, item)) => {
                 let error = self.input_error(id, input, item);
