@@ -244,32 +244,33 @@ impl<'q> TaskBuilder<'q> {
         })
     }
 
-    /// The new task's label: the one given, or the default for its body's type.
-    fn label_for(&self, body_type: &'static str) -> Label {
+    /// The new task's label for the scheduler: the one given, or the default for its body's
+    /// type `B`.
+    fn label_for<B>(&self) -> Label {
         match &self.label {
             Some(label) => Label::Shared(Arc::clone(label)),
-            None => Label::Static(body_type),
+            None => Label::Static(type_name::<B>()),
         }
     }
 
-    /// What the new task's promises know: its label and scheduler.
-    fn meta(&self, label: Label) -> Meta {
+    /// What the new task's promises know: its given label and scheduler.
+    fn meta(&self) -> Meta {
         Meta {
-            label,
+            label: self.label.clone(),
             owner: self.queue.handle.shared.owner(),
         }
     }
 
-    fn value_task<In: Input, T: Send + Sync + 'static>(
+    /// A task of body type `B` (named by the default label) computing a value.
+    fn value_task<B: 'static, In: Input, T: Send + Sync + 'static>(
         self,
         input: In,
-        body_type: &'static str,
         body: impl FnOnce(In::Ref<'_>) -> Result<T, Arc<str>> + Send + 'static,
     ) -> Result<Promise<T>, SubmitError> {
         let (deps, foreign) = deps_of(&input, self.queue.handle.shared.id);
-        let label = self.label_for(body_type);
-        let task = Arc::new(TaskJob::new(
-            self.meta(label.clone()),
+        let label = self.label_for::<B>();
+        let task = Arc::new(TaskJob::<_, _, B>::new(
+            self.meta(),
             ValueCell::<T>::new(),
             move |cell: &ValueCell<T>, _: &RunCtx<'_>| {
                 let value = body(input.get());
@@ -285,17 +286,17 @@ impl<'q> TaskBuilder<'q> {
         Ok(Promise { cell, id })
     }
 
-    fn stream_task<In: Input, T: Send + Sync + 'static>(
+    /// A progressive task of body type `B` (named by the default label).
+    fn stream_task<B: 'static, In: Input, T: Send + Sync + 'static>(
         self,
         input: In,
-        body_type: &'static str,
         body: impl FnOnce(In::Ref<'_>, &Emitter<T>) -> Result<(), Arc<str>> + Send + 'static,
     ) -> Result<Stream<T>, SubmitError> {
         let (deps, foreign) = deps_of(&input, self.queue.handle.shared.id);
         let declared = self.options.as_ref().and_then(|o| o.items);
-        let label = self.label_for(body_type);
-        let task = Arc::new(TaskJob::new(
-            self.meta(label.clone()),
+        let label = self.label_for::<B>();
+        let task = Arc::new(TaskJob::<_, _, B>::new(
+            self.meta(),
             StreamCell::<T>::new(),
             move |cell: &StreamCell<T>, ctx: &RunCtx<'_>| {
                 let emitter = Emitter {
@@ -336,9 +337,7 @@ impl<'q> TaskBuilder<'q> {
         T: Send + Sync + 'static,
         F: for<'a> FnOnce(<I::Input as Input>::Ref<'a>) -> T + Send + 'static,
     {
-        self.value_task(inputs.into_input(), type_name::<F>(), move |args| {
-            Ok(f(args))
-        })
+        self.value_task::<F, _, _>(inputs.into_input(), move |args| Ok(f(args)))
     }
 
     /// Submit a task whose body may fail; see [`Queue::submit_result`].
@@ -353,7 +352,7 @@ impl<'q> TaskBuilder<'q> {
         E: Display,
         F: for<'a> FnOnce(<I::Input as Input>::Ref<'a>) -> Result<T, E> + Send + 'static,
     {
-        self.value_task(inputs.into_input(), type_name::<F>(), move |args| {
+        self.value_task::<F, _, _>(inputs.into_input(), move |args| {
             f(args).map_err(|e| Arc::from(e.to_string()))
         })
     }
@@ -371,16 +370,12 @@ impl<'q> TaskBuilder<'q> {
         It: IntoIterator<Item = T>,
         F: for<'a> FnOnce(<I::Input as Input>::Ref<'a>) -> It + Send + 'static,
     {
-        self.stream_task(
-            inputs.into_input(),
-            type_name::<F>(),
-            move |args, emitter| {
-                for item in f(args) {
-                    emitter.emit(item);
-                }
-                Ok(())
-            },
-        )
+        self.stream_task::<F, _, _>(inputs.into_input(), move |args, emitter| {
+            for item in f(args) {
+                emitter.emit(item);
+            }
+            Ok(())
+        })
     }
 
     /// Submit a progressive producer that hands items to an [`Emitter`]; see
@@ -398,11 +393,9 @@ impl<'q> TaskBuilder<'q> {
             + Send
             + 'static,
     {
-        self.stream_task(
-            inputs.into_input(),
-            type_name::<F>(),
-            move |args, emitter| f(args, emitter).map_err(|e| Arc::from(e.to_string())),
-        )
+        self.stream_task::<F, _, _>(inputs.into_input(), move |args, emitter| {
+            f(args, emitter).map_err(|e| Arc::from(e.to_string()))
+        })
     }
 }
 

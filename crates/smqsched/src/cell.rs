@@ -3,29 +3,19 @@
 //! A cell is written once by the worker that runs the task (or by the scheduler when the task
 //! fails without running) and read by any number of promise handles and dependent tasks.
 //!
-//! Protocol of a value cell, which is written once per task and so keeps its writer cheap:
-//! 1. The writer stores the outcome, issues a `SeqCst` fence, and reads `waiters`. Only if it
-//!    is not zero does it take the cell's mutex and notify the condvar.
-//! 2. A blocking reader that finds no outcome increments `waiters`, issues a `SeqCst` fence,
-//!    then checks for the outcome under the mutex and waits on the condvar while there is
-//!    none. It decrements `waiters` when it leaves.
-//!
-//! Invariant: a reader never sleeps through the store. The two fences are ordered one way or
-//! the other: if the writer's comes first, the reader's check sees the outcome; if the
-//! reader's comes first, the writer sees `waiters > 0` and notifies under the mutex, which the
-//! reader holds from its check until it waits.
+//! A value cell is a [`SetOnce`]: one byte of state beside the outcome, and readers that block
+//! park on its address (the protocol is in the `once` module). So the writer of a task nobody
+//! waits for pays one atomic swap, and a cell costs no mutex or condition variable.
 //!
 //! A stream cell keeps the plain form: every push takes the mutex and notifies.
 
-use std::sync::atomic::{AtomicU32, Ordering, fence};
 use std::sync::{Arc, OnceLock};
-
-use crate::once::SetOnce;
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
 use crate::error::TaskError;
+use crate::once::SetOnce;
 
 /// Type-erased writer side used by the scheduler to fail a task that never runs.
 pub(crate) trait Settle: Send + Sync {
@@ -40,37 +30,18 @@ pub(crate) type Outcome<T> = Result<T, Arc<TaskError>>;
 /// The result of an ordinary task.
 pub(crate) struct ValueCell<T> {
     value: SetOnce<Outcome<T>>,
-    /// Readers blocked, or about to block, on `cv`.
-    waiters: AtomicU32,
-    lock: Mutex<()>,
-    cv: Condvar,
 }
 
 impl<T> ValueCell<T> {
     pub(crate) fn new() -> Self {
         ValueCell {
             value: SetOnce::new(),
-            waiters: AtomicU32::new(0),
-            lock: Mutex::new(()),
-            cv: Condvar::new(),
         }
     }
 
+    /// Store the outcome, unless one is stored already, and wake the readers.
     pub(crate) fn set(&self, outcome: Result<T, TaskError>) {
-        // Step 1: store, fence, and notify under the mutex only if a reader may be waiting.
         let _ = self.value.set(outcome.map_err(Arc::new));
-        fence(Ordering::SeqCst);
-        if self.waiters.load(Ordering::Relaxed) != 0 {
-            let _guard = self.lock.lock();
-            self.cv.notify_all();
-        }
-    }
-
-    /// Step 2's registration: count this reader as a waiter until the guard drops.
-    fn register(&self) -> Waiting<'_> {
-        self.waiters.fetch_add(1, Ordering::Relaxed);
-        fence(Ordering::SeqCst);
-        Waiting(&self.waiters)
     }
 
     pub(crate) fn get(&self) -> Option<&Outcome<T>> {
@@ -78,49 +49,18 @@ impl<T> ValueCell<T> {
     }
 
     pub(crate) fn wait(&self) -> &Outcome<T> {
-        if let Some(v) = self.value.get() {
-            return v;
-        }
-        let _waiting = self.register();
-        let mut guard = self.lock.lock();
         loop {
-            // Step 2: check under the mutex, wait while empty.
-            if let Some(v) = self.value.get() {
+            if let Some(v) = self.value.wait(None) {
                 return v;
             }
-            self.cv.wait(&mut guard);
         }
     }
 
     pub(crate) fn wait_timeout(&self, timeout: Duration) -> Option<&Outcome<T>> {
-        if let Some(v) = self.value.get() {
-            return Some(v);
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => self.value.wait(Some(deadline)),
+            None => Some(self.wait()),
         }
-        let deadline = Instant::now().checked_add(timeout);
-        let _waiting = self.register();
-        let mut guard = self.lock.lock();
-        loop {
-            if let Some(v) = self.value.get() {
-                return Some(v);
-            }
-            match deadline {
-                Some(d) => {
-                    if self.cv.wait_until(&mut guard, d).timed_out() {
-                        return self.value.get();
-                    }
-                }
-                None => self.cv.wait(&mut guard),
-            }
-        }
-    }
-}
-
-/// A reader counted in a value cell's `waiters`; uncounted when dropped.
-struct Waiting<'a>(&'a AtomicU32);
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

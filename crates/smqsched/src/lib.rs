@@ -61,8 +61,11 @@
 //!   (a `Receiver` a dashboard can `select!` on).
 //! * `parking_lot`: a small, fast mutex and condvar without lock poisoning, so a panicking
 //!   task can never poison the scheduler.
-//! * `smallvec`: most tasks have one or two dependents; keeping those inline saves an
-//!   allocation per task.
+//! * `parking_lot_core`: the parking lot under `parking_lot`, used directly so that a blocked
+//!   `Promise::result` parks on the result cell's address: a cell is one byte of state
+//!   beside the value, with no mutex or condition variable of its own.
+//! * `smallvec`: most tasks have at most four inputs; collecting their edges inline saves an
+//!   allocation per submission.
 //! * `quanta`: every task is stamped when submitted and when it finishes (for events,
 //!   snapshots and the dashboard). `quanta` reads the CPU's time-stamp counter where it is
 //!   reliable, at about a third of the cost of `Instant::now` on the reference machine

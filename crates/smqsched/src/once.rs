@@ -1,7 +1,8 @@
 //! Two write-once slots for the per-task hot path: [`TakeOnce`] holds a task's body until a
 //! worker takes it, and [`SetOnce`] holds its result once written. They cost one atomic
 //! operation each, where a mutex or a `std::sync::OnceLock` costs a lock or an out-of-line
-//! initialisation call per task.
+//! initialisation call per task, and a `SetOnce` needs no mutex or condition variable of its
+//! own to let readers block: they park on its address in `parking_lot_core`'s global table.
 //!
 //! This is the crate's only `unsafe` code. The protocols:
 //!
@@ -13,19 +14,31 @@
 //! Invariant: the value is read at most once, by the thread that won step 1, so it is never
 //! shared between threads: `F: Send` suffices for `Sync`.
 //!
-//! `SetOnce<T>`: built empty; `state` goes `EMPTY -> WRITING -> READY`, never back.
-//! 1. `set` moves `state` from `EMPTY` to `WRITING` by compare-exchange. Only the winner
-//!    writes the value, then stores `READY` with `Release`. A loser gets its value back.
+//! `SetOnce<T>`: built empty. `state` holds the bits `WRITING`, `READY` and `PARKED`;
+//! `WRITING` and `READY`, once set, are never cleared.
+//! 1. `set` sets `WRITING` with `fetch_or`. Only the caller that found it clear writes the
+//!    value; it then swaps `state` to `READY` with `Release` ordering, and if the old state had
+//!    `PARKED`, unparks every thread parked on the slot's address. A loser gets its value back.
 //! 2. `get` loads `state` with `Acquire`; only on `READY` does it hand out `&T`, and the
-//!    `Acquire` load pairs with the `Release` store of step 1, so the write is visible.
-//! 3. `drop` (exclusive access) drops the value if `state` is `READY`.
+//!    `Acquire` load pairs with the `Release` swap of step 1, so the write is visible.
+//! 3. `wait` loops: `get`; if empty, set `PARKED` (compare-exchange), then park on the address
+//!    with a validation, run under the parking table's bucket lock, that `READY` is still clear
+//!    and `PARKED` still set.
+//! 4. `drop` (exclusive access) drops the value if `READY` is set.
 //!
-//! Invariant: after `READY` the value is never written again, so shared references handed
-//! out by `get` stay valid for the life of the slot; `T: Send + Sync` suffices for `Sync`.
+//! Invariants: after `READY` the value is never written again, so shared references handed
+//! out by `get` stay valid for the life of the slot, and `T: Send + Sync` suffices for `Sync`.
+//! A reader never sleeps through the write: the writer's unpark takes the same bucket lock as
+//! the reader's validation, so either the validation sees `READY` (the reader does not
+//! sleep), or the reader is queued before the writer unparks, and the writer, whose swap came
+//! after the reader set `PARKED`, sees `PARKED` and wakes it.
 
 use std::cell::UnsafeCell;
 use std::mem::{ManuallyDrop, MaybeUninit};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::time::Instant;
+
+use parking_lot_core::{DEFAULT_PARK_TOKEN, DEFAULT_UNPARK_TOKEN, ParkResult};
 
 /// A value that one caller, once, may move out.
 pub(crate) struct TakeOnce<F> {
@@ -65,11 +78,12 @@ impl<F> Drop for TakeOnce<F> {
     }
 }
 
-const EMPTY: u8 = 0;
 const WRITING: u8 = 1;
 const READY: u8 = 2;
+const PARKED: u8 = 4;
 
-/// A value written at most once and then read by any number of threads.
+/// A value written at most once and then read by any number of threads, which may block
+/// until it is written.
 pub(crate) struct SetOnce<T> {
     state: AtomicU8,
     value: UnsafeCell<MaybeUninit<T>>,
@@ -82,30 +96,31 @@ unsafe impl<T: Send + Sync> Sync for SetOnce<T> {}
 impl<T> SetOnce<T> {
     pub(crate) const fn new() -> Self {
         SetOnce {
-            state: AtomicU8::new(EMPTY),
+            state: AtomicU8::new(0),
             value: UnsafeCell::new(MaybeUninit::uninit()),
         }
     }
 
-    /// Store `value` if nothing was stored before; otherwise hand it back.
+    /// Store `value` if nothing was stored before, and wake the readers waiting for it;
+    /// otherwise hand it back.
     pub(crate) fn set(&self, value: T) -> Result<(), T> {
-        if self
-            .state
-            .compare_exchange(EMPTY, WRITING, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
+        if self.state.fetch_or(WRITING, Ordering::Acquire) & (WRITING | READY) != 0 {
             return Err(value);
         }
-        // SAFETY: step 1: only the winner of the exchange writes, and no reader looks at the
-        // value before `READY`.
+        // SAFETY: step 1: only the caller that set `WRITING` writes, and no reader looks at
+        // the value before `READY`.
         unsafe { (*self.value.get()).write(value) };
-        self.state.store(READY, Ordering::Release);
+        if self.state.swap(READY, Ordering::Release) & PARKED != 0 {
+            // SAFETY: the key is this slot's address, on which only `wait` parks; nothing is
+            // called back.
+            unsafe { parking_lot_core::unpark_all(self.key(), DEFAULT_UNPARK_TOKEN) };
+        }
         Ok(())
     }
 
     /// The value, once it is stored.
     pub(crate) fn get(&self) -> Option<&T> {
-        if self.state.load(Ordering::Acquire) == READY {
+        if self.state.load(Ordering::Acquire) & READY != 0 {
             // SAFETY: step 2: `READY` is stored after the write, with `Release`, and the value
             // is never written again.
             Some(unsafe { (*self.value.get()).assume_init_ref() })
@@ -113,12 +128,55 @@ impl<T> SetOnce<T> {
             None
         }
     }
+
+    /// Block until the value is stored, or until `deadline` if there is one; `None` if the
+    /// deadline passed first.
+    pub(crate) fn wait(&self, deadline: Option<Instant>) -> Option<&T> {
+        loop {
+            if let Some(v) = self.get() {
+                return Some(v);
+            }
+            // Step 3: announce the reader, then park while nothing is stored.
+            let s = self.state.load(Ordering::Relaxed);
+            if s & PARKED == 0
+                && self
+                    .state
+                    .compare_exchange_weak(s, s | PARKED, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_err()
+            {
+                continue;
+            }
+            let validate = || {
+                let s = self.state.load(Ordering::Relaxed);
+                s & READY == 0 && s & PARKED != 0
+            };
+            // SAFETY: the key is this slot's address, which outlives the wait (the caller
+            // borrows the slot); the callbacks neither panic nor call into parking_lot.
+            let parked = unsafe {
+                parking_lot_core::park(
+                    self.key(),
+                    validate,
+                    || {},
+                    |_, _| {},
+                    DEFAULT_PARK_TOKEN,
+                    deadline,
+                )
+            };
+            if parked == ParkResult::TimedOut {
+                return self.get();
+            }
+        }
+    }
+
+    fn key(&self) -> usize {
+        std::ptr::from_ref(self) as usize
+    }
 }
 
 impl<T> Drop for SetOnce<T> {
     fn drop(&mut self) {
-        if *self.state.get_mut() == READY {
-            // SAFETY: step 3: the value was written, and `&mut self` excludes every reader.
+        if *self.state.get_mut() & READY != 0 {
+            // SAFETY: step 4: the value was written, and `&mut self` excludes every reader.
             unsafe { self.value.get_mut().assume_init_drop() }
         }
     }
@@ -208,6 +266,31 @@ mod tests {
             .collect();
         assert_eq!(won.len(), 1);
         assert_eq!(slot.get(), Some(&won[0]));
+    }
+
+    #[test]
+    fn set_once_wakes_every_blocked_reader_and_times_out_without_a_value() {
+        let slot = Arc::new(SetOnce::new());
+        assert!(slot.wait(Some(Instant::now())).is_none());
+        let (ready_tx, ready_rx) = crossbeam_channel::unbounded::<()>();
+        let readers: Vec<_> = (0..3)
+            .map(|_| {
+                let (slot, ready_tx) = (Arc::clone(&slot), ready_tx.clone());
+                std::thread::spawn(move || {
+                    let _ = ready_tx.send(());
+                    // A lost wake-up shows as `None` after a minute, not as a hang.
+                    slot.wait(Some(Instant::now() + std::time::Duration::from_secs(60)))
+                        .copied()
+                })
+            })
+            .collect();
+        for _ in 0..3 {
+            let _ = ready_rx.recv();
+        }
+        assert!(slot.set(7u64).is_ok());
+        for r in readers {
+            assert_eq!(r.join().ok().flatten(), Some(7));
+        }
     }
 
     #[test]

@@ -65,7 +65,7 @@ impl<T> std::fmt::Debug for Promise<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Promise")
             .field("id", &self.id)
-            .field("label", &self.cell.meta().label.as_str())
+            .field("label", &self.cell.label())
             .field("finished", &self.cell.cell().get().is_some())
             .finish()
     }
@@ -83,7 +83,7 @@ impl<T> Promise<T> {
 
     /// The task's label.
     pub fn label(&self) -> &str {
-        self.cell.meta().label.as_str()
+        self.cell.label()
     }
 
     /// Block until the task has finished; its value, or why there is none.
@@ -181,7 +181,7 @@ impl<T> std::fmt::Debug for Stream<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Stream")
             .field("id", &self.id)
-            .field("label", &self.cell.meta().label.as_str())
+            .field("label", &self.cell.label())
             .field("produced", &self.cell.cell().len())
             .finish()
     }
@@ -195,7 +195,7 @@ impl<T> Stream<T> {
 
     /// The producer's label.
     pub fn label(&self) -> &str {
-        self.cell.meta().label.as_str()
+        self.cell.label()
     }
 
     /// The item count declared with [`TaskBuilder::items`](crate::TaskBuilder::items), if any.
@@ -328,7 +328,7 @@ impl<T> Item<T> {
             ItemState::Past(produced) => {
                 let me = TaskRef {
                     id: self.producer,
-                    label: self.cell.meta().label.to_arc(),
+                    label: self.cell.label_arc(),
                 };
                 Some(Err(TaskError::ItemOutOfRange {
                     task: me.clone(),

@@ -1,5 +1,6 @@
 //! Task identity, and what a worker runs.
 
+use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
@@ -70,8 +71,26 @@ pub(crate) trait Job: Send + Sync {
 pub(crate) trait HoldsCell<C>: Send + Sync {
     /// The result cell.
     fn cell(&self) -> &C;
-    /// The task's label and scheduler.
+    /// The task's given label and scheduler.
     fn meta(&self) -> &Meta;
+    /// The type name of the task's body, for its default label.
+    fn body_type(&self) -> &'static str;
+
+    /// The task's label: the one given, or the default for its body's type.
+    fn label(&self) -> &str {
+        match &self.meta().label {
+            Some(label) => label,
+            None => short_label(self.body_type()),
+        }
+    }
+
+    /// [`label`](Self::label) as a shared string, for errors.
+    fn label_arc(&self) -> Arc<str> {
+        match &self.meta().label {
+            Some(label) => Arc::clone(label),
+            None => Arc::from(short_label(self.body_type())),
+        }
+    }
 }
 
 /// A task's label as its promises show it.
@@ -82,22 +101,6 @@ pub(crate) enum Label {
     Static(&'static str),
     /// A label given by the user.
     Shared(Arc<str>),
-}
-
-impl Label {
-    pub(crate) fn as_str(&self) -> &str {
-        match self {
-            Label::Static(s) => short_label(s),
-            Label::Shared(s) => s,
-        }
-    }
-
-    pub(crate) fn to_arc(&self) -> Arc<str> {
-        match self {
-            Label::Static(s) => Arc::from(short_label(s)),
-            Label::Shared(s) => Arc::clone(s),
-        }
-    }
 }
 
 /// The default label of a task body from its type name: the function's name, or for a
@@ -111,29 +114,34 @@ pub(crate) fn short_label(type_name: &'static str) -> &'static str {
 
 /// What a task's promises know besides its result.
 pub(crate) struct Meta {
-    pub(crate) label: Label,
+    /// The label given, if any; the default one comes from the body's type.
+    pub(crate) label: Option<Arc<str>>,
     pub(crate) owner: Owner,
 }
 
 /// The one implementation of [`Job`]: `body` computes from the inputs it captured and
-/// stores into `cell`. The body is taken out when the task runs or is abandoned.
-pub(crate) struct TaskJob<C, F> {
+/// stores into `cell`. The body is taken out when the task runs or is abandoned. `B` is the
+/// type of the user's body, which `body` wraps: it names the default label, at no cost in
+/// space.
+pub(crate) struct TaskJob<C, F, B> {
     meta: Meta,
     cell: C,
     body: TakeOnce<F>,
+    body_type: PhantomData<fn() -> B>,
 }
 
-impl<C, F> TaskJob<C, F> {
+impl<C, F, B> TaskJob<C, F, B> {
     pub(crate) fn new(meta: Meta, cell: C, body: F) -> Self {
         TaskJob {
             meta,
             cell,
             body: TakeOnce::new(body),
+            body_type: PhantomData,
         }
     }
 }
 
-impl<C, F> HoldsCell<C> for TaskJob<C, F>
+impl<C, F, B> HoldsCell<C> for TaskJob<C, F, B>
 where
     C: Send + Sync,
     F: Send,
@@ -145,9 +153,13 @@ where
     fn meta(&self) -> &Meta {
         &self.meta
     }
+
+    fn body_type(&self) -> &'static str {
+        std::any::type_name::<B>()
+    }
 }
 
-impl<C, F> Job for TaskJob<C, F>
+impl<C, F, B> Job for TaskJob<C, F, B>
 where
     C: Settle + 'static,
     F: FnOnce(&C, &RunCtx<'_>) -> Result<(), Arc<str>> + Send,

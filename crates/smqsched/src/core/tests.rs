@@ -142,10 +142,10 @@ fn op() -> impl Strategy<Value = Op> {
 
 fn job() -> Arc<dyn Job> {
     let meta = crate::task::Meta {
-        label: crate::task::Label::Static("t"),
+        label: None,
         owner: crate::promise::Owner { sched: 0 },
     };
-    Arc::new(TaskJob::new(
+    Arc::new(TaskJob::<_, _, ()>::new(
         meta,
         ValueCell::<()>::new(),
         |_: &ValueCell<()>, _: &RunCtx<'_>| Ok(()),
