@@ -85,6 +85,7 @@ use ready::ReadySet;
 use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::mem::ManuallyDrop;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -192,8 +193,12 @@ impl Node {
         key_of(self.claim, self.seq)
     }
 
-    fn extra_mut(&mut self) -> &mut Extra {
-        self.extra.get_or_insert_with(Box::default)
+    /// Its `Extra`, created if need be; `created` is set when it is (see `Core::has_extras`).
+    fn extra_mut(&mut self, created: &mut bool) -> &mut Extra {
+        self.extra.get_or_insert_with(|| {
+            *created = true;
+            Box::default()
+        })
     }
 
     fn releases(&self) -> Option<u64> {
@@ -212,8 +217,8 @@ impl Node {
         self.extra.as_ref().and_then(|e| e.error.as_ref())
     }
 
-    fn set_error(&mut self, error: TaskError) {
-        self.extra_mut().error = Some(Arc::new(error));
+    fn set_error(&mut self, error: TaskError, created: &mut bool) {
+        self.extra_mut(created).error = Some(Arc::new(error));
     }
 
     fn take_dependents(&mut self) -> u64 {
@@ -369,7 +374,10 @@ struct CheckedOptions {
 
 /// The scheduler's state. See the module docs for the protocol.
 pub(crate) struct Core {
-    nodes: Chunked<Node>,
+    /// Every task's node, by id. Nodes are not dropped one by one: see `Drop for Core`.
+    nodes: Chunked<ManuallyDrop<Node>>,
+    /// Set once any node has an `Extra`.
+    has_extras: bool,
     queues: Vec<QueueState>,
     cursors: Vec<Cursor>,
     /// The cursors' pending visits (see [`Cursor`]).
@@ -453,6 +461,7 @@ impl Core {
     pub(crate) fn new() -> Self {
         Core {
             nodes: Chunked::default(),
+            has_extras: false,
             queues: Vec::new(),
             clock: Clock::new(),
             cursors: Vec::new(),
@@ -727,7 +736,12 @@ impl Core {
             let p = &mut self.nodes[d.task.0 as usize];
             if !Self::available(p, d.item) {
                 match d.item {
-                    Some(i) => p.extra_mut().item_dependents.entry(i).or_default().push(id),
+                    Some(i) => p
+                        .extra_mut(&mut self.has_extras)
+                        .item_dependents
+                        .entry(i)
+                        .or_default()
+                        .push(id),
                     None => {
                         self.links.push(Link {
                             task: id,
@@ -745,7 +759,7 @@ impl Core {
     fn push_node(&mut self, node: Node) {
         let id = self.nodes.len() as u64;
         let (queue, pending) = (node.queue, node.pending);
-        self.nodes.push(node);
+        self.nodes.push(ManuallyDrop::new(node));
         self.unfinished += 1;
         self.log.tasks = self.nodes.len();
         let qs = &mut self.queues[queue as usize];
@@ -816,13 +830,17 @@ impl Core {
             }
         }
         if let Some(h) = releases {
-            self.nodes[h.0 as usize].extra_mut().released_by = Some(id);
+            self.nodes[h.0 as usize]
+                .extra_mut(&mut self.has_extras)
+                .released_by = Some(id);
         }
         if failure.is_none() {
             for &t in settled {
                 let p = &mut self.nodes[t.0 as usize];
                 if !p.is_final() {
-                    p.extra_mut().settled_dependents.push(id);
+                    p.extra_mut(&mut self.has_extras)
+                        .settled_dependents
+                        .push(id);
                 }
             }
             self.register_dependents(id, deps.iter().chain(&release));
@@ -835,6 +853,7 @@ impl Core {
             .extend(settled.iter().map(|&task| Dep { task, item: None }));
         let mut node = Node::new(label, queue, inputs_at, inputs_len, pending, job, now);
         node.hold = hold;
+        self.has_extras = true;
         node.extra = options
             .filter(|o| o.releases.is_some() || !o.requires.is_empty())
             .map(|o| {
@@ -900,5 +919,27 @@ impl Core {
                 },
             },
         }
+    }
+}
+
+impl Drop for Core {
+    /// Release what the nodes own without visiting each node, which for a large run would
+    /// be a pass over all of its memory, cold, at the very end. A node owns only its job,
+    /// while it waits, and its `Extra`: when no task waits and no `Extra` was ever created,
+    /// the nodes own nothing and their memory is freed as it is.
+    fn drop(&mut self) {
+        let waiting = self.queues.iter().any(|q| q.n_waiting + q.n_ready > 0);
+        if waiting || self.has_extras {
+            for n in self.nodes.iter_mut() {
+                n.job = None;
+                n.extra = None;
+            }
+        }
+        debug_assert!(
+            self.nodes
+                .iter_mut()
+                .all(|n| n.job.is_none() && n.extra.is_none()),
+            "a node owns something its counters do not account for"
+        );
     }
 }

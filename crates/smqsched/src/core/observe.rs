@@ -54,7 +54,7 @@ impl Core {
     }
 
     pub(crate) fn task_state(&self, t: TaskId) -> Option<TaskState> {
-        self.nodes.get(t.0 as usize).map(Self::public_state)
+        self.nodes.get(t.0 as usize).map(|n| Self::public_state(n))
     }
 
     pub(crate) fn task_count(&self) -> usize {

@@ -121,7 +121,7 @@ impl Core {
                 q.n_failed += 1;
                 n.state = St::Failed;
                 self.log.record(t);
-                n.set_error(TaskError::clone(&error));
+                n.set_error(TaskError::clone(&error), &mut self.has_extras);
                 self.emit(Some(t), EventKind::Failed { error: *error });
                 self.cascade(t, St::Failed);
             }
@@ -161,7 +161,7 @@ impl Core {
             job.fail(error.clone());
             self.graveyard.push(job);
         }
-        n.set_error(error.clone());
+        n.set_error(error.clone(), &mut self.has_extras);
         if let Some(h) = n.releases() {
             self.release_hold(h);
         }
