@@ -175,7 +175,7 @@ impl Core {
         node.claim = rank;
         node.seq = self.next_seq;
         self.next_seq += 1;
-        if node.pending > 0 {
+        if self.pending[t as usize] > 0 {
             let inputs = &self.edges[node.inputs_at..node.inputs_at + node.inputs_len as usize];
             for d in inputs.iter().rev() {
                 if self.nodes[d.task.0 as usize].state == St::Waiting {
@@ -265,6 +265,7 @@ impl Core {
         q.n_ready -= 1;
         q.n_running += 1;
         n.state = St::Running;
+        self.pending[t as usize] = GONE;
         self.log.record(t);
         // A time read before the lock may precede a submission recorded meanwhile.
         n.started = now.max(n.submitted);

@@ -132,7 +132,6 @@ struct Node {
     extra: Option<Box<Extra>>,
     queue: u32,
     inputs_len: u32,
-    pending: u32,
     items: u32,
     slot: u32,
     state: St,
@@ -161,7 +160,6 @@ impl Node {
         queue: u32,
         inputs_at: usize,
         inputs_len: usize,
-        pending: u32,
         job: Arc<dyn Job>,
         submitted: u64,
     ) -> Node {
@@ -178,7 +176,6 @@ impl Node {
             extra: None,
             queue,
             inputs_len: inputs_len as u32,
-            pending,
             items: 0,
             slot: 0,
             state: St::Waiting,
@@ -241,6 +238,9 @@ impl Node {
 }
 
 const NEVER: u64 = u64::MAX;
+
+/// `Core::pending` of a task that is no longer waiting.
+const GONE: u32 = u32::MAX;
 
 /// An entry of a list of dependents (`Node::dependents`).
 #[derive(Clone, Copy)]
@@ -378,6 +378,10 @@ pub(crate) struct Core {
     nodes: Chunked<ManuallyDrop<Node>>,
     /// Set once any node has an `Extra`.
     has_extras: bool,
+    /// How many inputs of each waiting task are not available yet, by id; `GONE` once the
+    /// task has left the waiting state. Kept apart from the nodes so that counting an
+    /// arrival touches four bytes, not a node: a fan-out makes many arrivals at once.
+    pending: Vec<u32>,
     queues: Vec<QueueState>,
     cursors: Vec<Cursor>,
     /// The cursors' pending visits (see [`Cursor`]).
@@ -462,6 +466,7 @@ impl Core {
         Core {
             nodes: Chunked::default(),
             has_extras: false,
+            pending: Vec::new(),
             queues: Vec::new(),
             clock: Clock::new(),
             cursors: Vec::new(),
@@ -724,8 +729,8 @@ impl Core {
         self.edges.extend_from_slice(deps);
         let now = at.unwrap_or_else(|| self.stamp());
         let label = self.intern_label(label);
-        let node = Node::new(label, queue, inputs_at, deps.len(), pending, job, now);
-        self.push_node(node);
+        let node = Node::new(label, queue, inputs_at, deps.len(), job, now);
+        self.push_node(node, pending);
         self.open_cursor(id);
         Ok(TaskId(id))
     }
@@ -754,12 +759,13 @@ impl Core {
         }
     }
 
-    /// Append the node of a new task and count it.
+    /// Append the node of a new task with `pending` inputs not yet available, and count it.
     #[inline]
-    fn push_node(&mut self, node: Node) {
+    fn push_node(&mut self, node: Node, pending: u32) {
         let id = self.nodes.len() as u64;
-        let (queue, pending) = (node.queue, node.pending);
+        let queue = node.queue;
         self.nodes.push(ManuallyDrop::new(node));
+        self.pending.push(pending);
         self.unfinished += 1;
         self.log.tasks = self.nodes.len();
         let qs = &mut self.queues[queue as usize];
@@ -851,7 +857,7 @@ impl Core {
         self.edges.extend(release);
         self.edges
             .extend(settled.iter().map(|&task| Dep { task, item: None }));
-        let mut node = Node::new(label, queue, inputs_at, inputs_len, pending, job, now);
+        let mut node = Node::new(label, queue, inputs_at, inputs_len, job, now);
         node.hold = hold;
         self.has_extras = true;
         node.extra = options
@@ -863,7 +869,7 @@ impl Core {
                     ..Extra::default()
                 })
             });
-        self.push_node(node);
+        self.push_node(node, pending);
         match failure {
             Some((input, item)) => {
                 let error = self.input_error(id, input, item);

@@ -42,9 +42,9 @@ impl ChangeLog {
 }
 
 impl Core {
-    pub(super) fn public_state(n: &Node) -> TaskState {
-        match n.state {
-            St::Waiting if n.pending == 0 => TaskState::Ready,
+    pub(super) fn public_state(&self, t: usize) -> TaskState {
+        match self.nodes[t].state {
+            St::Waiting if self.pending[t] == 0 => TaskState::Ready,
             St::Waiting => TaskState::Waiting,
             St::Running => TaskState::Running,
             St::Done => TaskState::Done,
@@ -54,7 +54,7 @@ impl Core {
     }
 
     pub(crate) fn task_state(&self, t: TaskId) -> Option<TaskState> {
-        self.nodes.get(t.0 as usize).map(|n| Self::public_state(n))
+        self.task_exists(t).then(|| self.public_state(t.0 as usize))
     }
 
     pub(crate) fn task_count(&self) -> usize {
@@ -67,7 +67,7 @@ impl Core {
             id: TaskId(i as u64),
             label: Arc::clone(&self.label_table[n.label as usize]),
             queue: n.queue,
-            state: Self::public_state(n),
+            state: self.public_state(i),
             inputs: n.inputs_at..n.inputs_at + n.inputs_len as usize,
             items: n.items,
             slot: (n.started != NEVER).then_some(n.slot),

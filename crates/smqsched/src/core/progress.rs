@@ -5,12 +5,13 @@ use super::*;
 impl Core {
     /// A dependent's input became available.
     pub(super) fn input_arrived(&mut self, d: u64) {
-        let n = &mut self.nodes[d as usize];
-        if n.state != St::Waiting {
+        let pending = &mut self.pending[d as usize];
+        if *pending == GONE {
             return;
         }
-        n.pending -= 1;
-        if n.pending == 0 {
+        *pending -= 1;
+        if *pending == 0 {
+            let n = &self.nodes[d as usize];
             self.log.record(d);
             let q = &mut self.queues[n.queue as usize];
             q.n_waiting -= 1;
@@ -149,7 +150,7 @@ impl Core {
         self.log.record(t);
         n.finished = now;
         let q = &mut self.queues[n.queue as usize];
-        if n.pending == 0 {
+        if std::mem::replace(&mut self.pending[t as usize], GONE) == 0 {
             q.n_ready -= 1;
         } else {
             q.n_waiting -= 1;
