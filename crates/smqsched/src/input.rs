@@ -96,6 +96,7 @@ fn item_value<T>(i: &Item<T>) -> &T {
 impl<T> sealed::Sealed for Promise<T> {}
 impl<T: Send + Sync + 'static> Input for Promise<T> {
     type Ref<'a> = &'a T;
+    #[inline]
     fn edges(&self, out: &mut Deps, sched: u64, foreign: &mut Option<TaskId>) {
         let dep = Dep {
             task: self.id,
@@ -114,6 +115,7 @@ impl<T: Send + Sync + 'static> Input for Promise<T> {
 impl<T> sealed::Sealed for Vec<Promise<T>> {}
 impl<T: Send + Sync + 'static> Input for Vec<Promise<T>> {
     type Ref<'a> = Vec<&'a T>;
+    #[inline]
     fn edges(&self, out: &mut Deps, sched: u64, foreign: &mut Option<TaskId>) {
         for p in self {
             p.edges(out, sched, foreign);
@@ -130,6 +132,7 @@ impl<T: Send + Sync + 'static> Input for Vec<Promise<T>> {
 impl<T> sealed::Sealed for Item<T> {}
 impl<T: Send + Sync + 'static> Input for Item<T> {
     type Ref<'a> = &'a T;
+    #[inline]
     fn edges(&self, out: &mut Deps, sched: u64, foreign: &mut Option<TaskId>) {
         let dep = Dep {
             task: self.producer,
@@ -148,6 +151,7 @@ impl<T: Send + Sync + 'static> Input for Item<T> {
 impl<T> sealed::Sealed for Vec<Item<T>> {}
 impl<T: Send + Sync + 'static> Input for Vec<Item<T>> {
     type Ref<'a> = Vec<&'a T>;
+    #[inline]
     fn edges(&self, out: &mut Deps, sched: u64, foreign: &mut Option<TaskId>) {
         for i in self {
             i.edges(out, sched, foreign);
@@ -164,6 +168,7 @@ impl<T: Send + Sync + 'static> Input for Vec<Item<T>> {
 impl<T> sealed::Sealed for Stream<T> {}
 impl<T: Send + Sync + 'static> Input for Stream<T> {
     type Ref<'a> = Vec<&'a T>;
+    #[inline]
     fn edges(&self, out: &mut Deps, sched: u64, foreign: &mut Option<TaskId>) {
         let dep = Dep {
             task: self.id,
@@ -182,6 +187,7 @@ impl<T: Send + Sync + 'static> Input for Stream<T> {
 impl sealed::Sealed for () {}
 impl Input for () {
     type Ref<'a> = ();
+    #[inline]
     fn edges(&self, _: &mut Deps, _: u64, _: &mut Option<TaskId>) {}
     fn count(&self) -> usize {
         0
@@ -250,6 +256,7 @@ macro_rules! tuples {
         impl<$($name: Input),+> sealed::Sealed for ($($name,)+) {}
         impl<$($name: Input),+> Input for ($($name,)+) {
             type Ref<'a> = ($($name::Ref<'a>,)+) where Self: 'a;
+            #[inline]
             fn edges(&self, out: &mut Deps, sched: u64, foreign: &mut Option<TaskId>) {
                 $( self.$idx.edges(out, sched, foreign); )+
             }

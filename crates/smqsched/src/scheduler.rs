@@ -101,9 +101,12 @@ impl Shared {
     /// waiters if warranted.
     #[inline]
     fn unlock(&self, mut core: MutexGuard<'_, Core>, steal_for: Option<u32>) -> Option<Stolen> {
+        // Waiters are woken if a count they wait on dropped to zero and still is zero: a
+        // completion whose decision started the next task does not wake them for nothing.
+        let wake = std::mem::take(&mut core.wake) && (core.in_flight == 0 || core.unfinished == 0);
         // The common cases, with nothing to drop or wake: nothing started (a submission while
         // stopped), or one task started on the caller's own queue (a worker's completion).
-        if core.graveyard.is_empty() && !core.wake {
+        if core.graveyard.is_empty() && !wake {
             match core.outbox.as_slice() {
                 [] => return None,
                 [(q, Msg::Run { .. })] if Some(*q) == steal_for => {
@@ -117,7 +120,7 @@ impl Shared {
                 _ => {}
             }
         }
-        self.unlock_and_deliver(core, steal_for)
+        self.unlock_and_deliver(core, steal_for, wake)
     }
 
     /// [`unlock`](Self::unlock) in general.
@@ -126,6 +129,7 @@ impl Shared {
         &self,
         mut core: MutexGuard<'_, Core>,
         steal_for: Option<u32>,
+        wake: bool,
     ) -> Option<Stolen> {
         let dead = std::mem::take(&mut core.graveyard);
         let mut stolen = None;
@@ -142,7 +146,6 @@ impl Shared {
             1 => core.outbox.pop().into_iter().collect(),
             _ => core.outbox.drain(..).collect(),
         };
-        let wake = std::mem::take(&mut core.wake);
         drop(core);
         // Read-locked only when a message is sent: a worker that takes its next job itself
         // does not touch the lock's shared counter, which the other workers also write.

@@ -393,7 +393,7 @@ pub(crate) struct Core {
     pub(crate) unfinished: u64,
     pub(crate) in_flight: u64,
     /// Set when `unfinished` or `in_flight` drops to zero: the caller wakes the threads in
-    /// `wait` and `wait_drained` after unlocking.
+    /// `wait` and `wait_drained` after unlocking, if the count is still zero then.
     pub(crate) wake: bool,
     subscribers: Vec<Sender<Event>>,
     clock: Clock,
