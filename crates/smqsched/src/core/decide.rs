@@ -58,6 +58,7 @@ impl Core {
         best
     }
 
+    #[inline]
     pub(super) fn has_capacity(&self) -> bool {
         self.queues.iter().any(|q| q.in_use < q.slots || q.held > 0)
     }
@@ -199,12 +200,14 @@ impl Core {
         true
     }
 
+    #[inline]
     pub(super) fn is_releaser_in_place(&self, t: u64) -> bool {
         let n = &self.nodes[t as usize];
         n.releases()
             .is_some_and(|h| self.nodes[h as usize].queue == n.queue)
     }
 
+    #[inline]
     pub(super) fn insert_ready(&mut self, t: u64) {
         let in_place = self.is_releaser_in_place(t);
         let n = &mut self.nodes[t as usize];
@@ -219,6 +222,7 @@ impl Core {
     }
 
     /// Take `t` out of its queue's ready set: lazily, its entry is dead from now on.
+    #[inline]
     pub(super) fn remove_ready(&mut self, t: u64) {
         self.nodes[t as usize].in_ready = false;
     }

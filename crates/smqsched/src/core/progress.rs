@@ -4,6 +4,7 @@ use super::*;
 
 impl Core {
     /// A dependent's input became available.
+    #[inline]
     pub(super) fn input_arrived(&mut self, d: u64) {
         let pending = &mut self.pending[d as usize];
         if *pending == GONE {

@@ -27,6 +27,7 @@ pub(super) struct ReadySet {
 }
 
 impl ReadySet {
+    #[inline]
     pub(super) fn insert(&mut self, key: u128, t: u64) {
         match (self.run.front(), self.run.back()) {
             (_, Some(&(last, _))) if key > last => self.run.push_back((key, t)),
@@ -65,6 +66,7 @@ impl ReadySet {
     }
 
     /// Whether it holds no entry, live or dead.
+    #[inline]
     pub(super) fn is_empty(&self) -> bool {
         self.run.is_empty() && self.heap.is_empty()
     }
