@@ -60,8 +60,10 @@
 //! * A task is live in its queue's ready set iff it is `Waiting`, claimed, and has no pending
 //!   inputs; its live entry has its current key. (Step 4 starts a task in the same step that
 //!   claims it, so such a task never needs an entry.)
-//! * `pending` counts the task's inputs that are not yet available (an input used twice
-//!   counts twice, and is in the producer's dependents twice).
+//! * `Core::pending` counts a waiting task's inputs that are not yet available (an input
+//!   used twice counts twice, and is in the producer's dependents twice), and is `GONE` for
+//!   every other task.
+//! * A node holds its job exactly while its task waits.
 //! * A started task's inputs are all available; so walking never enters a started task.
 //! * `in_use` counts busy slots of a queue, including slots held by finished `hold` tasks.
 //!
