@@ -36,8 +36,11 @@ impl<T> Chunked<T> {
         self.len += 1;
     }
 
-    pub(super) fn get(&self, i: usize) -> Option<&T> {
-        self.chunks.get(i / CHUNK).and_then(|c| c.get(i % CHUNK))
+    #[inline]
+    pub(super) fn get_mut(&mut self, i: usize) -> Option<&mut T> {
+        self.chunks
+            .get_mut(i / CHUNK)
+            .and_then(|c| c.get_mut(i % CHUNK))
     }
 
     pub(super) fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> {

@@ -701,20 +701,33 @@ impl Core {
     /// The common task, without options and with no failed input, takes a short path; every
     /// other goes through [`add_task_in_full`](Self::add_task_in_full).
     pub(crate) fn add_task(&mut self, spec: TaskSpec<'_>) -> Result<TaskId, Rejected> {
-        if spec.options.is_some() || self.shutdown {
+        if spec.options.is_some() || self.shutdown || spec.deps.iter().any(|d| d.item.is_some()) {
             return self.add_task_in_full(spec);
         }
+        // One pass over the inputs, each a whole result: count those not available yet and
+        // register the new task with them, so that a task of many inputs visits each
+        // producer's node once. An unknown or failed input undoes the registrations.
+        let id = self.nodes.len() as u64;
         let mut pending = 0u32;
-        for d in spec.deps {
-            let Some(p) = self.nodes.get(d.task.0 as usize) else {
+        for (i, d) in spec.deps.iter().enumerate() {
+            let Some(p) = self.nodes.get_mut(d.task.0 as usize) else {
+                self.unregister(&spec.deps[..i]);
                 return Err((SubmitError::ForeignInput { input: d.task }, spec.job));
             };
-            if !Self::available(p, d.item) {
-                if p.is_final() {
-                    // It failed, or ended short of the item: the full path fails the task.
+            match p.state {
+                St::Done => {}
+                St::Waiting | St::Running => {
+                    pending += 1;
+                    self.links.push(Link {
+                        task: id,
+                        next: p.dependents,
+                    });
+                    p.dependents = (self.links.len() - 1) as u64;
+                }
+                St::Failed | St::Cancelled => {
+                    self.unregister(&spec.deps[..i]);
                     return self.add_task_in_full(spec);
                 }
-                pending += 1;
             }
         }
         let TaskSpec {
@@ -725,8 +738,6 @@ impl Core {
             at,
             options: _,
         } = spec;
-        let id = self.nodes.len() as u64;
-        self.register_dependents(id, deps.iter());
         let inputs_at = self.edges.len();
         self.edges.extend_from_slice(deps);
         let now = at.unwrap_or_else(|| self.stamp());
@@ -735,6 +746,19 @@ impl Core {
         self.push_node(node, pending);
         self.open_cursor(id);
         Ok(TaskId(id))
+    }
+
+    /// Undo the registrations `add_task` made for the whole-result inputs `deps`, last first:
+    /// each producer not done got the newest link.
+    fn unregister(&mut self, deps: &[Dep]) {
+        for d in deps.iter().rev() {
+            let p = &mut self.nodes[d.task.0 as usize];
+            if p.state != St::Done
+                && let Some(link) = self.links.pop()
+            {
+                p.dependents = link.next;
+            }
+        }
     }
 
     /// Record task `id` as a dependent of each of `deps` that is not available yet.

@@ -417,3 +417,53 @@ fn a_snapshot_older_than_the_change_log_is_rebuilt_in_full() {
     assert_eq!(old.tasks[0].items, 100_000);
     assert_eq!(old.tasks[0].state, TaskState::Done);
 }
+
+/// Submit a task on queue 0 with whole-result inputs `inputs`.
+fn add(core: &mut Core, inputs: &[u64]) -> Result<TaskId, SubmitError> {
+    let deps: Vec<Dep> = inputs
+        .iter()
+        .map(|&t| Dep {
+            task: TaskId(t),
+            item: None,
+        })
+        .collect();
+    let spec = TaskSpec {
+        queue: 0,
+        label: Label::Static("t"),
+        deps: &deps,
+        job: job(),
+        at: None,
+        options: None,
+    };
+    core.add_task(spec).map_err(|(e, _)| e)
+}
+
+#[test]
+fn a_submission_refused_after_some_inputs_leaves_no_trace_on_them() {
+    let mut core = Core::new();
+    core.add_queue(Arc::from("q"), 1, Vec::new());
+    let a = add(&mut core, &[]).map(TaskId::index);
+    let b = add(&mut core, &[]).map(TaskId::index);
+    assert_eq!((a, b), (Ok(0), Ok(1)));
+    // Fail task 1 before it starts.
+    assert_eq!(core.cancel(TaskId(1)), Ok(1));
+    // Inputs: 0 (pending), 0 again, then 1 (cancelled): the task fails at once, and 0 keeps
+    // no dependent from it.
+    assert_eq!(add(&mut core, &[0, 0, 1]).map(TaskId::index), Ok(2));
+    assert_eq!(core.task_state(TaskId(2)), Some(TaskState::Failed));
+    // Inputs: 0 (pending), then one that does not exist: refused, nothing recorded.
+    assert!(matches!(
+        add(&mut core, &[0, 99]),
+        Err(SubmitError::ForeignInput { input: TaskId(99) })
+    ));
+    assert_eq!(core.task_count(), 3);
+    // Task 0 runs and completes: its dependents are only real ones (here, none waiting).
+    let c = add(&mut core, &[0]).map(TaskId::index);
+    assert_eq!(c, Ok(3));
+    core.set_running(true);
+    assert_eq!(drain(&mut core), vec![0]);
+    core.complete(TaskId(0), Ok(()));
+    assert_eq!(drain(&mut core), vec![3]);
+    core.complete(TaskId(3), Ok(()));
+    assert_eq!(core.unfinished, 0);
+}
