@@ -179,7 +179,8 @@ impl Core {
         if self.pending[t as usize] > 0 {
             let inputs = &self.edges[node.inputs_at..node.inputs_at + node.inputs_len as usize];
             for d in inputs.iter().rev() {
-                if self.nodes[d.task.0 as usize].state == St::Waiting {
+                // Waiting, read from the dense pending array rather than the input's node.
+                if self.pending[d.task.0 as usize] != GONE {
                     self.walk.push(d.task.0);
                 }
             }
