@@ -98,10 +98,7 @@ impl<T: Send + Sync + 'static> Input for Promise<T> {
     type Ref<'a> = &'a T;
     #[inline]
     fn edges(&self, out: &mut Deps, sched: u64, foreign: &mut Option<TaskId>) {
-        let dep = Dep {
-            task: self.id,
-            item: None,
-        };
+        let dep = Dep::whole(self.id);
         push_edge(out, dep, self.cell.meta().owner.sched, sched, foreign);
     }
     fn count(&self) -> usize {
@@ -170,10 +167,7 @@ impl<T: Send + Sync + 'static> Input for Stream<T> {
     type Ref<'a> = Vec<&'a T>;
     #[inline]
     fn edges(&self, out: &mut Deps, sched: u64, foreign: &mut Option<TaskId>) {
-        let dep = Dep {
-            task: self.id,
-            item: None,
-        };
+        let dep = Dep::whole(self.id);
         push_edge(out, dep, self.cell.meta().owner.sched, sched, foreign);
     }
     fn count(&self) -> usize {

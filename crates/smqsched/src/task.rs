@@ -45,6 +45,13 @@ pub struct Dep {
     pub item: Option<u32>,
 }
 
+impl Dep {
+    /// An edge on the whole result of `task`.
+    pub(crate) fn whole(task: TaskId) -> Dep {
+        Dep { task, item: None }
+    }
+}
+
 /// What a worker thread runs: a task's body, and the result cell it writes.
 ///
 /// A job is shared (`Arc<dyn Job>`): the scheduler holds it until the task starts, and the

@@ -730,19 +730,11 @@ impl Core {
                 }
             }
         }
-        let TaskSpec {
-            queue,
-            label,
-            deps,
-            job,
-            at,
-            options: _,
-        } = spec;
         let inputs_at = self.edges.len();
-        self.edges.extend_from_slice(deps);
-        let now = at.unwrap_or_else(|| self.stamp());
-        let label = self.intern_label(label);
-        let node = Node::new(label, queue, inputs_at, deps.len(), job, now);
+        self.edges.extend_from_slice(spec.deps);
+        let now = spec.at.unwrap_or_else(|| self.stamp());
+        let label = self.intern_label(spec.label);
+        let node = Node::new(label, spec.queue, inputs_at, spec.deps.len(), spec.job, now);
         self.push_node(node, pending);
         self.open_cursor(id);
         Ok(TaskId(id))
