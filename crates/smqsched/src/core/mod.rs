@@ -718,11 +718,7 @@ impl Core {
                 St::Done => {}
                 St::Waiting | St::Running => {
                     pending += 1;
-                    self.links.push(Link {
-                        task: id,
-                        next: p.dependents,
-                    });
-                    p.dependents = (self.links.len() - 1) as u64;
+                    Self::link(&mut self.links, p, id);
                 }
                 St::Failed | St::Cancelled => {
                     self.unregister(&spec.deps[..i]);
@@ -738,6 +734,15 @@ impl Core {
         self.push_node(node, pending);
         self.open_cursor(id);
         Ok(TaskId(id))
+    }
+
+    /// Add task `id` to the dependents of `p`; `links` is the core's.
+    fn link(links: &mut Vec<Link>, p: &mut Node, id: u64) {
+        links.push(Link {
+            task: id,
+            next: p.dependents,
+        });
+        p.dependents = (links.len() - 1) as u64;
     }
 
     /// Undo the registrations `add_task` made for the whole-result inputs `deps`, last first:
@@ -765,13 +770,7 @@ impl Core {
                         .entry(i)
                         .or_default()
                         .push(id),
-                    None => {
-                        self.links.push(Link {
-                            task: id,
-                            next: p.dependents,
-                        });
-                        p.dependents = (self.links.len() - 1) as u64;
-                    }
+                    None => Self::link(&mut self.links, p, id),
                 }
             }
         }
@@ -877,7 +876,6 @@ impl Core {
             .extend(settled.iter().map(|&task| Dep { task, item: None }));
         let mut node = Node::new(label, queue, inputs_at, inputs_len, job, now);
         node.hold = hold;
-        self.has_extras = true;
         node.extra = options
             .filter(|o| o.releases.is_some() || !o.requires.is_empty())
             .map(|o| {
@@ -887,6 +885,7 @@ impl Core {
                     ..Extra::default()
                 })
             });
+        self.has_extras |= node.extra.is_some();
         self.push_node(node, pending);
         match failure {
             Some((input, item)) => {
