@@ -110,16 +110,13 @@ impl Core {
         }
         self.cursors.clear();
         self.walk.clear();
-        let mut roots = Vec::new();
-        for (t, n) in self.nodes.iter_mut().enumerate() {
+        for t in 0..self.nodes.len() {
+            let n = &mut self.nodes[t];
             if n.state == St::Waiting {
                 n.claim = UNCLAIMED;
                 n.in_ready = false;
-                roots.push(t as u64);
+                self.open_cursor(t as u64);
             }
-        }
-        for t in roots {
-            self.open_cursor(t);
         }
     }
 
