@@ -55,25 +55,13 @@ impl<D: Dependency + ?Sized> Dependency for Box<D> {
 
 impl<T> Dependency for Promise<T> {
     fn edge(&self) -> (Dep, u64) {
-        (
-            Dep {
-                task: self.id,
-                item: None,
-            },
-            self.cell.meta().owner.sched,
-        )
+        (Dep::whole(self.id), self.cell.meta().owner.sched)
     }
 }
 
 impl<T> Dependency for Stream<T> {
     fn edge(&self) -> (Dep, u64) {
-        (
-            Dep {
-                task: self.id,
-                item: None,
-            },
-            self.cell.meta().owner.sched,
-        )
+        (Dep::whole(self.id), self.cell.meta().owner.sched)
     }
 }
 

@@ -100,11 +100,11 @@ pub(crate) trait HoldsCell<C>: Send + Sync {
     }
 }
 
-/// A task's label as its promises show it.
-#[derive(Clone)]
+/// A new task's label as the scheduler receives it (its promises keep only a given label, in
+/// [`Meta`], and derive the default from the body's type).
 pub(crate) enum Label {
-    /// The default label: the body's type name, shortened only when it is shown (see
-    /// [`short_label`]), so that submitting does no string work.
+    /// The default label: the body's type name, which the scheduler shortens (see
+    /// [`short_label`]) once per body type.
     Static(&'static str),
     /// A label given by the user.
     Shared(Arc<str>),

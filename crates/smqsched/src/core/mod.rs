@@ -822,10 +822,7 @@ impl Core {
             None => (&[], false, None),
         };
         // The releaser runs after its holder: an input after the others.
-        let release = releases.map(|h| Dep {
-            task: h,
-            item: None,
-        });
+        let release = releases.map(Dep::whole);
 
         let id = self.nodes.len() as u64;
         let now = at.unwrap_or_else(|| self.stamp());
@@ -873,7 +870,7 @@ impl Core {
         self.edges.extend_from_slice(deps);
         self.edges.extend(release);
         self.edges
-            .extend(settled.iter().map(|&task| Dep { task, item: None }));
+            .extend(settled.iter().map(|&task| Dep::whole(task)));
         let mut node = Node::new(label, queue, inputs_at, inputs_len, job, now);
         node.hold = hold;
         node.extra = options
