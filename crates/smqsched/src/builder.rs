@@ -207,9 +207,10 @@ impl<'q> TaskBuilder<'q> {
         self
     }
 
+    #[inline]
     fn spawn(
         self,
-        mut deps: Deps,
+        deps: &mut Deps,
         mut foreign: Option<TaskId>,
         job: Arc<dyn Job>,
         label: Label,
@@ -217,7 +218,7 @@ impl<'q> TaskBuilder<'q> {
         let shared = &self.queue.handle.shared;
         let options = self
             .options
-            .map(|o| spec_options(*o, shared.id, &mut deps, &mut foreign));
+            .map(|o| spec_options(*o, shared.id, deps, &mut foreign));
         if let Some(input) = foreign {
             drop(job);
             return Err(SubmitError::ForeignInput { input });
@@ -225,7 +226,7 @@ impl<'q> TaskBuilder<'q> {
         shared.submit(TaskSpec {
             queue: self.queue.index,
             label,
-            deps: &deps,
+            deps,
             job,
             at: Some(shared.clock.stamp()),
             options,
@@ -250,12 +251,15 @@ impl<'q> TaskBuilder<'q> {
     }
 
     /// A task of body type `B` (named by the default label) computing a value.
-    fn value_task<B: 'static, In: Input, T: Send + Sync + 'static>(
+    fn value_task<B: 'static, I: IntoInputs, T: Send + Sync + 'static>(
         self,
-        input: In,
-        body: impl FnOnce(In::Ref<'_>) -> Result<T, Arc<str>> + Send + 'static,
+        inputs: I,
+        body: impl FnOnce(<I::Input as Input>::Ref<'_>) -> Result<T, Arc<str>> + Send + 'static,
     ) -> Result<Promise<T>, SubmitError> {
-        let (deps, foreign) = deps_of(&input, self.queue.handle.shared.id);
+        let mut deps = Deps::new();
+        let mut foreign = None;
+        let input =
+            inputs.into_input_with_edges(&mut deps, self.queue.handle.shared.id, &mut foreign);
         let label = self.label_for::<B>();
         let task = Arc::new(TaskJob::<_, _, B>::new(
             self.meta(),
@@ -265,22 +269,27 @@ impl<'q> TaskBuilder<'q> {
                 // Release the inputs before the result is published, so that whoever sees
                 // the result also sees the inputs' values freed if nothing else needs them.
                 drop(input);
-                cell.set(Ok(value?));
+                cell.set_value(value?);
                 Ok(())
             },
         ));
         let cell: Arc<dyn HoldsCell<ValueCell<T>>> = task.clone();
-        let id = self.spawn(deps, foreign, task, label)?;
+        let id = self.spawn(&mut deps, foreign, task, label)?;
         Ok(Promise { cell, id })
     }
 
     /// A progressive task of body type `B` (named by the default label).
-    fn stream_task<B: 'static, In: Input, T: Send + Sync + 'static>(
+    fn stream_task<B: 'static, I: IntoInputs, T: Send + Sync + 'static>(
         self,
-        input: In,
-        body: impl FnOnce(In::Ref<'_>, &Emitter<T>) -> Result<(), Arc<str>> + Send + 'static,
+        inputs: I,
+        body: impl FnOnce(<I::Input as Input>::Ref<'_>, &Emitter<T>) -> Result<(), Arc<str>>
+        + Send
+        + 'static,
     ) -> Result<Stream<T>, SubmitError> {
-        let (deps, foreign) = deps_of(&input, self.queue.handle.shared.id);
+        let mut deps = Deps::new();
+        let mut foreign = None;
+        let input =
+            inputs.into_input_with_edges(&mut deps, self.queue.handle.shared.id, &mut foreign);
         let declared = self.options.as_ref().and_then(|o| o.items);
         let label = self.label_for::<B>();
         let task = Arc::new(TaskJob::<_, _, B>::new(
@@ -308,7 +317,7 @@ impl<'q> TaskBuilder<'q> {
             },
         ));
         let cell: Arc<dyn HoldsCell<StreamCell<T>>> = task.clone();
-        let id = self.spawn(deps, foreign, task, label)?;
+        let id = self.spawn(&mut deps, foreign, task, label)?;
         Ok(Stream { cell, id, declared })
     }
 
@@ -325,7 +334,7 @@ impl<'q> TaskBuilder<'q> {
         T: Send + Sync + 'static,
         F: for<'a> FnOnce(<I::Input as Input>::Ref<'a>) -> T + Send + 'static,
     {
-        self.value_task::<F, _, _>(inputs.into_input(), move |args| Ok(f(args)))
+        self.value_task::<F, _, _>(inputs, move |args| Ok(f(args)))
     }
 
     /// Submit a task whose body may fail; see [`Queue::submit_result`].
@@ -340,7 +349,7 @@ impl<'q> TaskBuilder<'q> {
         E: Display,
         F: for<'a> FnOnce(<I::Input as Input>::Ref<'a>) -> Result<T, E> + Send + 'static,
     {
-        self.value_task::<F, _, _>(inputs.into_input(), move |args| {
+        self.value_task::<F, _, _>(inputs, move |args| {
             f(args).map_err(|e| Arc::from(e.to_string()))
         })
     }
@@ -358,7 +367,7 @@ impl<'q> TaskBuilder<'q> {
         It: IntoIterator<Item = T>,
         F: for<'a> FnOnce(<I::Input as Input>::Ref<'a>) -> It + Send + 'static,
     {
-        self.stream_task::<F, _, _>(inputs.into_input(), move |args, emitter| {
+        self.stream_task::<F, _, _>(inputs, move |args, emitter| {
             for item in f(args) {
                 emitter.emit(item);
             }
@@ -381,7 +390,7 @@ impl<'q> TaskBuilder<'q> {
             + Send
             + 'static,
     {
-        self.stream_task::<F, _, _>(inputs.into_input(), move |args, emitter| {
+        self.stream_task::<F, _, _>(inputs, move |args, emitter| {
             f(args, emitter).map_err(|e| Arc::from(e.to_string()))
         })
     }
@@ -420,18 +429,6 @@ fn spec_options(
         releases: o.releases.map(|(t, _)| t),
         requires: o.requires,
     })
-}
-
-/// The input edges, and an input from another scheduler if there is one.
-fn deps_of<In: Input>(input: &In, sched: u64) -> (Deps, Option<TaskId>) {
-    let mut deps = Deps::new();
-    let count = input.count();
-    if count > deps.inline_size() {
-        deps.reserve_exact(count);
-    }
-    let mut foreign = None;
-    input.edges(&mut deps, sched, &mut foreign);
-    (deps, foreign)
 }
 
 /// Hands the items of a progressive producer to the scheduler, one at a time; see

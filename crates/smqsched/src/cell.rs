@@ -39,9 +39,15 @@ impl<T> ValueCell<T> {
         }
     }
 
-    /// Store the outcome, unless one is stored already, and wake the readers.
-    pub(crate) fn set(&self, outcome: Result<T, TaskError>) {
-        let _ = self.value.set(outcome.map_err(Arc::new));
+    /// Store the value, unless an outcome is stored already, and wake the readers.
+    #[inline]
+    pub(crate) fn set_value(&self, value: T) {
+        let _ = self.value.set(Ok(value));
+    }
+
+    /// Store the error, unless an outcome is stored already, and wake the readers.
+    pub(crate) fn set_error(&self, error: TaskError) {
+        let _ = self.value.set(Err(Arc::new(error)));
     }
 
     pub(crate) fn get(&self) -> Option<&Outcome<T>> {
@@ -66,7 +72,7 @@ impl<T> ValueCell<T> {
 
 impl<T: Send + Sync> Settle for ValueCell<T> {
     fn fail(&self, error: TaskError) {
-        self.set(Err(error));
+        self.set_error(error);
     }
 }
 

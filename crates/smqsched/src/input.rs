@@ -74,6 +74,45 @@ pub trait IntoInputs {
     type Input: Input;
     /// Convert (cloning handles, never values).
     fn into_input(self) -> Self::Input;
+
+    /// Convert, and append the edges of the stored form to `out` as [`Input::edges`] does.
+    /// Vectors and slices of handles do both in one pass, so that a fan-in of many inputs
+    /// reads each producer's handle once, not twice.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn into_input_with_edges(
+        self,
+        out: &mut Deps,
+        sched: u64,
+        foreign: &mut Option<TaskId>,
+    ) -> Self::Input
+    where
+        Self: Sized,
+    {
+        let input = self.into_input();
+        let count = input.count();
+        if count > out.capacity() - out.len() {
+            out.reserve_exact(count);
+        }
+        input.edges(out, sched, foreign);
+        input
+    }
+}
+
+/// Clone every handle of `all` and append its edge to `out`, in one pass.
+fn clone_with_edges<P: Input + Clone>(
+    all: &[P],
+    out: &mut Deps,
+    sched: u64,
+    foreign: &mut Option<TaskId>,
+) -> Vec<P> {
+    out.reserve_exact(all.len());
+    all.iter()
+        .map(|p| {
+            p.edges(out, sched, foreign);
+            p.clone()
+        })
+        .collect()
 }
 
 fn promise_value<T>(p: &Promise<T>) -> &T {
@@ -198,6 +237,7 @@ macro_rules! into_by_clone {
     ($($src:ty => $dst:ty),* $(,)?) => {$(
         impl<T: Send + Sync + 'static> IntoInputs for $src {
             type Input = $dst;
+            #[inline]
             fn into_input(self) -> $dst {
                 self.clone()
             }
@@ -209,6 +249,7 @@ macro_rules! into_by_move {
     ($($src:ty),* $(,)?) => {$(
         impl<T: Send + Sync + 'static> IntoInputs for $src {
             type Input = $src;
+            #[inline]
             fn into_input(self) -> $src {
                 self
             }
@@ -220,8 +261,6 @@ into_by_clone!(
     &Promise<T> => Promise<T>,
     &Item<T> => Item<T>,
     &Stream<T> => Stream<T>,
-    &Vec<Promise<T>> => Vec<Promise<T>>,
-    &Vec<Item<T>> => Vec<Item<T>>,
 );
 into_by_move!(
     Promise<T>,
@@ -231,19 +270,31 @@ into_by_move!(
     Vec<Item<T>>
 );
 
-impl<T: Send + Sync + 'static> IntoInputs for &[Promise<T>] {
-    type Input = Vec<Promise<T>>;
-    fn into_input(self) -> Vec<Promise<T>> {
-        self.to_vec()
-    }
+macro_rules! into_by_cloning_all {
+    ($($src:ty => $dst:ty),* $(,)?) => {$(
+        impl<T: Send + Sync + 'static> IntoInputs for $src {
+            type Input = $dst;
+            fn into_input(self) -> $dst {
+                self.to_vec()
+            }
+            fn into_input_with_edges(
+                self,
+                out: &mut Deps,
+                sched: u64,
+                foreign: &mut Option<TaskId>,
+            ) -> $dst {
+                clone_with_edges(self, out, sched, foreign)
+            }
+        }
+    )*};
 }
 
-impl<T: Send + Sync + 'static> IntoInputs for &[Item<T>] {
-    type Input = Vec<Item<T>>;
-    fn into_input(self) -> Vec<Item<T>> {
-        self.to_vec()
-    }
-}
+into_by_cloning_all!(
+    &[Promise<T>] => Vec<Promise<T>>,
+    &Vec<Promise<T>> => Vec<Promise<T>>,
+    &[Item<T>] => Vec<Item<T>>,
+    &Vec<Item<T>> => Vec<Item<T>>,
+);
 
 macro_rules! tuples {
     ($( ($($name:ident $idx:tt),+) )*) => {$(
@@ -265,6 +316,16 @@ macro_rules! tuples {
             type Input = ($($name::Input,)+);
             fn into_input(self) -> Self::Input {
                 ($( self.$idx.into_input(), )+)
+            }
+            #[inline(always)]
+            fn into_input_with_edges(
+                self,
+                out: &mut Deps,
+                sched: u64,
+                foreign: &mut Option<TaskId>,
+            ) -> Self::Input {
+                // Left to right: the edges come in argument order.
+                ($( self.$idx.into_input_with_edges(out, sched, foreign), )+)
             }
         }
     )*};

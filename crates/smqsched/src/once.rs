@@ -103,6 +103,7 @@ impl<T> SetOnce<T> {
 
     /// Store `value` if nothing was stored before, and wake the readers waiting for it;
     /// otherwise hand it back.
+    #[inline(always)]
     pub(crate) fn set(&self, value: T) -> Result<(), T> {
         if self.state.fetch_or(WRITING, Ordering::Acquire) & (WRITING | READY) != 0 {
             return Err(value);

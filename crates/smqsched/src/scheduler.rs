@@ -83,6 +83,7 @@ impl Shared {
     }
 
     /// Record a task and run the decision procedure; see [`Core::add_task`].
+    #[inline]
     pub(crate) fn submit(&self, spec: TaskSpec<'_>) -> Result<TaskId, SubmitError> {
         let mut core = self.core.lock();
         let added = core.add_task(spec);

@@ -190,6 +190,31 @@ fn bad_input_gets_a_clear_error() {
         }
     );
     assert!(e.to_string().contains("another scheduler"));
+    // Also when it hides among this scheduler's own promises in a fan-in, by vector or slice.
+    let mut mixed: Vec<_> = (0..3).map(|i| q.submit((), move |()| i)).collect();
+    mixed.insert(1, foreign.clone());
+    let before = sch.task_count();
+    let e = q
+        .task()
+        .submit(&mixed, |xs: Vec<&i32>| xs.len())
+        .unwrap_err();
+    assert_eq!(
+        e,
+        SubmitError::ForeignInput {
+            input: foreign.id()
+        }
+    );
+    let e = q
+        .task()
+        .submit(&mixed[..], |xs: Vec<&i32>| xs.len())
+        .unwrap_err();
+    assert_eq!(
+        e,
+        SubmitError::ForeignInput {
+            input: foreign.id()
+        }
+    );
+    assert_eq!(sch.task_count(), before, "a refused task is not recorded");
 
     let e = sch.queue("zero", 0).unwrap_err();
     assert!(matches!(e, QueueError::ZeroSlots { .. }));

@@ -36,13 +36,6 @@ impl<T> Chunked<T> {
         self.len += 1;
     }
 
-    #[inline]
-    pub(super) fn get_mut(&mut self, i: usize) -> Option<&mut T> {
-        self.chunks
-            .get_mut(i / CHUNK)
-            .and_then(|c| c.get_mut(i % CHUNK))
-    }
-
     pub(super) fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> {
         self.chunks.iter_mut().flatten()
     }

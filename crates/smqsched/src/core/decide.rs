@@ -4,13 +4,13 @@ use super::*;
 
 impl Core {
     /// The smallest key among ready tasks that their queue can take now.
-    pub(super) fn best_ready(&mut self) -> Option<(u128, u64)> {
+    pub(super) fn best_ready(&mut self) -> Option<(Key, u64)> {
         let nodes = &self.nodes;
-        let live = |key: u128, t: u64| {
+        let live = |key: Key, t: u64| {
             let n = &nodes[t as usize];
             n.in_ready && n.key() == key
         };
-        let mut best: Option<(u128, u64)> = None;
+        let mut best: Option<(Key, u64)> = None;
         for q in &mut self.queues {
             let QueueState {
                 ready,
@@ -177,7 +177,7 @@ impl Core {
             let inputs = &self.edges[node.inputs_at..node.inputs_at + node.inputs_len as usize];
             for d in inputs.iter().rev() {
                 // Waiting, read from the dense pending array rather than the input's node.
-                if self.pending[d.task.0 as usize] != GONE {
+                if is_waiting(self.pending[d.task.0 as usize]) {
                     self.walk.push(d.task.0);
                 }
             }
@@ -225,6 +225,7 @@ impl Core {
         self.nodes[t as usize].in_ready = false;
     }
 
+    #[inline]
     pub(super) fn start(&mut self, t: u64) {
         // One clock read per decision: tasks started together share their start time, and a
         // decision right after a completion uses the completion's time.
@@ -267,7 +268,7 @@ impl Core {
         q.n_ready -= 1;
         q.n_running += 1;
         n.state = St::Running;
-        self.pending[t as usize] = GONE;
+        self.pending[t as usize] = RUNNING;
         self.log.record(t);
         // A time read before the lock may precede a submission recorded meanwhile.
         n.started = now.max(n.submitted);

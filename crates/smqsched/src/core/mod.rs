@@ -61,8 +61,8 @@
 //!   inputs; its live entry has its current key. (Step 4 starts a task in the same step that
 //!   claims it, so such a task never needs an entry.)
 //! * `Core::pending` counts a waiting task's inputs that are not yet available (an input
-//!   used twice counts twice, and is in the producer's dependents twice), and is `GONE` for
-//!   every other task.
+//!   used twice counts twice, and is in the producer's dependents twice); for every other
+//!   task it is `RUNNING`, `DONE` or `ENDED`, as its node's state says.
 //! * A node holds its job exactly while its task waits.
 //! * A started task's inputs are all available; so walking never enters a started task.
 //! * `in_use` counts busy slots of a queue, including slots held by finished `hold` tasks.
@@ -119,9 +119,6 @@ struct Node {
     label: u32,
     /// Its inputs: `edges[inputs_at..inputs_at + inputs_len]`.
     inputs_at: usize,
-    /// Tasks waiting for the whole result: the first entry of their list in `Core::links`,
-    /// newest first, or `NO_LINK`.
-    dependents: u64,
     job: Option<Arc<dyn Job>>,
     /// The rank of the cursor that claimed it, or `UNCLAIMED`; with `seq`, its key.
     claim: u64,
@@ -168,7 +165,6 @@ impl Node {
         Node {
             label,
             inputs_at,
-            dependents: NO_LINK,
             job: Some(job),
             claim: UNCLAIMED,
             seq: 0,
@@ -188,7 +184,7 @@ impl Node {
     }
 
     /// Its key in its queue's ready set: walk order.
-    fn key(&self) -> u128 {
+    fn key(&self) -> Key {
         key_of(self.claim, self.seq)
     }
 
@@ -220,10 +216,6 @@ impl Node {
         self.extra_mut(created).error = Some(Arc::new(error));
     }
 
-    fn take_dependents(&mut self) -> u64 {
-        std::mem::replace(&mut self.dependents, NO_LINK)
-    }
-
     fn take_settled_dependents(&mut self) -> Vec<u64> {
         self.extra
             .as_mut()
@@ -241,10 +233,20 @@ impl Node {
 
 const NEVER: u64 = u64::MAX;
 
-/// `Core::pending` of a task that is no longer waiting.
-const GONE: u32 = u32::MAX;
+/// `Core::pending` of a task that is no longer waiting, by its state: the array doubles as a
+/// dense record of which tasks are running, done, or ended otherwise (failed or cancelled),
+/// so that registering a dependent reads four bytes rather than the producer's node.
+const RUNNING: u32 = u32::MAX;
+const DONE: u32 = u32::MAX - 1;
+const ENDED: u32 = u32::MAX - 2;
 
-/// An entry of a list of dependents (`Node::dependents`).
+/// Whether `pending`, an entry of `Core::pending`, is the count of a waiting task.
+#[inline]
+fn is_waiting(pending: u32) -> bool {
+    pending < ENDED
+}
+
+/// An entry of a list of dependents (`Core::heads`).
 #[derive(Clone, Copy)]
 struct Link {
     task: u64,
@@ -277,6 +279,7 @@ impl Clock {
     }
 
     /// Nanoseconds since creation.
+    #[inline]
     pub(crate) fn stamp(&self) -> u64 {
         self.clock
             .delta_as_nanos(self.start, self.clock.raw())
@@ -380,10 +383,14 @@ pub(crate) struct Core {
     nodes: Chunked<ManuallyDrop<Node>>,
     /// Set once any node has an `Extra`.
     has_extras: bool,
-    /// How many inputs of each waiting task are not available yet, by id; `GONE` once the
-    /// task has left the waiting state. Kept apart from the nodes so that counting an
-    /// arrival touches four bytes, not a node: a fan-out makes many arrivals at once.
+    /// How many inputs of each waiting task are not available yet, by id; `RUNNING`, `DONE`
+    /// or `ENDED` once the task has left the waiting state. Kept apart from the nodes so that
+    /// counting an arrival touches four bytes, not a node: a fan-out makes many arrivals at
+    /// once, and a fan-in registers with many producers.
     pending: Vec<u32>,
+    /// The tasks waiting for each task's whole result, by id: the first entry of their list
+    /// in `links`, newest first, or `NO_LINK`. Dense, like `pending`.
+    heads: Vec<u64>,
     queues: Vec<QueueState>,
     cursors: Vec<Cursor>,
     /// The cursors' pending visits (see [`Cursor`]).
@@ -455,12 +462,16 @@ impl Hasher for AddrHasher {
     }
 }
 
-fn key_of(rank: u64, seq: u64) -> u128 {
-    (u128::from(rank) << 64) | u128::from(seq)
+/// A claimed task's place in the walk order: its cursor's rank, then its claim's `seq`.
+/// Two words rather than one `u128`, so that a ready-set entry is 24 bytes, not 32.
+type Key = (u64, u64);
+
+fn key_of(rank: u64, seq: u64) -> Key {
+    (rank, seq)
 }
 
-fn rank_of(key: u128) -> u64 {
-    (key >> 64) as u64
+fn rank_of(key: Key) -> u64 {
+    key.0
 }
 
 impl Core {
@@ -469,6 +480,7 @@ impl Core {
             nodes: Chunked::default(),
             has_extras: false,
             pending: Vec::new(),
+            heads: Vec::new(),
             queues: Vec::new(),
             clock: Clock::new(),
             cursors: Vec::new(),
@@ -700,60 +712,91 @@ impl Core {
     ///
     /// The common task, without options and with no failed input, takes a short path; every
     /// other goes through [`add_task_in_full`](Self::add_task_in_full).
+    #[inline]
     pub(crate) fn add_task(&mut self, spec: TaskSpec<'_>) -> Result<TaskId, Rejected> {
-        if spec.options.is_some() || self.shutdown || spec.deps.iter().any(|d| d.item.is_some()) {
-            return self.add_task_in_full(spec);
+        let TaskSpec {
+            queue,
+            label,
+            deps,
+            job,
+            at,
+            options,
+        } = spec;
+        if options.is_some() || self.shutdown || deps.iter().any(|d| d.item.is_some()) {
+            return self.add_task_in_full(TaskSpec {
+                queue,
+                label,
+                deps,
+                job,
+                at,
+                options,
+            });
         }
         // One pass over the inputs, each a whole result: count those not available yet and
         // register the new task with them, so that a task of many inputs visits each
         // producer's node once. An unknown or failed input undoes the registrations.
         let id = self.nodes.len() as u64;
         let mut pending = 0u32;
-        for (i, d) in spec.deps.iter().enumerate() {
-            let Some(p) = self.nodes.get_mut(d.task.0 as usize) else {
-                self.unregister(&spec.deps[..i]);
-                return Err((SubmitError::ForeignInput { input: d.task }, spec.job));
-            };
-            match p.state {
-                St::Done => {}
-                St::Waiting | St::Running => {
-                    pending += 1;
-                    Self::link(&mut self.links, p, id);
+        for (i, d) in deps.iter().enumerate() {
+            let p = d.task.0 as usize;
+            match self.pending.get(p) {
+                None => {
+                    self.unregister(&deps[..i]);
+                    return Err((SubmitError::ForeignInput { input: d.task }, job));
                 }
-                St::Failed | St::Cancelled => {
-                    self.unregister(&spec.deps[..i]);
-                    return self.add_task_in_full(spec);
+                Some(&DONE) => {}
+                Some(&ENDED) => {
+                    self.unregister(&deps[..i]);
+                    return self.add_task_in_full(TaskSpec {
+                        queue,
+                        label,
+                        deps,
+                        job,
+                        at,
+                        options: None,
+                    });
+                }
+                Some(_) => {
+                    pending += 1;
+                    Self::link(&mut self.links, &mut self.heads, p, id);
                 }
             }
         }
         let inputs_at = self.edges.len();
-        self.edges.extend_from_slice(spec.deps);
-        let now = spec.at.unwrap_or_else(|| self.stamp());
-        let label = self.intern_label(spec.label);
-        let node = Node::new(label, spec.queue, inputs_at, spec.deps.len(), spec.job, now);
+        self.edges.extend_from_slice(deps);
+        let now = at.unwrap_or_else(|| self.stamp());
+        let label = self.intern_label(label);
+        let node = Node::new(label, queue, inputs_at, deps.len(), job, now);
         self.push_node(node, pending);
         self.open_cursor(id);
         Ok(TaskId(id))
     }
 
-    /// Add task `id` to the dependents of `p`; `links` is the core's.
-    fn link(links: &mut Vec<Link>, p: &mut Node, id: u64) {
+    /// Add task `id` to the dependents of task `p`; `links` and `heads` are the core's.
+    #[inline]
+    fn link(links: &mut Vec<Link>, heads: &mut [u64], p: usize, id: u64) {
         links.push(Link {
             task: id,
-            next: p.dependents,
+            next: heads[p],
         });
-        p.dependents = (links.len() - 1) as u64;
+        heads[p] = (links.len() - 1) as u64;
+    }
+
+    /// Empty the list of dependents of task `t`; returns its first entry in `links`.
+    #[inline]
+    fn take_dependents(&mut self, t: u64) -> u64 {
+        std::mem::replace(&mut self.heads[t as usize], NO_LINK)
     }
 
     /// Undo the registrations `add_task` made for the whole-result inputs `deps`, last first:
     /// each producer not done got the newest link.
     fn unregister(&mut self, deps: &[Dep]) {
         for d in deps.iter().rev() {
-            let p = &mut self.nodes[d.task.0 as usize];
-            if p.state != St::Done
+            let p = d.task.0 as usize;
+            if self.pending[p] != DONE
                 && let Some(link) = self.links.pop()
             {
-                p.dependents = link.next;
+                self.heads[p] = link.next;
             }
         }
     }
@@ -770,7 +813,7 @@ impl Core {
                         .entry(i)
                         .or_default()
                         .push(id),
-                    None => Self::link(&mut self.links, p, id),
+                    None => Self::link(&mut self.links, &mut self.heads, d.task.0 as usize, id),
                 }
             }
         }
@@ -783,6 +826,7 @@ impl Core {
         let queue = node.queue;
         self.nodes.push(ManuallyDrop::new(node));
         self.pending.push(pending);
+        self.heads.push(NO_LINK);
         self.unfinished += 1;
         self.log.tasks = self.nodes.len();
         let qs = &mut self.queues[queue as usize];
@@ -897,6 +941,7 @@ impl Core {
 
     /// Add the cursor of the new task `root`: it joins the newest run of unopened roots when
     /// it follows it directly.
+    #[inline]
     fn open_cursor(&mut self, root: u64) {
         if let Some(Cursor::Roots { hi, .. }) = self.cursors.last_mut()
             && *hi == root

@@ -7,7 +7,7 @@ impl Core {
     #[inline]
     pub(super) fn input_arrived(&mut self, d: u64) {
         let pending = &mut self.pending[d as usize];
-        if *pending == GONE {
+        if !is_waiting(*pending) {
             return;
         }
         *pending -= 1;
@@ -69,9 +69,37 @@ impl Core {
         self.in_flight -= 1;
         self.unfinished -= 1;
         self.wake |= self.in_flight == 0 || self.unfinished == 0;
-        let ok = outcome.is_ok();
         let n = &mut self.nodes[t as usize];
         n.finished = now.max(n.started);
+        // The common case: a success that frees its slot, with no options and no dependents
+        // on items or on its mere end, so nothing kept in `Extra`.
+        if outcome.is_ok() && n.extra.is_none() && !n.hold {
+            n.state = St::Done;
+            self.pending[t as usize] = DONE;
+            let q = &mut self.queues[n.queue as usize];
+            q.n_running -= 1;
+            q.n_done += 1;
+            q.in_use -= 1;
+            q.free.push(n.slot);
+            self.log.record(t);
+            let mut link = self.take_dependents(t);
+            while let Some(&Link { task, next }) = self.links.get(link as usize) {
+                self.input_arrived(task);
+                link = next;
+            }
+            self.emit(Some(t), EventKind::Finished);
+            self.schedule();
+            return;
+        }
+        self.complete_in_full(t, outcome);
+    }
+
+    /// [`complete_at`](Self::complete_at) in general, once the counts and the finishing
+    /// time are recorded.
+    #[cold]
+    fn complete_in_full(&mut self, t: u64, outcome: Result<(), Box<TaskError>>) {
+        let ok = outcome.is_ok();
+        let n = &mut self.nodes[t as usize];
         let q = &mut self.queues[n.queue as usize];
         q.n_running -= 1;
         for &(r, units) in n.requires() {
@@ -93,6 +121,7 @@ impl Core {
             Ok(()) => {
                 q.n_done += 1;
                 n.state = St::Done;
+                self.pending[t as usize] = DONE;
                 self.log.record(t);
                 let extra = n.extra.as_mut().map(|e| {
                     (
@@ -100,7 +129,7 @@ impl Core {
                         std::mem::take(&mut e.item_dependents),
                     )
                 });
-                let mut link = n.take_dependents();
+                let mut link = self.take_dependents(t);
                 while let Some(&Link { task, next }) = self.links.get(link as usize) {
                     self.input_arrived(task);
                     link = next;
@@ -122,6 +151,7 @@ impl Core {
             Err(error) => {
                 q.n_failed += 1;
                 n.state = St::Failed;
+                self.pending[t as usize] = ENDED;
                 self.log.record(t);
                 n.set_error(TaskError::clone(&error), &mut self.has_extras);
                 self.emit(Some(t), EventKind::Failed { error: *error });
@@ -151,7 +181,7 @@ impl Core {
         self.log.record(t);
         n.finished = now;
         let q = &mut self.queues[n.queue as usize];
-        if std::mem::replace(&mut self.pending[t as usize], GONE) == 0 {
+        if std::mem::replace(&mut self.pending[t as usize], ENDED) == 0 {
             q.n_ready -= 1;
         } else {
             q.n_waiting -= 1;
@@ -185,13 +215,13 @@ impl Core {
             for d in n.take_settled_dependents() {
                 self.input_arrived(d);
             }
-            let n = &mut self.nodes[x as usize];
             let mut deps = Vec::new();
-            let mut link = n.take_dependents();
+            let mut link = self.take_dependents(x);
             while let Some(&Link { task, next }) = self.links.get(link as usize) {
                 deps.push(task);
                 link = next;
             }
+            let n = &mut self.nodes[x as usize];
             deps.extend(n.take_item_dependents().into_values().flatten());
             for d in deps {
                 if self.nodes[d as usize].state != St::Waiting {

@@ -3,7 +3,9 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
-type Entry = (u128, u64);
+use super::Key;
+
+type Entry = (Key, u64);
 
 /// The ready tasks of a queue as `(key, task)` entries, smallest key first, with lazy removal:
 /// removing a task only marks its node (see `Core::remove_ready`), and entries whose node no
@@ -28,7 +30,7 @@ pub(super) struct ReadySet {
 
 impl ReadySet {
     #[inline]
-    pub(super) fn insert(&mut self, key: u128, t: u64) {
+    pub(super) fn insert(&mut self, key: Key, t: u64) {
         match (self.run.front(), self.run.back()) {
             (_, Some(&(last, _))) if key > last => self.run.push_back((key, t)),
             (Some(&(first, _)), _) if key < first => self.run.push_front((key, t)),
@@ -44,7 +46,7 @@ impl ReadySet {
 
     /// Drop dead entries from both fronts; returns the smallest live entry and whether it is
     /// in `run`.
-    fn front(&mut self, live: &impl Fn(u128, u64) -> bool) -> Option<(Entry, bool)> {
+    fn front(&mut self, live: &impl Fn(Key, u64) -> bool) -> Option<(Entry, bool)> {
         while let Some(&(k, t)) = self.run.front() {
             if live(k, t) {
                 break;
@@ -73,7 +75,7 @@ impl ReadySet {
 
     /// The live entry of smallest key, dropping dead ones on the way.
     #[inline]
-    pub(super) fn first(&mut self, live: impl Fn(u128, u64) -> bool) -> Option<Entry> {
+    pub(super) fn first(&mut self, live: impl Fn(Key, u64) -> bool) -> Option<Entry> {
         if self.heap.is_empty() {
             while let Some(&(k, t)) = self.run.front() {
                 if live(k, t) {
@@ -89,7 +91,7 @@ impl ReadySet {
     /// The live entry of smallest key for which `fits` holds. Entries before it stay.
     pub(super) fn first_fitting(
         &mut self,
-        live: impl Fn(u128, u64) -> bool,
+        live: impl Fn(Key, u64) -> bool,
         fits: impl Fn(u64) -> bool,
     ) -> Option<Entry> {
         let mut found = None;
@@ -125,16 +127,16 @@ mod tests {
     fn returns_live_entries_in_key_order_and_skips_dead_ones() {
         let mut r = ReadySet::default();
         for (k, t) in [(5, 50), (1, 10), (3, 30), (2, 20)] {
-            r.insert(k, t);
+            r.insert((0, k), t);
         }
         let dead = [10u64];
-        let live = |_: u128, t: u64| !dead.contains(&t);
-        assert_eq!(r.first(live), Some((2, 20)));
-        assert_eq!(r.first_fitting(live, |t| t >= 30), Some((3, 30)));
+        let live = |_: Key, t: u64| !dead.contains(&t);
+        assert_eq!(r.first(live), Some(((0, 2), 20)));
+        assert_eq!(r.first_fitting(live, |t| t >= 30), Some(((0, 3), 30)));
         // Nothing was removed by looking.
-        assert_eq!(r.first(live), Some((2, 20)));
+        assert_eq!(r.first(live), Some(((0, 2), 20)));
         assert_eq!(r.first_fitting(live, |t| t > 100), None);
-        assert_eq!(r.first(|_, t| t == 50), Some((5, 50)));
+        assert_eq!(r.first(|_, t| t == 50), Some(((0, 5), 50)));
         r.clear();
         assert_eq!(r.first(|_, _| true), None);
     }
@@ -143,10 +145,23 @@ mod tests {
     /// the deque and the heap holds them.
     #[test]
     fn mixed_insertion_orders_come_out_sorted() {
-        let keys = [50u128, 60, 70, 40, 30, 55, 80, 10, 65, 20];
+        // Keys that differ in the rank and keys that differ only in the `seq`.
+        let keys: [Key; 10] = [
+            (5, 0),
+            (6, 0),
+            (7, 0),
+            (4, 0),
+            (3, 0),
+            (5, 5),
+            (8, 0),
+            (1, 0),
+            (6, 5),
+            (2, 0),
+        ];
+        let t = |k: Key| k.0 * 10 + k.1;
         let mut r = ReadySet::default();
         for &k in &keys {
-            r.insert(k, k as u64);
+            r.insert(k, t(k));
         }
         assert!(!r.heap.is_empty() && !r.run.is_empty());
         let mut sorted = keys.to_vec();
@@ -156,9 +171,9 @@ mod tests {
             // Every entry before `k` is dead now.
             assert_eq!(
                 r.first_fitting(|k, _| !dead.contains(&k), |_| true),
-                Some((k, k as u64))
+                Some((k, t(k)))
             );
-            assert_eq!(r.first(|k, _| !dead.contains(&k)), Some((k, k as u64)));
+            assert_eq!(r.first(|k, _| !dead.contains(&k)), Some((k, t(k))));
             dead.push(k);
         }
         assert_eq!(r.first(|k, _| !dead.contains(&k)), None);
