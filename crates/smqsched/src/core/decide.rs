@@ -91,7 +91,7 @@ impl Core {
             };
             match (best, newest) {
                 (Some((key, t)), Some(rank)) if rank_of(key) <= rank => self.start(t),
-                (_, Some(_)) => self.advance_cursor(),
+                (best, Some(_)) => self.advance_cursor(best.map(|(key, _)| rank_of(key))),
                 (Some((_, t)), None) => self.start(t),
                 (None, None) => return,
             }
@@ -122,29 +122,42 @@ impl Core {
 
     /// Step 4 of the decision procedure: advance the newest cursor until it meets a ready task
     /// or is exhausted. Called only when no ready task that its queue can take now is as new
-    /// as that cursor (step 3).
-    pub(super) fn advance_cursor(&mut self) {
-        let (root, base) = match self.cursors.last_mut() {
-            None => return,
-            Some(&mut Cursor::Open { root, base }) => (root, base),
-            Some(Cursor::Roots { lo, hi }) if *lo < *hi => {
-                // Open the newest root of the run. Its first visit is its root: only if that
-                // pushes inputs does the cursor need a place on the stack.
-                *hi -= 1;
-                let root = *hi;
-                if *lo == *hi {
-                    self.cursors.pop();
+    /// as that cursor (step 3); `best` is the rank of the best ready task, if any.
+    #[inline(always)]
+    pub(super) fn advance_cursor(&mut self, best: Option<u64>) {
+        let (root, base) = loop {
+            match self.cursors.last_mut() {
+                None => return,
+                Some(&mut Cursor::Open { root, base }) => break (root, base),
+                Some(Cursor::Roots { lo, hi }) if *lo < *hi => {
+                    // Open the newest root of the run. Its first visit is its root: only if
+                    // that pushes inputs does the cursor need a place on the stack.
+                    *hi -= 1;
+                    let root = *hi;
+                    let last = *lo == *hi;
+                    if last {
+                        self.cursors.pop();
+                    }
+                    let base = self.walk.len();
+                    if self.visit(root, rank_of_root(root)) {
+                        return;
+                    }
+                    if self.walk.len() > base {
+                        self.cursors.push(Cursor::Open { root, base });
+                        break (root, base);
+                    }
+                    // The visit changed nothing step 3 looks at (a root claimed before, or
+                    // started, or waiting only for started tasks), so this cursor is
+                    // exhausted and the next root of the run is the newest cursor. Go on with
+                    // it at once, unless step 3 would now start the best ready task first.
+                    if last || best.is_some_and(|b| b <= rank_of_root(root - 1)) {
+                        return;
+                    }
                 }
-                let base = self.walk.len();
-                if self.visit(root, rank_of_root(root)) || self.walk.len() == base {
+                Some(Cursor::Roots { .. }) => {
+                    self.cursors.pop();
                     return;
                 }
-                self.cursors.push(Cursor::Open { root, base });
-                (root, base)
-            }
-            Some(Cursor::Roots { .. }) => {
-                self.cursors.pop();
-                return;
             }
         };
         let rank = rank_of_root(root);
