@@ -250,6 +250,33 @@ impl Core {
                 now
             }
         };
+        let n = &mut self.nodes[t as usize];
+        if n.extra.is_some() {
+            return self.start_in_full(t, now);
+        }
+        // The common task: no slot to take over, no resources.
+        n.in_ready = false;
+        n.state = St::Running;
+        // A time read before the lock may precede a submission recorded meanwhile.
+        n.started = now.max(n.submitted);
+        let queue = n.queue;
+        let q = &mut self.queues[queue as usize];
+        q.in_use += 1;
+        q.n_ready -= 1;
+        q.n_running += 1;
+        let slot = q.free.pop().unwrap_or(0);
+        n.slot = slot;
+        let job = n.job.take();
+        self.pending[t as usize] = RUNNING;
+        self.log.record(t);
+        self.in_flight += 1;
+        self.send(queue, t, job, slot);
+    }
+
+    /// [`start`](Self::start) for a task with an `Extra`: it may take over a held slot and
+    /// may require resources.
+    #[cold]
+    fn start_in_full(&mut self, t: u64, now: u64) {
         self.remove_ready(t);
         let (queue, holder) = {
             let n = &self.nodes[t as usize];
@@ -283,15 +310,21 @@ impl Core {
         n.state = St::Running;
         self.pending[t as usize] = RUNNING;
         self.log.record(t);
-        // A time read before the lock may precede a submission recorded meanwhile.
         n.started = now.max(n.submitted);
         n.slot = slot;
         self.in_flight += 1;
-        let Some(job) = n.job.take() else {
+        let job = n.job.take();
+        self.send(queue as u32, t, job, slot);
+    }
+
+    /// Queue the job of task `t`, just started in `slot` of `queue`, for its worker.
+    #[inline]
+    fn send(&mut self, queue: u32, t: u64, job: Option<Arc<dyn Job>>, slot: u32) {
+        let Some(job) = job else {
             return;
         };
         self.outbox.push((
-            queue as u32,
+            queue,
             Msg::Run {
                 task: TaskId(t),
                 job,
