@@ -240,7 +240,9 @@ const RUNNING: u32 = u32::MAX;
 const DONE: u32 = u32::MAX - 1;
 const ENDED: u32 = u32::MAX - 2;
 
-/// Whether `pending`, an entry of `Core::pending`, is the count of a waiting task.
+/// Whether `pending`, an entry of `Core::pending`, is the count of a waiting task. A count
+/// never reaches `ENDED`: that would take a task of over four billion inputs, whose edges
+/// alone would fill 64 GiB.
 #[inline]
 fn is_waiting(pending: u32) -> bool {
     pending < ENDED
@@ -733,8 +735,10 @@ impl Core {
             });
         }
         // One pass over the inputs, each a whole result: count those not available yet and
-        // register the new task with them, so that a task of many inputs visits each
-        // producer's node once. An unknown or failed input undoes the registrations.
+        // register the new task with them. It reads the producers' entries in the dense
+        // arrays only, not their nodes, so that a fan-in of many inputs stays cheap. An
+        // unknown or failed input undoes the registrations. (The spec is taken apart up
+        // front: that compiles to less work per submission than reading it in place.)
         let id = self.nodes.len() as u64;
         let mut pending = 0u32;
         for (i, d) in deps.iter().enumerate() {
