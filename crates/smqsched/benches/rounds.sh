@@ -26,7 +26,7 @@ results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 for round in $(seq "$rounds"); do
     echo "round $round of $rounds" >&2
-    cargo bench -q -p smqsched --bench scheduler -- "independent|matrix|chain|fan" >/dev/null
+    cargo bench -q -p smqsched --bench scheduler -- "^(independent|matrix|chain|fan)/" >/dev/null
     for c in $cases; do
         s=$(median_ms "${c%/*}" smqsched "${c#*/}")
         b=$(median_ms "${c%/*}" baseline "${c#*/}")

@@ -3,38 +3,75 @@
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::*;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 
+/// Each workload: its name, its size, and its form on smqsched and on the baseline.
+const CASES: [(&str, usize, Workload, Workload); 6] = [
+    ("independent", 100_000, smq_independent, base_independent),
+    ("matrix", 100, smq_matrix, base_matrix),
+    ("matrix", 300, smq_matrix, base_matrix),
+    ("chain", 10_000, smq_chain, base_chain),
+    ("chain", 100_000, smq_chain, base_chain),
+    ("fan", 100_000, smq_fan, base_fan),
+];
+
 fn workloads(c: &mut Criterion) {
-    let cases: [(&str, usize, Workload, Workload); 6] = [
-        ("independent", 100_000, smq_independent, base_independent),
-        ("matrix", 100, smq_matrix, base_matrix),
-        ("matrix", 300, smq_matrix, base_matrix),
-        ("chain", 10_000, smq_chain, base_chain),
-        ("chain", 100_000, smq_chain, base_chain),
-        ("fan", 100_000, smq_fan, base_fan),
-    ];
-    for (name, n, smq, base) in cases {
+    for (name, n, smq, base) in CASES {
         let mut g = c.benchmark_group(name);
         g.sample_size(10);
         g.warm_up_time(Duration::from_secs(1));
         g.measurement_time(Duration::from_secs(4));
         assert_eq!(
-            smq(n),
-            base(n),
+            smq(n)(),
+            base(n)(),
             "{name}/{n}: both executors compute the same result"
         );
         g.bench_with_input(BenchmarkId::new("smqsched", n), &n, |b, &n| {
-            b.iter(|| smq(n))
+            b.iter(|| smq(n)())
         });
         g.bench_with_input(BenchmarkId::new("baseline", n), &n, |b, &n| {
-            b.iter(|| base(n))
+            b.iter(|| base(n)())
         });
         g.finish();
     }
+}
+
+/// The same workloads, timed in two phases: building the graph (every task submitted while
+/// the scheduler is stopped; for the baseline, recorded in its task list) and running it
+/// (start to the last result; for the baseline this includes setting up its counters).
+fn phases(c: &mut Criterion) {
+    for (name, n, smq, base) in CASES {
+        let mut g = c.benchmark_group(format!("phases-{name}"));
+        g.sample_size(10);
+        g.warm_up_time(Duration::from_secs(1));
+        g.measurement_time(Duration::from_secs(3));
+        for (executor, workload) in [("smqsched", smq), ("baseline", base)] {
+            g.bench_function(BenchmarkId::new(format!("{executor}-build"), n), |b| {
+                b.iter_custom(|iters| time_phases(iters, || workload(n)).0)
+            });
+            g.bench_function(BenchmarkId::new(format!("{executor}-run"), n), |b| {
+                b.iter_custom(|iters| time_phases(iters, || workload(n)).1)
+            });
+        }
+        g.finish();
+    }
+}
+
+/// Build and run a workload `iters` times; the total time of each phase.
+fn time_phases(iters: u64, build: impl Fn() -> Run) -> (Duration, Duration) {
+    let (mut building, mut running) = (Duration::ZERO, Duration::ZERO);
+    for _ in 0..iters {
+        let t = Instant::now();
+        let run = build();
+        building += t.elapsed();
+        let t = Instant::now();
+        std::hint::black_box(run());
+        running += t.elapsed();
+    }
+    (building, running)
 }
 
 /// The cost of a snapshot of a 100,000-task graph, as a dashboard takes 30 times a second,
@@ -83,5 +120,5 @@ fn snapshots(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, workloads, snapshots);
+criterion_group!(benches, workloads, phases, snapshots);
 criterion_main!(benches);

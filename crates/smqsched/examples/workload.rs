@@ -9,6 +9,10 @@
 //!
 //! Workloads: `independent`, `matrix` (N is the matrix size), `chain`, `fan`, each also as
 //! `baseline-…`. They are the benchmark's own (`benches/common/mod.rs`).
+//!
+//! With a third argument, `workload WORKLOAD N RUNS` runs the workload that many times in one
+//! process, as the benchmark does, and prints the median time and the median number of minor
+//! page faults per run (read from `/proc/self/stat`, so on Linux only).
 
 #[path = "../benches/common/mod.rs"]
 mod common;
@@ -38,8 +42,39 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let t = Instant::now();
-    let checksum = workload(n);
-    println!("{name} {n}: checksum {checksum} in {:?}", t.elapsed());
+    let runs: usize = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(1).max(1);
+    let mut times = Vec::with_capacity(runs);
+    let mut faults = Vec::with_capacity(runs);
+    let mut checksum = 0;
+    for _ in 0..runs {
+        let before = minor_faults();
+        let t = Instant::now();
+        checksum = workload(n)();
+        times.push(t.elapsed());
+        faults.push(
+            minor_faults()
+                .zip(before)
+                .map(|(after, before)| after - before),
+        );
+    }
+    if runs == 1 {
+        println!("{name} {n}: checksum {checksum} in {:?}", times[0]);
+    } else {
+        times.sort();
+        faults.sort();
+        let faults = faults[runs / 2].map_or_else(|| "unknown".to_string(), |f| f.to_string());
+        println!(
+            "{name} {n}: checksum {checksum}; median of {runs} runs: {:?}, {faults} minor page faults",
+            times[runs / 2]
+        );
+    }
     ExitCode::SUCCESS
+}
+
+/// The process's minor page faults so far (field 10 of `/proc/self/stat`), if readable.
+fn minor_faults() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    let rest = stat.rsplit_once(')')?.1;
+    rest.split_whitespace().nth(7)?.parse().ok()
 }

@@ -19,9 +19,6 @@ struct BaseTask {
     body: Body,
 }
 
-/// A workload: builds and runs a graph of `n`, returns a checksum.
-pub type Workload = fn(usize) -> u64;
-
 /// The baseline executor: build a graph, then run it on `threads` workers.
 #[derive(Default)]
 pub struct Baseline {
@@ -104,13 +101,23 @@ pub const THREADS: usize = 2;
 
 // ----- the workloads on smqsched -------------------------------------------------------------
 
-pub fn smq_independent(n: usize) -> u64 {
+/// A workload of size `n` in two phases: building the graph (every task submitted to a
+/// stopped scheduler, or recorded by the baseline) returns the run, which executes the graph
+/// and returns a checksum. `workload(n)()` does both.
+pub type Workload = fn(usize) -> Run;
+
+/// The second phase of a [`Workload`].
+pub type Run = Box<dyn FnOnce() -> u64>;
+
+pub fn smq_independent(n: usize) -> Run {
     let sch = Scheduler::new();
     let q = sch.queue("q", THREADS).expect("queue");
     let ps: Vec<Promise<u64>> = (0..n as u64).map(|i| q.submit((), move |()| i)).collect();
-    sch.start();
-    sch.wait();
-    *ps[n - 1].result().expect("done")
+    Box::new(move || {
+        sch.start();
+        sch.wait();
+        *ps[n - 1].result().expect("done")
+    })
 }
 
 /// Keep a core busy for `us` microseconds.
@@ -159,7 +166,7 @@ pub fn smq_independent_busy(n: usize, us: u64, observe: bool) -> u64 {
     *ps[n - 1].result().expect("done")
 }
 
-pub fn smq_matrix(n: usize) -> u64 {
+pub fn smq_matrix(n: usize) -> Run {
     let sch = Scheduler::new();
     let q = sch.queue("q", THREADS).expect("queue");
     let mut b = Vec::with_capacity(n);
@@ -173,23 +180,29 @@ pub fn smq_matrix(n: usize) -> u64 {
             last = Some(q.submit((&b[i], &b[k]), |(x, y): (&u64, &u64)| x * y));
         }
     }
-    sch.start();
-    sch.wait();
-    last.map_or(0, |p| *p.result().expect("done"))
+    Box::new(move || {
+        sch.start();
+        sch.wait();
+        let checksum = last.map_or(0, |p| *p.result().expect("done"));
+        drop(b);
+        checksum
+    })
 }
 
-pub fn smq_chain(n: usize) -> u64 {
+pub fn smq_chain(n: usize) -> Run {
     let sch = Scheduler::new();
     let q = sch.queue("q", THREADS).expect("queue");
     let mut last = q.submit((), |()| 0u64);
     for _ in 1..n {
         last = q.submit(&last, |x: &u64| x + 1);
     }
-    sch.start();
-    *last.result().expect("done")
+    Box::new(move || {
+        sch.start();
+        *last.result().expect("done")
+    })
 }
 
-pub fn smq_fan(n: usize) -> u64 {
+pub fn smq_fan(n: usize) -> Run {
     let sch = Scheduler::new();
     let q = sch.queue("q", THREADS).expect("queue");
     let src = q.submit((), |()| 1u64);
@@ -197,21 +210,25 @@ pub fn smq_fan(n: usize) -> u64 {
         .map(|i| q.submit(&src, move |s: &u64| s + i))
         .collect();
     let sum = q.submit(&mid, |m: Vec<&u64>| m.into_iter().sum::<u64>());
-    sch.start();
-    *sum.result().expect("done")
+    Box::new(move || {
+        sch.start();
+        let checksum = *sum.result().expect("done");
+        drop((src, mid));
+        checksum
+    })
 }
 
 // ----- the same workloads on the baseline ----------------------------------------------------
 
-pub fn base_independent(n: usize) -> u64 {
+pub fn base_independent(n: usize) -> Run {
     let mut g = Baseline::default();
     for i in 0..n as u64 {
         g.submit(Vec::new(), move |_| i);
     }
-    g.run(THREADS)[n - 1]
+    Box::new(move || g.run(THREADS)[n - 1])
 }
 
-pub fn base_matrix(n: usize) -> u64 {
+pub fn base_matrix(n: usize) -> Run {
     let mut g = Baseline::default();
     let mut b = Vec::with_capacity(n);
     for i in 0..n as u64 {
@@ -223,24 +240,24 @@ pub fn base_matrix(n: usize) -> u64 {
             g.submit(vec![b[i], b[k]], |x| x[0] * x[1]);
         }
     }
-    *g.run(THREADS).last().unwrap_or(&0)
+    Box::new(move || *g.run(THREADS).last().unwrap_or(&0))
 }
 
-pub fn base_chain(n: usize) -> u64 {
+pub fn base_chain(n: usize) -> Run {
     let mut g = Baseline::default();
     let mut last = g.submit(Vec::new(), |_| 0);
     for _ in 1..n {
         last = g.submit(vec![last], |x| x[0] + 1);
     }
-    g.run(THREADS)[last]
+    Box::new(move || g.run(THREADS)[last])
 }
 
-pub fn base_fan(n: usize) -> u64 {
+pub fn base_fan(n: usize) -> Run {
     let mut g = Baseline::default();
     let src = g.submit(Vec::new(), |_| 1);
     let mid: Vec<usize> = (0..n as u64)
         .map(|i| g.submit(vec![src], move |s| s[0] + i))
         .collect();
     let sum = g.submit(mid, |m| m.iter().copied().sum());
-    g.run(THREADS)[sum]
+    Box::new(move || g.run(THREADS)[sum])
 }
