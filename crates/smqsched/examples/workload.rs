@@ -25,7 +25,9 @@ use common::*;
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(name), Some(n)) = (args.first(), args.get(1).and_then(|n| n.parse().ok())) else {
-        eprintln!("usage: workload WORKLOAD N   (see the example's source for the workloads)");
+        eprintln!(
+            "usage: workload WORKLOAD N [RUNS]   (see the example's source for the workloads)"
+        );
         return ExitCode::FAILURE;
     };
     let workload: Workload = match name.as_str() {
@@ -42,7 +44,17 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let runs: usize = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(1).max(1);
+    let runs = match args.get(2).map(|r| r.parse::<usize>()) {
+        None => 1,
+        Some(Ok(runs)) if runs > 0 => runs,
+        Some(_) => {
+            eprintln!(
+                "RUNS must be a whole number of at least 1, not {:?}",
+                args[2]
+            );
+            return ExitCode::FAILURE;
+        }
+    };
     let mut times = Vec::with_capacity(runs);
     let mut faults = Vec::with_capacity(runs);
     let mut checksum = 0;
