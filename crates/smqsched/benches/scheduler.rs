@@ -8,18 +8,25 @@ use std::time::{Duration, Instant};
 use common::*;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 
-/// Each workload: its name, its size, and its form on smqsched and on the baseline.
-const CASES: [(&str, usize, Workload, Workload); 6] = [
-    ("independent", 100_000, smq_independent, base_independent),
-    ("matrix", 100, smq_matrix, base_matrix),
-    ("matrix", 300, smq_matrix, base_matrix),
-    ("chain", 10_000, smq_chain, base_chain),
-    ("chain", 100_000, smq_chain, base_chain),
-    ("fan", 100_000, smq_fan, base_fan),
+/// Each workload: its name, its size, its form on smqsched and on the baseline, and its graph
+/// built on the submission contract alone (`Contract`).
+const CASES: [(&str, usize, Workload, Workload, ContractBuild); 6] = [
+    (
+        "independent",
+        100_000,
+        smq_independent,
+        base_independent,
+        contract_independent,
+    ),
+    ("matrix", 100, smq_matrix, base_matrix, contract_matrix),
+    ("matrix", 300, smq_matrix, base_matrix, contract_matrix),
+    ("chain", 10_000, smq_chain, base_chain, contract_chain),
+    ("chain", 100_000, smq_chain, base_chain, contract_chain),
+    ("fan", 100_000, smq_fan, base_fan, contract_fan),
 ];
 
 fn workloads(c: &mut Criterion) {
-    for (name, n, smq, base) in CASES {
+    for (name, n, smq, base, _) in CASES {
         let mut g = c.benchmark_group(name);
         g.sample_size(10);
         g.warm_up_time(Duration::from_secs(1));
@@ -41,9 +48,10 @@ fn workloads(c: &mut Criterion) {
 
 /// The same workloads, timed in two phases: building the graph (every task submitted while
 /// the scheduler is stopped; for the baseline, recorded in its task list) and running it
-/// (start to the last result; for the baseline this includes setting up its counters).
+/// (start to the last result; for the baseline this includes setting up its counters). Beside
+/// them, the same graph built on the submission contract alone (`Contract`), which is never run.
 fn phases(c: &mut Criterion) {
-    for (name, n, smq, base) in CASES {
+    for (name, n, smq, base, contract) in CASES {
         let mut g = c.benchmark_group(format!("phases-{name}"));
         g.sample_size(10);
         g.warm_up_time(Duration::from_secs(1));
@@ -56,6 +64,18 @@ fn phases(c: &mut Criterion) {
                 b.iter_custom(|iters| time_phases(iters, || workload(n)).1)
             });
         }
+        g.bench_function(BenchmarkId::new("contract-build", n), |b| {
+            b.iter_custom(|iters| {
+                let mut building = Duration::ZERO;
+                for _ in 0..iters {
+                    let t = Instant::now();
+                    let graph = contract(n);
+                    building += t.elapsed();
+                    drop(graph);
+                }
+                building
+            })
+        });
         g.finish();
     }
 }

@@ -8,7 +8,9 @@
 //! ```
 //!
 //! Workloads: `independent`, `matrix` (N is the matrix size), `chain`, `fan`, each also as
-//! `baseline-…`. They are the benchmark's own (`benches/common/mod.rs`).
+//! `baseline-…` and as `contract-…`. They are the benchmark's own (`benches/common/mod.rs`).
+//! A `contract-…` workload only builds its graph on the submission contract alone
+//! (`Contract`) and drops it (the time includes dropping it); its checksum is 0.
 //!
 //! With a third argument, `workload WORKLOAD N RUNS` runs the workload that many times in one
 //! process, as the benchmark does, and prints the median time and the median number of minor
@@ -39,6 +41,10 @@ fn main() -> ExitCode {
         "baseline-matrix" => base_matrix,
         "baseline-chain" => base_chain,
         "baseline-fan" => base_fan,
+        "contract-independent" => |n| build_only(contract_independent, n),
+        "contract-matrix" => |n| build_only(contract_matrix, n),
+        "contract-chain" => |n| build_only(contract_chain, n),
+        "contract-fan" => |n| build_only(contract_fan, n),
         other => {
             eprintln!("unknown workload {other:?}");
             return ExitCode::FAILURE;
@@ -81,6 +87,15 @@ fn main() -> ExitCode {
         );
     }
     ExitCode::SUCCESS
+}
+
+/// Build a graph on the submission contract alone; the run only drops it.
+fn build_only(build: ContractBuild, n: usize) -> Run {
+    let graph = build(n);
+    Box::new(move || {
+        drop(graph);
+        0
+    })
 }
 
 /// The process's minor page faults so far (field 10 of `/proc/self/stat`), if readable.

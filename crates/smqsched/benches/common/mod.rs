@@ -4,8 +4,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use crossbeam_channel::unbounded;
 use smqsched::{Promise, Scheduler};
@@ -94,6 +94,109 @@ impl Baseline {
             .into_iter()
             .map(|r| r.into_inner().unwrap_or(0))
             .collect()
+    }
+}
+
+/// The submission contract alone, built the way smqsched builds it, with none of its
+/// bookkeeping: each submission allocates one reference-counted job that holds its body and
+/// clones of its input handles, checks that the inputs are its own, reads the clock, takes a
+/// lock to record the task (its job, time and inputs) and returns a handle to the result.
+/// Nothing else: no dependents, no walk order, no labels, no queues, no events. It builds
+/// graphs and never runs them; the benchmark times its building only, to show how much of
+/// smqsched's building cost the contract accounts for.
+pub struct Contract {
+    id: u64,
+    clock: quanta::Clock,
+    graph: parking_lot::Mutex<ContractGraph>,
+}
+
+/// What the lock guards: each task's job, submission time and inputs (`edges[at..at + len]`).
+#[derive(Default)]
+struct ContractGraph {
+    jobs: Vec<(Arc<dyn ContractCell>, u64, u32, u32)>,
+    edges: Vec<u32>,
+}
+
+/// A handle to a result of the [`Contract`].
+#[derive(Clone)]
+pub struct ContractPromise {
+    cell: Arc<dyn ContractCell>,
+    owner: u64,
+    id: u32,
+}
+
+trait ContractCell: Send + Sync {
+    fn value(&self) -> Option<&u64>;
+}
+
+/// A task's job: its result, its inputs' handles and its body, which the benchmark never runs.
+struct ContractJob<F> {
+    value: OnceLock<u64>,
+    inputs: smallvec::SmallVec<[ContractPromise; 2]>,
+    body: F,
+}
+
+impl<F: Fn(&[&u64]) -> u64 + Send + Sync> ContractCell for ContractJob<F> {
+    fn value(&self) -> Option<&u64> {
+        self.value.get()
+    }
+}
+
+impl Contract {
+    pub fn new() -> Contract {
+        static NEXT: AtomicUsize = AtomicUsize::new(1);
+        Contract {
+            id: NEXT.fetch_add(1, Ordering::Relaxed) as u64,
+            clock: quanta::Clock::new(),
+            graph: parking_lot::Mutex::default(),
+        }
+    }
+
+    pub fn submit(
+        &self,
+        inputs: &[&ContractPromise],
+        body: impl Fn(&[&u64]) -> u64 + Send + Sync + 'static,
+    ) -> ContractPromise {
+        assert!(
+            inputs.iter().all(|p| p.owner == self.id),
+            "an input from another executor"
+        );
+        let job = Arc::new(ContractJob {
+            value: OnceLock::new(),
+            inputs: inputs.iter().map(|&p| p.clone()).collect(),
+            body,
+        });
+        let cell: Arc<dyn ContractCell> = job.clone();
+        let at = self.clock.raw();
+        let mut g = self.graph.lock();
+        let id = g.jobs.len() as u32;
+        let inputs_at = g.edges.len() as u32;
+        g.edges.extend(inputs.iter().map(|p| p.id));
+        g.jobs.push((job, at, inputs_at, inputs.len() as u32));
+        drop(g);
+        ContractPromise {
+            cell,
+            owner: self.id,
+            id,
+        }
+    }
+}
+
+impl Drop for Contract {
+    /// Free the jobs newest first, so that each frees only itself: freeing the newest of a
+    /// long chain first would free the whole chain recursively. The workloads drop their
+    /// handles before the executor.
+    fn drop(&mut self) {
+        let jobs = &mut self.graph.get_mut().jobs;
+        while let Some(job) = jobs.pop() {
+            drop(job);
+        }
+    }
+}
+
+impl ContractPromise {
+    pub fn value(&self) -> Option<&u64> {
+        self.cell.value()
     }
 }
 
@@ -260,4 +363,53 @@ pub fn base_fan(n: usize) -> Run {
         .collect();
     let sum = g.submit(mid, |m| m.iter().copied().sum());
     Box::new(move || g.run(THREADS)[sum])
+}
+
+// ----- the same graphs built on the contract alone (see `Contract`) -----------------------------
+
+/// A workload's graph built on the [`Contract`]: the executor and the handles the workload
+/// keeps, to be dropped after the timing.
+pub type ContractBuild = fn(usize) -> Box<dyn std::any::Any>;
+
+pub fn contract_independent(n: usize) -> Box<dyn std::any::Any> {
+    let f = Contract::new();
+    let ps: Vec<ContractPromise> = (0..n as u64).map(|i| f.submit(&[], move |_| i)).collect();
+    Box::new((ps, f))
+}
+
+pub fn contract_matrix(n: usize) -> Box<dyn std::any::Any> {
+    let f = Contract::new();
+    let mut b = Vec::with_capacity(n);
+    for i in 0..n as u64 {
+        let a = f.submit(&[], move |_| i);
+        b.push(f.submit(&[&a], |x| x[0] + 1));
+    }
+    let mut last = None;
+    for i in 0..n {
+        for k in 0..n {
+            last = Some(f.submit(&[&b[i], &b[k]], |x| x[0] * x[1]));
+        }
+    }
+    Box::new((b, last, f))
+}
+
+pub fn contract_chain(n: usize) -> Box<dyn std::any::Any> {
+    let f = Contract::new();
+    let mut last = f.submit(&[], |_| 0);
+    for _ in 1..n {
+        last = f.submit(&[&last], |x| x[0] + 1);
+    }
+    Box::new((last, f))
+}
+
+pub fn contract_fan(n: usize) -> Box<dyn std::any::Any> {
+    let f = Contract::new();
+    let src = f.submit(&[], |_| 1);
+    let mid: Vec<ContractPromise> = (0..n as u64)
+        .map(|i| f.submit(&[&src], move |s| s[0] + i))
+        .collect();
+    let refs: Vec<&ContractPromise> = mid.iter().collect();
+    let sum = f.submit(&refs, |m| m.iter().copied().sum());
+    drop(refs);
+    Box::new((src, mid, sum, f))
 }
