@@ -65,16 +65,7 @@ fn phases(c: &mut Criterion) {
             });
         }
         g.bench_function(BenchmarkId::new("contract-build", n), |b| {
-            b.iter_custom(|iters| {
-                let mut building = Duration::ZERO;
-                for _ in 0..iters {
-                    let t = Instant::now();
-                    let graph = contract(n);
-                    building += t.elapsed();
-                    drop(graph);
-                }
-                building
-            })
+            b.iter_custom(|iters| time_phases(iters, || contract_workload(contract, n)).0)
         });
         g.finish();
     }

@@ -41,10 +41,10 @@ fn main() -> ExitCode {
         "baseline-matrix" => base_matrix,
         "baseline-chain" => base_chain,
         "baseline-fan" => base_fan,
-        "contract-independent" => |n| build_only(contract_independent, n),
-        "contract-matrix" => |n| build_only(contract_matrix, n),
-        "contract-chain" => |n| build_only(contract_chain, n),
-        "contract-fan" => |n| build_only(contract_fan, n),
+        "contract-independent" => |n| contract_workload(contract_independent, n),
+        "contract-matrix" => |n| contract_workload(contract_matrix, n),
+        "contract-chain" => |n| contract_workload(contract_chain, n),
+        "contract-fan" => |n| contract_workload(contract_fan, n),
         other => {
             eprintln!("unknown workload {other:?}");
             return ExitCode::FAILURE;
@@ -87,15 +87,6 @@ fn main() -> ExitCode {
         );
     }
     ExitCode::SUCCESS
-}
-
-/// Build a graph on the submission contract alone; the run only drops it.
-fn build_only(build: ContractBuild, n: usize) -> Run {
-    let graph = build(n);
-    Box::new(move || {
-        drop(graph);
-        0
-    })
 }
 
 /// The process's minor page faults so far (field 10 of `/proc/self/stat`), if readable.

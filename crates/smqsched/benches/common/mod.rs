@@ -371,6 +371,16 @@ pub fn base_fan(n: usize) -> Run {
 /// keeps, to be dropped after the timing.
 pub type ContractBuild = fn(usize) -> Box<dyn std::any::Any>;
 
+/// A graph built on the [`Contract`] as the first phase of a [`Workload`]: its run only drops
+/// the graph, and its checksum is 0.
+pub fn contract_workload(build: ContractBuild, n: usize) -> Run {
+    let graph = build(n);
+    Box::new(move || {
+        drop(graph);
+        0
+    })
+}
+
 pub fn contract_independent(n: usize) -> Box<dyn std::any::Any> {
     let f = Contract::new();
     let ps: Vec<ContractPromise> = (0..n as u64).map(|i| f.submit(&[], move |_| i)).collect();
