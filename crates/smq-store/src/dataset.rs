@@ -326,6 +326,44 @@ impl<T: Element> Dataset<T> {
         })
     }
 
+    /// Under this dataset's lock, run `first`, which stores a value in another dataset and
+    /// returns its index there, then write the scalar `value` at the same index and make it
+    /// durable. Pairs written this way stay aligned whatever else writes concurrently
+    /// through this function. Returns the index; if writing `value` fails, the error is
+    /// `(Some(index), error)`.
+    pub(crate) fn write_paired(
+        &self,
+        first: impl FnOnce() -> Result<u64>,
+        value: T,
+    ) -> std::result::Result<u64, (Option<u64>, Error)> {
+        let mut g = self.lock();
+        if !g.acq_shape.is_empty() {
+            return Err((
+                None,
+                Error::ShapeMismatch {
+                    dataset: g.name.clone(),
+                    expected: g.acq_shape.clone(),
+                    got: Vec::new(),
+                },
+            ));
+        }
+        let index = first().map_err(|e| (None, e))?;
+        let len = g.len;
+        match g.write(index, &[value]) {
+            Ok(()) => {
+                g.len = len.max(index + 1);
+                Ok(index)
+            }
+            Err(e) => {
+                // Keep the in-memory shape equal to the published one.
+                let shape = vec![len];
+                g.meta["shape"] = Value::from(shape.clone());
+                let _ = g.array.set_shape(shape);
+                Err((Some(index), e))
+            }
+        }
+    }
+
     /// Read all acquisitions: an array of shape `[len, acquisition shape…]`.
     ///
     /// # Errors
@@ -357,9 +395,10 @@ impl<T: Element> Dataset<T> {
 
 impl Inner {
     /// Steps 1–3 of the append protocol for acquisition `i`.
+    /// Write acquisition `i` and publish a length of at least `i + 1`.
     fn write<T: Element>(&mut self, i: u64, elements: &[T]) -> Result<()> {
         let name = self.name.clone();
-        let full: Vec<u64> = std::iter::once(i + 1)
+        let full: Vec<u64> = std::iter::once((i + 1).max(self.len))
             .chain(self.acq_shape.iter().copied())
             .collect();
         self.array

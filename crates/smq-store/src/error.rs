@@ -79,6 +79,16 @@ pub enum Error {
         /// The number of acquisitions.
         len: u64,
     },
+    /// [`Run::save_at`](crate::Run::save_at) stored a value but not its point.
+    #[error("dataset {dataset:?}: acquisition {index} was stored, but its point was not: {source}")]
+    PointNotStored {
+        /// The dataset of the value.
+        dataset: String,
+        /// The index of the value in it.
+        index: u64,
+        /// Why the point could not be stored.
+        source: Box<Error>,
+    },
     /// The scheduler refused a save task.
     #[error("cannot submit save task: {0}")]
     Submit(String),

@@ -139,14 +139,20 @@ impl Run {
     }
 
     /// Save a promised result as the acquisition of scan point `point`: like
-    /// [`save`](Self::save), and the point's number is appended to the `u64` dataset
-    /// [`points_of(name)`](Self::points_of) right after the value. The scheduler runs the
-    /// newest tasks first and values are appended as they become ready, so acquisition `i`
-    /// of `name` belongs to point `name_point[i]`, whatever order the points were taken in.
+    /// [`save`](Self::save), and the point's number is written to the `u64` dataset
+    /// [`points_of(name)`](Self::points_of) at the same index, right after the value. The
+    /// scheduler runs the newest tasks first and values are appended as they become ready,
+    /// so acquisition `i` of `name` belongs to point `name_point[i]`, whatever order the
+    /// points were taken in. This holds on a disk queue of any number of slots: a value and
+    /// its point are written as a pair, under the points dataset's lock, and the point goes
+    /// to its value's index.
     ///
-    /// The two appends are separate writes: after a crash between them, `name` holds one
-    /// acquisition more than `name_point`, without a point. Pair the first
-    /// `len(name_point)` acquisitions.
+    /// The value and its point are still two writes. The points dataset is opened (and
+    /// checked) before the value is written, so a points dataset of the wrong type or shape
+    /// fails the save with nothing written. If writing the point fails after the value was
+    /// stored, the save fails with [`Error::PointNotStored`], which names the index. After a
+    /// crash between the two writes, `name` holds one acquisition more than `name_point`:
+    /// pair acquisition `i` with `name_point[i]` for `i` below the length of `name_point`.
     ///
     /// ```
     /// # let dir = std::env::temp_dir().join(format!("smq-store-doc-save-at-{}", std::process::id()));
@@ -193,9 +199,21 @@ impl Run {
             .task()
             .label(format!("save:{name}"))
             .submit_result(promise, move |v: &V| {
-                let index = run.append(&dataset, v)?;
-                run.append(&points, &point)?;
-                Ok::<u64, Error>(index)
+                // Both opened first: the pair is then written under the datasets' own locks
+                // only (points, then values), never the store's table of open datasets.
+                let shape = v.shape();
+                let values = run.dataset_u64::<V::Elem>(&dataset, Some(&shape))?;
+                let points = run.dataset_u64::<u64>(&points, Some(&[]))?;
+                points
+                    .write_paired(|| values.append_raw(&shape, &v.elements()), point)
+                    .map_err(|(index, e)| match index {
+                        Some(index) => Error::PointNotStored {
+                            dataset: dataset.clone(),
+                            index,
+                            source: Box::new(e),
+                        },
+                        None => e,
+                    })
             })
             .map_err(|e| Error::Submit(e.to_string()))
     }

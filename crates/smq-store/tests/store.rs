@@ -272,3 +272,57 @@ fn handles_from_one_store_share_the_writer() {
         .unwrap();
     assert_eq!(all.into_raw_vec_and_offset().0, vec![1.0, 1.0, 2.0, 2.0]);
 }
+
+/// Four saves at a time: every value stays paired with its own point.
+#[test]
+fn save_at_keeps_each_value_with_its_point_on_a_disk_queue_of_several_slots() {
+    let (_tmp, store) = store();
+    let run = store.create_run("r", "e", json!({})).unwrap();
+    let sch = Scheduler::new();
+    let acquire = sch.queue("acquire", 2).unwrap();
+    let disk = sch.queue("disk", 4).unwrap();
+    let mut saves = Vec::new();
+    for point in 0..200u64 {
+        let reading = acquire.submit((), move |()| 10.0 * point as f64);
+        saves.push(run.save_at(&disk, "reading", point, &reading).unwrap());
+    }
+    sch.start();
+    let mut indices = BTreeSet::new();
+    for s in &saves {
+        indices.insert(*s.result().unwrap());
+    }
+    assert_eq!(indices, (0..200).collect());
+    let values = run.read::<f64>("reading").unwrap();
+    let points = run
+        .read::<u64>(&smq_store::Run::points_of("reading"))
+        .unwrap();
+    assert_eq!(values.len(), 200);
+    assert_eq!(points.len(), 200);
+    for (v, p) in values.iter().zip(points.iter()) {
+        assert_eq!(*v, 10.0 * *p as f64, "value {v} paired with point {p}");
+    }
+    assert_eq!(
+        points.iter().copied().collect::<BTreeSet<u64>>(),
+        (0..200).collect()
+    );
+}
+
+#[test]
+fn save_at_with_a_points_dataset_of_another_type_fails_and_writes_nothing() {
+    let (_tmp, store) = store();
+    let run = store.create_run("r", "e", json!({})).unwrap();
+    run.dataset::<f64>("reading", &[]).unwrap();
+    run.dataset::<f64>(&smq_store::Run::points_of("reading"), &[])
+        .unwrap();
+    let sch = Scheduler::new();
+    let q = sch.queue("disk", 1).unwrap();
+    let reading = q.submit((), |()| 1.5f64);
+    let saved = run.save_at(&q, "reading", 7, &reading).unwrap();
+    sch.start();
+    let e = saved.result().unwrap_err().to_string();
+    assert!(
+        e.contains("reading_point") && e.contains("data type"),
+        "{e}"
+    );
+    assert_eq!(run.read::<f64>("reading").unwrap().len(), 0);
+}
