@@ -315,10 +315,7 @@ impl<T: Element> Dataset<T> {
         let i = g.len;
         let result = g.write(i, elements);
         if result.is_err() {
-            // Keep the in-memory shape equal to the published one.
-            let shape: Vec<u64> = std::iter::once(i).chain(g.acq_shape.clone()).collect();
-            g.meta["shape"] = Value::from(shape.clone());
-            let _ = g.array.set_shape(shape);
+            g.keep_length(i);
         }
         result.map(|()| {
             g.len = i + 1;
@@ -355,10 +352,7 @@ impl<T: Element> Dataset<T> {
                 Ok(index)
             }
             Err(e) => {
-                // Keep the in-memory shape equal to the published one.
-                let shape = vec![len];
-                g.meta["shape"] = Value::from(shape.clone());
-                let _ = g.array.set_shape(shape);
+                g.keep_length(len);
                 Err((Some(index), e))
             }
         }
@@ -394,8 +388,8 @@ impl<T: Element> Dataset<T> {
 }
 
 impl Inner {
-    /// Steps 1–3 of the append protocol for acquisition `i`.
-    /// Write acquisition `i` and publish a length of at least `i + 1`.
+    /// Steps 1–3 of the append protocol for acquisition `i`, publishing a length of at least
+    /// `i + 1`.
     fn write<T: Element>(&mut self, i: u64, elements: &[T]) -> Result<()> {
         let name = self.name.clone();
         let full: Vec<u64> = std::iter::once((i + 1).max(self.len))
@@ -430,6 +424,14 @@ impl Inner {
         // Steps 2–3: publish the new length atomically.
         self.meta["shape"] = Value::from(full);
         write_json(&self.dir.join("zarr.json"), &self.meta)
+    }
+
+    /// After a failed [`write`](Self::write): keep the in-memory shape equal to the
+    /// published one, of length `len`.
+    fn keep_length(&mut self, len: u64) {
+        let shape: Vec<u64> = std::iter::once(len).chain(self.acq_shape.clone()).collect();
+        self.meta["shape"] = Value::from(shape.clone());
+        let _ = self.array.set_shape(shape);
     }
 
     fn read_range<T: Element>(&self, start: u64, end: u64) -> Result<ArrayD<T>> {
