@@ -2,10 +2,8 @@
 
 use std::sync::Arc;
 
-use rand::SeedableRng;
-use rand::rngs::StdRng;
-
-use crate::physics::{Physics, gaussian, scpi_number};
+use crate::noise::{KeyedNoise, word};
+use crate::physics::{Physics, scpi_number};
 use crate::scpi::{Command, ErrorQueue};
 use crate::server::Model;
 
@@ -82,7 +80,7 @@ enum Trigger {
 #[derive(Debug)]
 pub struct DmmModel {
     physics: Arc<Physics>,
-    rng: StdRng,
+    draws: KeyedNoise,
     errors: ErrorQueue,
     function: DmmFunction,
     range: f64,
@@ -111,7 +109,7 @@ impl DmmModel {
     pub fn new(physics: Arc<Physics>, seed: u64) -> Self {
         Self {
             physics,
-            rng: StdRng::seed_from_u64(seed),
+            draws: KeyedNoise::new(seed, "dmm"),
             errors: ErrorQueue::default(),
             function: DmmFunction::VoltDc,
             range: 10.0,
@@ -226,10 +224,19 @@ impl DmmModel {
         self.reading = None;
     }
 
+    /// One reading. Its noise is keyed by what is measured (function, integration time,
+    /// stage position) and by how many readings were taken at that setting before: see
+    /// [the crate docs](crate#reproducible-runs).
     fn measure(&mut self) -> f64 {
-        let s = self.physics.signal_now();
-        let nplc = self.nplc[Self::nplc_slot(self.function)].max(0.02);
-        let noise = gaussian(&mut self.rng, self.noise / nplc.sqrt());
+        let x = self.physics.position();
+        let s = self.physics.signal(x);
+        let slot = Self::nplc_slot(self.function);
+        let nplc = self.nplc[slot].max(0.02);
+        let noise = self
+            .draws
+            .request(&[slot as u64, word(nplc), word(x)])
+            .stream(0)
+            .gaussian(self.noise / nplc.sqrt());
         let v = match self.function {
             DmmFunction::VoltDc => s + noise,
             DmmFunction::CurrDc => (s + noise) / 1e3,

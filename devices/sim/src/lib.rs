@@ -19,6 +19,47 @@
 //! from seeded generators, so runs are reproducible; stage moves take
 //! `distance / velocity` of real time.
 //!
+//! # Reproducible runs
+//!
+//! Every value a simulator returns is a function of the seed and of what is asked, never
+//! of the order in which requests arrive or of the time they arrive at:
+//!
+//! * The multimeter's noise (standard deviation [`DmmModel::noise`] / √NPLC) is drawn
+//!   for each reading from a generator keyed by the seed, the instrument, the setting
+//!   (function, integration time, stage position) and *n*, the number of readings
+//!   taken before at that same setting.
+//! * The scope's noise ([`ScopeModel::noise`] on every point) is keyed the same way by
+//!   the timebase (scale and offset), the stage position and the number of captures
+//!   before at that setting, with one stream per channel. The trigger fixes the phase:
+//!   the sines cross zero upwards at t = 0, the trigger point.
+//! * The stage has no motion noise: once a move is over it is exactly at the position
+//!   asked (only a reading taken *during* a move depends on time).
+//!
+//! So a scan that asks for the same readings with the same seed gets the same numbers,
+//! however a scheduler interleaves the requests to the three instruments. The generator is
+//! ChaCha8 from `rand_chacha`, whose output does not change between platforms or versions,
+//! and the keys are hashed by the crate itself. Two requests identical in every respect
+//! (the same setting asked twice) are told apart only by *n*, so they get their values in
+//! the order they come.
+//!
+//! ```
+//! use smq_sim::{DmmModel, Model, Physics};
+//! use std::sync::Arc;
+//!
+//! // Readings at 4 mm and at 6 mm, asked in either order, with the same seed.
+//! let read = |order: [f64; 2]| {
+//!     let sample = Arc::new(Physics::default());
+//!     let mut dmm = DmmModel::new(Arc::clone(&sample), 5);
+//!     let mut at = std::collections::BTreeMap::new();
+//!     for x in order {
+//!         sample.set_position(x);
+//!         at.insert(x.to_string(), dmm.handle("READ?").unwrap());
+//!     }
+//!     at
+//! };
+//! assert_eq!(read([4.0, 6.0]), read([6.0, 4.0]));
+//! ```
+//!
 //! # Faults
 //!
 //! [`SimInstrument::inject`] queues one-shot [`Fault`]s applied to the next
@@ -75,6 +116,7 @@ mod endpoint;
 mod event_loop;
 mod fault;
 mod lab;
+mod noise;
 mod physics;
 mod scope;
 mod scpi;

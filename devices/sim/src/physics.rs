@@ -3,9 +3,6 @@
 use std::sync::Mutex;
 use std::time::Instant;
 
-use rand::Rng;
-use rand::rngs::StdRng;
-
 use crate::server::lock;
 
 /// A sample with one feature along the stage axis: a Gaussian peak of
@@ -13,7 +10,10 @@ use crate::server::lock;
 /// deviation `peak_width` (mm), on top of `baseline`.
 ///
 /// The stage simulator moves along this axis; the scope and DMM
-/// simulators read the signal at the current stage position.
+/// simulators read the signal at the current stage position. Motion is
+/// exact: a move ends at exactly the position asked, with no noise, so
+/// everything measured at rest is reproducible (see
+/// [the crate docs](crate#reproducible-runs)).
 ///
 /// # Examples
 ///
@@ -213,13 +213,6 @@ impl Physics {
             velocity: m.velocity,
         };
     }
-}
-
-/// A normally distributed sample (Box-Muller).
-pub(crate) fn gaussian(rng: &mut StdRng, sigma: f64) -> f64 {
-    let u1: f64 = rng.random::<f64>().max(f64::MIN_POSITIVE);
-    let u2: f64 = rng.random();
-    sigma * (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
 /// SCPI number format `+1.23456789E-01`.

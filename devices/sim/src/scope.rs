@@ -2,10 +2,8 @@
 
 use std::sync::Arc;
 
-use rand::SeedableRng;
-use rand::rngs::StdRng;
-
-use crate::physics::{Physics, gaussian};
+use crate::noise::{KeyedNoise, word};
+use crate::physics::Physics;
 use crate::scpi::{Command, ErrorQueue};
 use crate::server::Model;
 
@@ -52,7 +50,7 @@ const Y_REFERENCE: f64 = 127.0;
 #[derive(Debug)]
 pub struct ScopeModel {
     physics: Arc<Physics>,
-    rng: StdRng,
+    draws: KeyedNoise,
     errors: ErrorQueue,
     running: bool,
     time_scale: f64,
@@ -80,7 +78,7 @@ impl ScopeModel {
     pub fn new(physics: Arc<Physics>, seed: u64) -> Self {
         Self {
             physics,
-            rng: StdRng::seed_from_u64(seed),
+            draws: KeyedNoise::new(seed, "scope"),
             errors: ErrorQueue::default(),
             running: true,
             time_scale: 1e-3,
@@ -152,9 +150,9 @@ impl ScopeModel {
     fn reset(&mut self) {
         let physics = Arc::clone(&self.physics);
         let noise = self.noise;
-        let rng = self.rng.clone();
+        let draws = self.draws.clone();
         *self = Self::new(physics, 0);
-        self.rng = rng;
+        self.draws = draws;
         self.noise = noise;
     }
 
@@ -174,12 +172,22 @@ impl ScopeModel {
         (self.channel_offset[self.source] / self.y_increment()).round()
     }
 
+    /// One capture of the four channels. The trigger fixes the phase: the sines cross
+    /// zero upwards at t = 0 (the trigger point, at the screen centre with no time
+    /// offset). The noise is keyed by the timebase, the stage position and the number of
+    /// captures at that setting before, one stream per channel: see
+    /// [the crate docs](crate#reproducible-runs).
     fn acquire(&mut self) -> [Vec<f64>; 4] {
-        let amplitude = self.physics.signal_now();
+        let x = self.physics.position();
+        let amplitude = self.physics.signal(x);
         let (x0, dx) = (self.x_origin(), self.x_increment());
         let w = std::f64::consts::TAU * SIGNAL_FREQUENCY;
+        let request = self
+            .draws
+            .request(&[word(self.time_scale), word(self.time_offset), word(x)]);
         let mut chans: [Vec<f64>; 4] = Default::default();
         for (c, out) in chans.iter_mut().enumerate() {
+            let mut noise = request.stream(c as u64);
             *out = (0..SCREEN_POINTS)
                 .map(|i| {
                     let t = x0 + i as f64 * dx;
@@ -188,7 +196,7 @@ impl ScopeModel {
                         1 => 0.5 * (w * t).sin(),
                         _ => 0.0,
                     };
-                    clean + gaussian(&mut self.rng, self.noise)
+                    clean + noise.gaussian(self.noise)
                 })
                 .collect();
         }

@@ -2,13 +2,15 @@
 
 #![allow(clippy::unwrap_used)]
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
+use std::sync::Arc;
 use std::time::Duration;
 
 use proptest::prelude::*;
 use smq_instrument::{Connection, SerialConfig};
-use smq_sim::{DmmModel, Fault, Model, ScopeModel, SimInstrument, SimLab, StageModel};
+use smq_sim::{DmmModel, Fault, Model, Physics, ScopeModel, SimInstrument, SimLab, StageModel};
 
 #[test]
 fn dropping_the_handle_stops_the_instrument() {
@@ -97,6 +99,73 @@ fn seeded_noise_is_reproducible() {
     };
     assert_eq!(read(9), read(9));
     assert_ne!(read(9), read(10));
+}
+
+/// What one lab returns for a sequence of requests `(position, instrument)`: per position,
+/// the multimeter's readings and the scope's channel 1 and 3 waveforms, in the order they
+/// were taken at that position.
+fn readings_by_position(seed: u64, requests: &[(f64, &str)]) -> BTreeMap<String, Vec<Vec<u8>>> {
+    let sample = Arc::new(Physics::default());
+    let mut dmm = DmmModel::new(Arc::clone(&sample), seed);
+    let mut scope = ScopeModel::new(Arc::clone(&sample), seed + 1);
+    // Vertical scales at which the noise spans several codes.
+    for setting in [":CHAN1:SCAL 0.1", ":CHAN3:SCAL 0.01"] {
+        assert!(scope.handle(setting).is_none());
+    }
+    let mut out: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
+    for &(x, instrument) in requests {
+        sample.set_position(x);
+        let key = format!("{x} {instrument}");
+        let replies = out.entry(key).or_default();
+        match instrument {
+            "dmm" => replies.push(dmm.handle("READ?").unwrap()),
+            _ => {
+                // One capture (SINGle), read on two channels.
+                assert!(scope.handle(":SING").is_none());
+                for ch in ["CHAN1", "CHAN3"] {
+                    assert!(scope.handle(&format!(":WAV:SOUR {ch}")).is_none());
+                    replies.push(scope.handle(":WAV:DATA?").unwrap());
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn readings_do_not_depend_on_the_order_of_the_requests() {
+    // A scan's requests as they might arrive: the multimeter and the scope at each
+    // position, then the same requests interleaved another way, positions reversed,
+    // some twice.
+    let scan = [
+        (1.0, "dmm"),
+        (1.0, "scope"),
+        (4.5, "dmm"),
+        (4.5, "scope"),
+        (5.0, "scope"),
+        (5.0, "dmm"),
+        (5.0, "dmm"),
+    ];
+    let mut shuffled = scan;
+    shuffled.reverse();
+    shuffled.swap(0, 3);
+    shuffled.swap(1, 5);
+    assert_ne!(shuffled, scan);
+    let first = readings_by_position(5, &scan);
+    assert_eq!(first, readings_by_position(5, &shuffled));
+    // The two readings at 5 mm are two draws, not one repeated.
+    let twice = &first["5 dmm"];
+    assert_ne!(twice[0], twice[1]);
+    // Channel 1 is the signal, channel 3 only noise: not the same trace.
+    assert_ne!(first["1 scope"][0], first["1 scope"][1]);
+
+    // Another seed: the same signal, other noise, everywhere.
+    let other = readings_by_position(6, &scan);
+    for (key, replies) in &first {
+        for (a, b) in replies.iter().zip(&other[key]) {
+            assert_ne!(a, b, "{key}: same reply with another seed");
+        }
+    }
 }
 
 proptest! {
