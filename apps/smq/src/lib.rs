@@ -55,7 +55,8 @@
 //!    [`Lab::connect`] does the same with instruments given by [`Addresses`].
 //! 2. [`Lab::prepare`] homes the stage and configures the meter and the scope.
 //! 3. [`demo_scan`] submits, for each position: a move that holds the stage, a multimeter
-//!    reading after it, a scope waveform that releases the stage, a power spectrum of the
+//!    reading after it, a scope waveform after the reading that releases the stage (so
+//!    both are taken with the stage at rest at that position), a power spectrum of the
 //!    waveform and its peak on the compute queue; positions, readings, waveforms and peaks
 //!    are marked for saving into the run.
 //!

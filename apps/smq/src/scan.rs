@@ -3,7 +3,7 @@
 use ndarray::Array1;
 use smq_compute::{Window, power_spectrum};
 use smq_dmm::Dmm;
-use smq_scope::Waveform;
+use smq_scope::{Scope, Waveform};
 use smq_store::Run;
 use smqsched::Promise;
 
@@ -121,7 +121,15 @@ pub fn demo_scan(lab: &Lab, run: &Run, positions: &[f64]) -> Result<DemoHandles,
             .task("read")
             .after(&moved)
             .submit(|d: &mut Dmm| d.read())?;
-        let wave = lab.scope.waveform_releasing(CHANNEL, &moved)?;
+        // The waveform comes after the reading, and the move holds the stage until the
+        // waveform is taken: the stage stays at `x` for both, so each is measured at its
+        // point (and, on the simulators, is a function of the point and the seed only).
+        let wave = lab
+            .scope
+            .task(&format!("waveform({CHANNEL})"))
+            .after_settled(&reading)
+            .releases(&moved)
+            .submit(|s: &mut Scope| s.read_waveform(CHANNEL))?;
         let volts = q
             .task()
             .label(format!("volts({x})"))
