@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde_json::json;
-use smq_cli::{Addresses, Error, Lab, dag_summary, default_positions, demo_scan};
+use smq_cli::{Addresses, Error, Lab, RunStatus, dag_summary, default_positions, demo_scan};
 use smq_store::Store;
 use smqsched::EventKind;
 use smqsched::crossbeam_channel::{self, Receiver, Sender, unbounded};
@@ -99,7 +99,7 @@ pub(crate) fn run(args: DemoArgs) -> Result<Outcome, Error> {
         dmm: args.dmm,
         scope: args.scope,
     };
-    let lab = Lab::connect(&addresses, args.seed)?;
+    let lab = Lab::connect_with(&addresses, args.seed, args.compute_slots as usize)?;
     for (name, link) in &lab.links {
         let idn = lab.identified.get(name).map_or("?", String::as_str);
         println!("{name:<6} {link}  {idn}");
@@ -136,14 +136,18 @@ pub(crate) fn run(args: DemoArgs) -> Result<Outcome, Error> {
         "demo",
         json!({"points": points, "seed": args.seed, "from_mm": positions.first(), "to_mm": positions.last(), "channel": smq_cli::CHANNEL, "instruments": lab.links}),
     )?;
+    RunStatus::record_writer(&run)?;
     for (instrument, idn) in &lab.identified {
         run.set_instrument(instrument, idn)?;
     }
 
     let first_task = lab.sch.task_count() as u64;
     let scan = demo_scan(&lab, &run, &positions)?;
+    // The same count as the end line's: the whole graph, the preparation included.
     println!(
-        "run {name} started: {points} positions, {} tasks",
+        "run {name} started: {points} positions, {} tasks ({first_task} preparing the \
+         instruments, done; {} for the scan)",
+        lab.sch.task_count(),
         scan.task_count()
     );
     let mut log = EventLog {
@@ -191,14 +195,14 @@ pub(crate) fn run(args: DemoArgs) -> Result<Outcome, Error> {
     }
 
     let summary = dag_summary(&lab.sch);
-    match outcome {
-        Outcome::Complete => run.set_attribute("status", json!("complete"))?,
+    let status = match outcome {
+        Outcome::Complete => RunStatus::Complete,
         Outcome::Aborted(reason) => {
-            run.set_attribute("status", json!("aborted"))?;
             run.set_attribute("abort_reason", json!(reason))?;
+            RunStatus::Aborted
         }
-    }
-    run.finish(Some(summary.clone()))?;
+    };
+    status.close(&run, summary.clone())?;
     lab.sch.shutdown();
     if let Some(path) = &args.trace {
         let text = serde_json::to_string(&smq_cli::chrome_trace(&log.events))?;
@@ -207,7 +211,6 @@ pub(crate) fn run(args: DemoArgs) -> Result<Outcome, Error> {
         println!("trace written to {}", path.display());
     }
 
-    println!("run {name} stored in {}", run.path().display());
     println!(
         "{} tasks: {}",
         summary["tasks"],
@@ -222,12 +225,9 @@ pub(crate) fn run(args: DemoArgs) -> Result<Outcome, Error> {
     );
     let failed = summary["failed"].as_array().map_or(0, Vec::len);
     if let Outcome::Aborted(_) = outcome {
-        say(
-            args.plain,
-            &format!(
-                "aborted; the data taken so far are kept in run {name} ({})",
-                run.path().display()
-            ),
+        println!(
+            "run {name} {status}: the data taken so far are kept in {}",
+            run.path().display()
         );
         return Ok(outcome);
     }
@@ -235,6 +235,7 @@ pub(crate) fn run(args: DemoArgs) -> Result<Outcome, Error> {
         Some((x, v)) => println!("maximum signal {v:.4} V at x = {x:.3} mm"),
         None => println!("no reading succeeded"),
     }
+    println!("run {name} {status}: stored in {}", run.path().display());
     if failed > 0 {
         return Err(format!("{failed} tasks failed; see `smq show {name}`").into());
     }

@@ -25,6 +25,9 @@ pub const IDENTIFY_TIMEOUT: Duration = Duration::from_secs(2);
 /// Scope channel recorded by the demo.
 pub const CHANNEL: u8 = 1;
 
+/// Slots of the lab's `compute` queue, unless given to [`Lab::connect_with`].
+pub const COMPUTE_SLOTS: usize = 2;
+
 /// Where an instrument is reached: a serial port or a TCP socket.
 ///
 /// Parsed from text by [`FromStr`]:
@@ -251,7 +254,8 @@ pub struct Lab {
     pub dmm: DmmDevice,
     /// The oscilloscope (queue `scope`).
     pub scope: ScopeDevice,
-    /// The processing and saving queue (`compute`, two slots).
+    /// The processing and saving queue (`compute`, [`COMPUTE_SLOTS`] slots unless
+    /// given).
     pub compute: Queue,
     /// Where each instrument was opened, by name (`stage`, `dmm`, `scope`): its address,
     /// followed by ` (simulated)` for a simulator.
@@ -313,6 +317,31 @@ impl Lab {
     /// # Ok::<(), smq_cli::Error>(())
     /// ```
     pub fn connect(addresses: &Addresses, seed: u64) -> Result<Self, Error> {
+        Self::connect_with(addresses, seed, COMPUTE_SLOTS)
+    }
+
+    /// [`connect`](Self::connect), with `compute_slots` slots on the `compute` queue
+    /// instead of [`COMPUTE_SLOTS`]. What a simulated run stores does not depend on it.
+    ///
+    /// # Errors
+    ///
+    /// As [`connect`](Self::connect); and if `compute_slots` is 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_cli::{Addresses, Lab};
+    ///
+    /// let lab = Lab::connect_with(&Addresses::default(), 1, 4)?;
+    /// let compute = lab.sch.queues().into_iter().find(|q| &*q.name == "compute").unwrap();
+    /// assert_eq!(compute.slots, 4);
+    /// # Ok::<(), smq_cli::Error>(())
+    /// ```
+    pub fn connect_with(
+        addresses: &Addresses,
+        seed: u64,
+        compute_slots: usize,
+    ) -> Result<Self, Error> {
         let sim = if addresses.simulated().is_empty() {
             None
         } else {
@@ -376,7 +405,7 @@ impl Lab {
             stage: StageDevice::new(&sch, "stage", stage)?.with_motion_timeout(MOTION_TIMEOUT),
             dmm: DmmDevice::new(&sch, "dmm", dmm)?,
             scope: ScopeDevice::new(&sch, "scope", scope)?,
-            compute: sch.queue("compute", 2)?,
+            compute: sch.queue("compute", compute_slots)?,
             sim,
             sch,
             links,

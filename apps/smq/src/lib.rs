@@ -5,12 +5,12 @@
 //! instrument is the simulator of `smq-sim` unless given by address:
 //!
 //! ```text
-//! smq demo [--points N] [--out DIR] [--seed S] [--trace FILE] [--plain]
+//! smq demo [--points N] [--out DIR] [--seed S] [--trace FILE] [--plain] [--compute-slots N]
 //!          [--stage ADDRESS] [--dmm ADDRESS] [--scope ADDRESS]
 //!                                                run the demo scan, store it under DIR
 //! smq sim  [--seed S]                            serve the simulated instruments until Ctrl-C
-//! smq ls   [--out DIR]                           list the stored runs
-//! smq show RUN [--out DIR]                       metadata, datasets and task counts of a run
+//! smq ls   [--out DIR]                           list the stored runs and their states
+//! smq show RUN [--out DIR]                       metadata, state, datasets and task counts
 //! ```
 //!
 //! An [`Address`] is a serial port (`/dev/ttyUSB0`, `serial:PATH`) or a TCP socket
@@ -23,6 +23,30 @@
 //! `--plain` replaces the progress bars by one line per task of the scan as it ends
 //! (`done LABEL`, `failed LABEL: ERROR`) and puts the messages about the run on standard
 //! output too, for logs, CI and scripts that drive the command.
+//!
+//! Arguments are checked before anything starts ([`parse_points`], [`store_folder`],
+//! [`output_file`]): a number of points that is not a whole number from 1 to 10,000, a
+//! `--out` that is a file or a folder that cannot be written, a `--trace` whose folder
+//! does not exist or cannot be written end the command with exit code 2 and a message
+//! naming the argument, before any instrument is opened.
+//!
+//! ## Run states
+//!
+//! A run is `running`, `complete`, `aborted`, `failed` or `unfinished` ([`RunStatus`]).
+//! The end states are stored in the run (attribute `status`) when it ends; `smq demo`
+//! ends with `run NAME complete` (or `aborted`), and `smq ls` and `smq show` print the
+//! word the run stored, or, for a run without an end, `running` while the process writing
+//! it is alive and `unfinished` once it is gone.
+//!
+//! ## Reproducible runs
+//!
+//! On the simulated instruments, every stored value is a function of the seed and of what
+//! was asked (instrument, scan point, channel), never of the order in which the scheduler
+//! happened to run the acquisitions, nor of the number of compute slots
+//! (`--compute-slots`): the simulators key their noise by the request (see `smq_sim`),
+//! and [`demo_scan`] takes each reading and waveform with the stage at rest at its point.
+//! The same `--seed` and `--points` give the same arrays, element by element, once each
+//! dataset is put in scan order by its `_point` dataset.
 //!
 //! ## Pausing and aborting
 //!
@@ -38,8 +62,8 @@
 //! 4. Aborting cancels the acquisitions not started and lets the processing and saving of
 //!    every finished acquisition run ([`Lab::abort`]): nothing finished is lost. The run is
 //!    closed with its end time, its task summary and the attribute `status: "aborted"`
-//!    (`"complete"` otherwise), and the command exits with code 130. A Ctrl-C while the
-//!    finished results are being saved only says to wait.
+//!    (`"complete"` otherwise, see [`RunStatus`]), and the command exits with code 130. A
+//!    Ctrl-C while the finished results are being saved only says to wait.
 //!
 //! The protocol, step by step, is written beside [`Lab::pause`] and [`Lab::abort`] in the
 //! `control` module's source.
@@ -76,17 +100,22 @@
 //! # Ok::<(), smq_cli::Error>(())
 //! ```
 
+mod args;
 mod control;
 mod lab;
 mod report;
 mod scan;
+mod status;
 
+pub use crate::args::{MAX_POINTS, output_file, parse_points, store_folder};
 pub use crate::control::AbortReport;
 pub use crate::lab::{
-    Address, AddressError, Addresses, CHANNEL, ConnectError, IDENTIFY_TIMEOUT, Lab, MOTION_TIMEOUT,
+    Address, AddressError, Addresses, CHANNEL, COMPUTE_SLOTS, ConnectError, IDENTIFY_TIMEOUT, Lab,
+    MOTION_TIMEOUT,
 };
 pub use crate::report::{chrome_trace, dag_summary, state_name};
 pub use crate::scan::{DemoHandles, Peak, datasets, default_positions, demo_scan, spectrum_peak};
+pub use crate::status::{CloseError, RunStatus, UnknownStatus};
 
 /// Error of the demo: a message naming what failed.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;

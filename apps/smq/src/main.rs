@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::sync::mpsc;
 
 use clap::{Args, Parser, Subcommand};
-use smq_cli::{Address, Error};
+use smq_cli::{Address, Error, RunStatus};
 use smq_sim::SimLab;
 use smq_store::Store;
 
@@ -30,7 +30,7 @@ enum Command {
     /// Serve the simulated instruments until Ctrl-C.
     Sim {
         /// Seed of the simulated noise.
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
         seed: u64,
     },
     /// List the runs of a store.
@@ -49,20 +49,29 @@ enum Command {
     },
 }
 
+/// The arguments of `smq demo`. Each is checked as the command line is parsed, before any
+/// instrument is opened: a bad value exits with code 2 and a message naming it.
 #[derive(Debug, Args)]
 struct DemoArgs {
-    /// Number of stage positions, over 0 to 10 mm.
-    #[arg(long, default_value_t = 21, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    /// Number of stage positions, over 0 to 10 mm: a whole number from 1 to 10,000.
+    #[arg(long, value_name = "N", default_value_t = 21, allow_negative_numbers = true,
+          value_parser = smq_cli::parse_points)]
     points: u32,
-    /// Store directory.
-    #[arg(long, default_value = "./runs")]
+    /// Store directory: a folder that can be written, or created.
+    #[arg(long, value_name = "DIR", default_value = "./runs", value_parser = smq_cli::store_folder)]
     out: PathBuf,
-    /// Seed of the simulated noise.
-    #[arg(long, default_value_t = 1)]
+    /// Seed of the simulated noise: the same seed and points give the same data.
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
     seed: u64,
-    /// Write a Chrome trace-event JSON of the task runs to this file.
-    #[arg(long)]
+    /// Write a Chrome trace-event JSON of the task runs to this file (in an existing
+    /// folder that can be written).
+    #[arg(long, value_name = "FILE", value_parser = smq_cli::output_file)]
     trace: Option<PathBuf>,
+    /// Slots of the compute queue (processing and saving). The data stored do not depend
+    /// on it.
+    #[arg(long, value_name = "N", default_value_t = smq_cli::COMPUTE_SLOTS as u32,
+          value_parser = clap::value_parser!(u32).range(1..=1024))]
+    compute_slots: u32,
     /// The motion controller (Newport SMC100): a serial port such as /dev/ttyUSB0, or
     /// tcp:HOST:PORT for a serial-to-Ethernet adapter. Simulated if not given.
     #[arg(long, value_name = "ADDRESS")]
@@ -122,16 +131,12 @@ fn sim(seed: u64) -> Result<(), Error> {
     Ok(())
 }
 
-/// `finished`, `aborted` (finished by an abort, its data kept) or `unfinished` (still
-/// running, or the writer crashed).
-fn run_state(meta: &smq_store::RunMetadata) -> &'static str {
-    match (
-        &meta.end,
-        meta.attributes.get("status").and_then(|s| s.as_str()),
-    ) {
-        (None, _) => "unfinished",
-        (Some(_), Some("aborted")) => "aborted",
-        (Some(_), _) => "finished",
+/// The state of a run: the word it stored, or `running` / `unfinished` for a run without
+/// an end ([`RunStatus::of`]); a stored word outside the vocabulary is shown as it is.
+fn run_state(meta: &smq_store::RunMetadata) -> String {
+    match RunStatus::of(meta) {
+        Ok(status) => status.to_string(),
+        Err(unknown) => unknown.word,
     }
 }
 
@@ -165,11 +170,12 @@ fn show(name: &str, out: &Path) -> Result<(), Error> {
     println!("path        {}", run.path().display());
     println!("experiment  {}", meta.experiment.as_deref().unwrap_or("-"));
     println!("start       {}", meta.start.as_deref().unwrap_or("-"));
-    println!(
-        "end         {}",
-        meta.end.as_deref().unwrap_or("- (unfinished)")
-    );
-    println!("status      {}", run_state(&meta));
+    println!("end         {}", meta.end.as_deref().unwrap_or("-"));
+    let reason = meta.attributes.get("abort_reason").and_then(|r| r.as_str());
+    match (run_state(&meta), reason) {
+        (state, Some(reason)) => println!("status      {state} ({reason})"),
+        (state, None) => println!("status      {state}"),
+    }
     println!("parameters  {}", meta.parameters);
     println!("instruments");
     for (k, v) in &meta.instruments {

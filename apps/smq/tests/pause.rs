@@ -1,7 +1,8 @@
 //! Ctrl-C pausing of `smq demo`, end to end: the real binary in a temporary directory,
 //! on simulated instruments started by the test and given by address, a real SIGINT,
 //! answers written to its standard input (a pipe, not a TTY), and the store on disk read
-//! back after.
+//! back after, and listed by `smq ls` and `smq show` (`running` while paused, `aborted`,
+//! `unfinished` once killed).
 //!
 //! The tests synchronise on the child's output in plain mode (one line per finished task)
 //! and on the simulators, never on time:
@@ -209,6 +210,17 @@ impl Demo {
     }
 }
 
+/// The standard output of `smq ARGS OUT`, which must succeed.
+fn smq(args: &[&str], out: &Path) -> String {
+    let o = Command::new(env!("CARGO_BIN_EXE_smq"))
+        .args(args)
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{args:?}: {o:?}");
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
 /// How many lines start with `prefix`.
 fn count(lines: &[String], prefix: &str) -> usize {
     lines.iter().filter(|l| l.starts_with(prefix)).count()
@@ -238,6 +250,20 @@ fn check_aborted_run_keeps_everything(out: &Path, lines: &[String]) {
     let meta = run.metadata().unwrap();
     assert!(meta.end.is_some(), "no end time: {meta:?}");
     assert_eq!(meta.attributes["status"], "aborted");
+    // The last line says so, and `ls` and `show` print the word the run stored.
+    let last = lines.iter().rfind(|l| !l.starts_with("stderr: ")).unwrap();
+    assert!(
+        last.starts_with(&format!("run {} aborted: ", meta.name)),
+        "{}",
+        lines.join("\n")
+    );
+    let ls = smq(&["ls", "--out"], out);
+    assert_eq!(ls.split_whitespace().last(), Some("aborted"), "{ls}");
+    let show = smq(&["show", &meta.name, "--out"], out);
+    assert!(
+        show.lines().any(|l| l.starts_with("status      aborted (")),
+        "{show}"
+    );
 
     let moves = count(lines, "done stage.move_to(");
     let readings = count(lines, "done dmm.read");
@@ -367,4 +393,31 @@ fn end_of_input_while_paused_aborts_keeping_the_data() {
         lines.join("\n")
     );
     check_aborted_run_keeps_everything(&out, &lines);
+}
+
+#[test]
+fn a_paused_run_is_running_and_unfinished_once_killed() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("runs");
+    let mut demo = Demo::start_and_pause(&out);
+    // Paused at the prompt: the run has no end, and the process writing it is alive.
+    let name = the_run(&out).name().to_owned();
+    let ls = smq(&["ls", "--out"], &out);
+    assert_eq!(ls.split_whitespace().last(), Some("running"), "{ls}");
+    let show = smq(&["show", &name, "--out"], &out);
+    assert!(show.lines().any(|l| l == "status      running"), "{show}");
+
+    demo.child.kill().unwrap();
+    let (status, lines) = demo.finish();
+    assert_eq!(status.code(), None, "{status}: {}", lines.join("\n"));
+    let meta = the_run(&out).metadata().unwrap();
+    assert!(meta.end.is_none() && !meta.attributes.contains_key("status"));
+    let ls = smq(&["ls", "--out"], &out);
+    assert_eq!(ls.split_whitespace().last(), Some("unfinished"), "{ls}");
+    let show = smq(&["show", &name, "--out"], &out);
+    assert!(
+        show.lines().any(|l| l == "status      unfinished"),
+        "{show}"
+    );
+    assert!(show.lines().any(|l| l == "end         -"), "{show}");
 }
