@@ -33,6 +33,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use egui::{Color32, Key, RichText, Ui};
+use smq_cli::RunStatus;
 use smqsched::crossbeam_channel::Receiver;
 use smqsched::{Event, EventKind, Scheduler, Snapshot, TaskState};
 
@@ -386,12 +387,14 @@ impl Dashboard {
             let running = self.sch.is_running();
             let in_flight: usize = self.snap.queues.iter().map(|q| q.running).sum();
             let all_done = self.progress.finished() == self.progress.total();
+            // The run's state in the words of `RunStatus`, the pause as a detail of it.
+            let (complete, going) = (RunStatus::Complete, RunStatus::Running);
             let (text, colour) = match (running, in_flight, all_done) {
-                (true, _, true) => ("Running: all finished".to_owned(), crate::dag::DONE),
-                (true, _, false) => ("Running".to_owned(), crate::dag::DONE),
-                (false, 0, _) => ("Paused".to_owned(), crate::dag::RUNNING),
+                (_, 0, true) => (complete.to_string(), crate::dag::DONE),
+                (true, _, _) => (going.to_string(), crate::dag::DONE),
+                (false, 0, _) => (format!("{going} (paused)"), crate::dag::RUNNING),
                 (false, n, _) => (
-                    format!("Paused: {n} running task(s) finishing"),
+                    format!("{going} (pausing: {n} running task(s) finishing)"),
                     crate::dag::RUNNING,
                 ),
             };

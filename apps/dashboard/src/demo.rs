@@ -2,9 +2,10 @@
 //! run, with its results marked for the live plots.
 
 use std::path::Path;
+use std::time::Duration;
 
 use serde_json::{Value, json};
-use smq_cli::{CHANNEL, DemoHandles, Lab, dag_summary, default_positions, demo_scan};
+use smq_cli::{CHANNEL, DemoHandles, Lab, RunStatus, dag_summary, default_positions, demo_scan};
 use smq_store::{Run, Store};
 
 use crate::{Dashboard, Error, Plots};
@@ -30,8 +31,9 @@ use crate::{Dashboard, Error, Plots};
 /// let mut out = ctx.run_ui(egui::RawInput::default(), |ui| dashboard.ui(ui));
 /// out.textures_delta.clear();
 /// assert_eq!(demo.plots.scan().len(), 3);
-/// let summary = demo.finish()?;
-/// assert_eq!(summary["tasks"], dashboard.task_count());
+/// let end = demo.finish()?;
+/// assert_eq!(end.status, smq_cli::RunStatus::Complete);
+/// assert_eq!(end.summary["tasks"], dashboard.task_count());
 /// # std::fs::remove_dir_all(&dir).ok();
 /// # Ok::<(), smqsched_dashboard::Error>(())
 /// ```
@@ -90,6 +92,8 @@ impl Demo {
                 json!({"points": points, "seed": seed, "from_mm": positions.first(), "to_mm": positions.last(), "channel": CHANNEL}),
             )
             .map_err(|e| Error::Demo(format!("cannot create the run {name}: {e}")))?;
+        RunStatus::record_writer(&run)
+            .map_err(|e| Error::Demo(format!("cannot record the run's writer: {e}")))?;
         let ids = lab
             .identities()
             .map_err(demo_err("cannot identify the instruments"))?;
@@ -129,23 +133,47 @@ impl Demo {
         ))
     }
 
-    /// Stop starting tasks, let the running ones finish, record the graph's summary in the
-    /// run and shut the scheduler down; returns the summary (task counts by state and by
-    /// label, failures). What was taken is kept even if the scan was not complete.
+    /// End the run. If every task has finished, the run is `complete`. Otherwise (the
+    /// window was closed before the end) it is `aborted` as `smq demo` aborts
+    /// ([`Lab::abort`]): the acquisitions not started are cancelled, and every acquisition
+    /// already taken is processed and saved. Then the run records its state, its end time
+    /// and the graph's summary, and the scheduler shuts down.
     ///
     /// # Errors
     ///
     /// [`Error::Demo`] if the run cannot be finished in the store.
-    pub fn finish(self) -> Result<Value, Error> {
+    pub fn finish(self) -> Result<Finished, Error> {
         self.lab.sch.stop();
         self.lab.sch.wait_drained();
+        let status = if self.lab.sch.wait_timeout(Duration::ZERO).is_ok() {
+            RunStatus::Complete
+        } else {
+            let _ = self.lab.abort();
+            self.run
+                .set_attribute("abort_reason", json!(CLOSED_EARLY))
+                .map_err(|e| Error::Demo(format!("cannot finish the run {}: {e}", self.name)))?;
+            RunStatus::Aborted
+        };
         let summary = dag_summary(&self.lab.sch);
-        self.run
-            .finish(Some(summary.clone()))
+        status
+            .close(&self.run, summary.clone())
             .map_err(|e| Error::Demo(format!("cannot finish the run {}: {e}", self.name)))?;
         self.lab.sch.shutdown();
-        Ok(summary)
+        Ok(Finished { status, summary })
     }
+}
+
+/// Why a demo run ended before its scan did.
+const CLOSED_EARLY: &str = "window closed before the scan finished";
+
+/// How a [`Demo`] run ended: its state (`complete` or `aborted`) and the task graph's
+/// summary stored with it (task counts by state and by label, failures).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finished {
+    /// The state recorded in the run.
+    pub status: RunStatus,
+    /// The summary of the task graph.
+    pub summary: Value,
 }
 
 /// Open the store at `dir`, creating it if needed.

@@ -12,7 +12,9 @@
 //! * **The task stream**: one row per queue slot, a bar per task run coloured by label.
 //! * **Control**: Pause and Resume (button or Space) stop and start the scheduler: no new
 //!   task starts while paused, running ones finish. The state is always shown in the top
-//!   bar. Cancel the selected tasks that have not started (button or Delete).
+//!   bar, in the words `smq` uses for runs ([`RunStatus`](smq_cli::RunStatus)): `running`
+//!   (with `paused` while paused) until every task is finished, then `complete`. Cancel
+//!   the selected tasks that have not started (button or Delete).
 //! * **Live plots** of results a script marks with [`Plots`]: the last waveform, the running
 //!   average, a scan, a scan map.
 //! * **Progress**: finished out of total, the rate, the estimated time left.
@@ -101,7 +103,7 @@ use std::path::PathBuf;
 use smqsched::Scheduler;
 
 pub use crate::app::{DEFAULT_GROUP_THRESHOLD, Dashboard, MAX_EVENTS_PER_FRAME};
-pub use crate::demo::Demo;
+pub use crate::demo::{Demo, Finished};
 pub use crate::groups::Counts;
 pub use crate::plots::{Plots, Trace};
 pub use crate::progress::Progress;

@@ -5,6 +5,7 @@
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
+use smq_cli::RunStatus;
 use smqsched_dashboard::{Dashboard, Demo};
 
 #[test]
@@ -38,9 +39,30 @@ fn the_demo_scan_runs_in_the_dashboard_and_is_stored() {
         h.get_by_label(q);
     }
 
-    let run = demo.run.path().to_path_buf();
-    let summary = demo.finish().unwrap();
-    assert_eq!(summary["tasks"], n);
-    assert_eq!(summary["by_state"]["done"], n);
-    assert!(run.is_dir());
+    let run = demo.run.clone();
+    let end = demo.finish().unwrap();
+    assert_eq!(end.status, RunStatus::Complete);
+    assert_eq!(end.summary["tasks"], n);
+    assert_eq!(end.summary["by_state"]["done"], n);
+    let meta = run.metadata().unwrap();
+    assert_eq!(meta.attributes["status"], "complete");
+    assert!(meta.end.is_some());
+}
+
+#[test]
+fn closing_before_the_end_aborts_the_run_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let (demo, _dashboard) = Demo::start(3, 7, dir.path()).unwrap();
+    // Closed before the scan ran: nothing was acquired, everything not started is cancelled.
+    let run = demo.run.clone();
+    let end = demo.finish().unwrap();
+    assert_eq!(end.status, RunStatus::Aborted);
+    assert!(end.summary["by_state"]["cancelled"].as_u64().unwrap() > 0);
+    let meta = run.metadata().unwrap();
+    assert_eq!(meta.attributes["status"], "aborted");
+    assert_eq!(
+        meta.attributes["abort_reason"],
+        "window closed before the scan finished"
+    );
+    assert_eq!(RunStatus::of(&meta), Ok(RunStatus::Aborted));
 }

@@ -66,7 +66,7 @@ fn pause_lets_the_running_task_finish_and_starts_nothing_new_until_resume() {
     h.run();
     assert!(!sch.is_running());
     // The state is shown, and the button now resumes.
-    assert!(h.query_by_label_contains("Paused").is_some());
+    assert!(h.query_by_label_contains("running (paus").is_some());
     h.get_by_label("Resume");
 
     release.send(()).unwrap();
@@ -91,6 +91,8 @@ fn pause_lets_the_running_task_finish_and_starts_nothing_new_until_resume() {
         assert_eq!(p.state(), Some(TaskState::Done));
     }
     assert!(h.query_by_label_contains("4 / 4 finished").is_some());
+    // Every task final: the run is complete, in the words of the stored runs.
+    h.get_by_label("complete");
     h.get_by_label("Pause");
 }
 

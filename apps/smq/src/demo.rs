@@ -211,18 +211,7 @@ pub(crate) fn run(args: DemoArgs) -> Result<Outcome, Error> {
         println!("trace written to {}", path.display());
     }
 
-    println!(
-        "{} tasks: {}",
-        summary["tasks"],
-        summary["by_state"]
-            .as_object()
-            .map(|m| m
-                .iter()
-                .map(|(k, v)| format!("{v} {k}"))
-                .collect::<Vec<_>>()
-                .join(", "))
-            .unwrap_or_default()
-    );
+    println!("{}", smq_cli::task_counts(&summary));
     let failed = summary["failed"].as_array().map_or(0, Vec::len);
     if let Outcome::Aborted(_) = outcome {
         println!(

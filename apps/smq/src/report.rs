@@ -30,6 +30,27 @@ pub fn dag_summary(sch: &Scheduler) -> Value {
     })
 }
 
+/// One line of task counts from a [`dag_summary`]: `215 tasks: 210 done, 5 cancelled`.
+///
+/// # Examples
+///
+/// ```
+/// let summary = serde_json::json!({"tasks": 3, "by_state": {"done": 2, "failed": 1}});
+/// assert_eq!(smq_cli::task_counts(&summary), "3 tasks: 2 done, 1 failed");
+/// ```
+pub fn task_counts(summary: &Value) -> String {
+    let counts = summary["by_state"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{v} {k}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default();
+    format!("{} tasks: {counts}", summary["tasks"])
+}
+
 /// Lower-case name of a task state.
 pub fn state_name(state: TaskState) -> &'static str {
     match state {
