@@ -113,7 +113,7 @@ pub use crate::lab::{
     Address, AddressError, Addresses, CHANNEL, COMPUTE_SLOTS, ConnectError, IDENTIFY_TIMEOUT, Lab,
     MOTION_TIMEOUT,
 };
-pub use crate::report::{chrome_trace, dag_summary, state_name, task_counts};
+pub use crate::report::{chrome_trace, dag_summary, state_counts, state_name, task_counts};
 pub use crate::scan::{DemoHandles, Peak, datasets, default_positions, demo_scan, spectrum_peak};
 pub use crate::status::{CloseError, RunStatus, UnknownStatus};
 

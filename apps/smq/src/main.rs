@@ -196,16 +196,7 @@ fn show(name: &str, out: &Path) -> Result<(), Error> {
             if let Some(m) = s["by_label"].as_object() {
                 println!("tasks by label");
                 for (label, states) in m {
-                    let counts = states
-                        .as_object()
-                        .map(|c| {
-                            c.iter()
-                                .map(|(k, v)| format!("{v} {k}"))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        })
-                        .unwrap_or_default();
-                    println!("  {label:<26} {counts}");
+                    println!("  {label:<26} {}", smq_cli::state_counts(states));
                 }
             }
             let failed = s["failed"].as_array().cloned().unwrap_or_default();

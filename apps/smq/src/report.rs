@@ -39,7 +39,24 @@ pub fn dag_summary(sch: &Scheduler) -> Value {
 /// assert_eq!(smq_cli::task_counts(&summary), "3 tasks: 2 done, 1 failed");
 /// ```
 pub fn task_counts(summary: &Value) -> String {
-    let counts = summary["by_state"]
+    format!(
+        "{} tasks: {}",
+        summary["tasks"],
+        state_counts(&summary["by_state"])
+    )
+}
+
+/// Counts by state, as in a [`dag_summary`]'s `by_state` or its entries of `by_label`, in
+/// words: `2 done, 1 failed`; empty for anything but an object.
+///
+/// # Examples
+///
+/// ```
+/// let counts = serde_json::json!({"cancelled": 4, "done": 2});
+/// assert_eq!(smq_cli::state_counts(&counts), "4 cancelled, 2 done");
+/// ```
+pub fn state_counts(counts: &Value) -> String {
+    counts
         .as_object()
         .map(|m| {
             m.iter()
@@ -47,8 +64,7 @@ pub fn task_counts(summary: &Value) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         })
-        .unwrap_or_default();
-    format!("{} tasks: {counts}", summary["tasks"])
+        .unwrap_or_default()
 }
 
 /// Lower-case name of a task state.
