@@ -70,7 +70,7 @@ struct DemoArgs {
     /// Slots of the compute queue (processing and saving). The data stored do not depend
     /// on it.
     #[arg(long, value_name = "N", default_value_t = smq_cli::COMPUTE_SLOTS as u32,
-          value_parser = clap::value_parser!(u32).range(1..=1024))]
+          value_parser = clap::value_parser!(u32).range(1..=smqsched::MAX_SLOTS as i64))]
     compute_slots: u32,
     /// The motion controller (Newport SMC100): a serial port such as /dev/ttyUSB0, or
     /// tcp:HOST:PORT for a serial-to-Ethernet adapter. Simulated if not given.
