@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use smq_dmm::{Dmm, Range};
 use smq_e2e::{Bench, LONG, runs_of};
+use smq_instrument::Instrument as _;
 use smq_instrument::smqsched::{Promise, Queue, TaskError};
 use smq_scope::{Scope, Waveform};
 use smq_sim::{Fault, Physics};
@@ -116,7 +117,7 @@ fn disconnect_mid_waveform_then_reopen() {
     let addr = bench.lab.scope.tcp_addr();
     bench
         .scope
-        .reopen(move || Scope::connect_tcp(addr))
+        .reopen(move || Scope::open(&addr))
         .result()
         .unwrap();
     assert!(bench.scope.device().broken().is_none());
@@ -146,7 +147,7 @@ fn disconnect_of_a_serial_device_then_reopen_on_the_new_port() {
     let lab = Arc::clone(&bench.lab);
     let reopened = bench
         .dmm
-        .reopen(move || Dmm::open_serial(&lab.dmm.pty_path(), &Dmm::serial_config()));
+        .reopen(move || Dmm::open(&lab.dmm.serial_address()));
     reopened.result().unwrap();
     bench
         .dmm
@@ -174,7 +175,7 @@ fn failed_reopen_leaves_the_device_closed_until_the_next_one() {
     let lab = Arc::clone(&bench.lab);
     bench
         .dmm
-        .reopen(move || Dmm::open_serial(&lab.dmm.pty_path(), &Dmm::serial_config()))
+        .reopen(move || Dmm::open(&lab.dmm.serial_address()))
         .result()
         .unwrap();
     assert!(bench.dmm.measure_voltage_dc().result().unwrap().is_finite());

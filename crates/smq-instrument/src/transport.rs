@@ -13,7 +13,9 @@ use std::time::Duration;
 ///   [`io::ErrorKind::TimedOut`] (or `WouldBlock`);
 /// * a read that returns `Ok(0)` means the other side closed the link;
 /// * `BrokenPipe`, `ConnectionReset`, `ConnectionAborted`, `UnexpectedEof`
-///   and `NotConnected` also mean the link is gone.
+///   and `NotConnected` also mean the link is gone;
+/// * `InvalidData` means the link's own protocol was broken (a bad USBTMC header, an RPC
+///   that does not decode).
 ///
 /// Transports are `Send` so that a driver owning one can be moved to the
 /// thread that runs it.
@@ -72,6 +74,23 @@ pub trait Transport: Send {
     /// A short description of the link, e.g. `serial /dev/ttyUSB0` or
     /// `tcp 192.168.0.12:5025`.
     fn describe(&self) -> String;
+
+    /// Device clear (IEEE 488.1 DCL/SDC): the instrument abandons the command it is
+    /// executing and empties its input and output buffers, by the link's own means
+    /// (VXI-11 `device_clear`, USBTMC `INITIATE_CLEAR`). Links without one (serial ports,
+    /// raw sockets) only discard the input received: the default.
+    fn device_clear(&mut self, timeout: Duration) -> io::Result<()> {
+        let _ = timeout;
+        self.clear()
+    }
+
+    /// The status byte, read by the link's own means (VXI-11 `device_readstb`, USB488
+    /// `READ_STATUS_BYTE`); `None` (the default) where the link has none, and the caller
+    /// asks `*STB?` instead.
+    fn read_status_byte(&mut self, timeout: Duration) -> io::Result<Option<u8>> {
+        let _ = timeout;
+        Ok(None)
+    }
 }
 
 impl<T: Transport + ?Sized> Transport for Box<T> {
@@ -89,6 +108,12 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
     }
     fn describe(&self) -> String {
         (**self).describe()
+    }
+    fn device_clear(&mut self, timeout: Duration) -> io::Result<()> {
+        (**self).device_clear(timeout)
+    }
+    fn read_status_byte(&mut self, timeout: Duration) -> io::Result<Option<u8>> {
+        (**self).read_status_byte(timeout)
     }
 }
 
@@ -110,6 +135,11 @@ pub(crate) fn is_disconnect(err: &io::Error) -> bool {
 /// description, not the error number): what reading a serial device
 /// returns once it is unplugged.
 const GONE: [&str; 3] = ["I/O error", "No such device or address", "No such device"];
+
+/// True if `err` is a protocol error of the link (by convention, [`io::ErrorKind::InvalidData`]).
+pub(crate) fn is_protocol(err: &io::Error) -> bool {
+    err.kind() == io::ErrorKind::InvalidData
+}
 
 /// True if `err` is a timeout.
 pub(crate) fn is_timeout(err: &io::Error) -> bool {

@@ -19,8 +19,8 @@ fn sim() -> SimInstrument<DmmModel> {
 
 fn open(sim: &SimInstrument<DmmModel>, link: &str) -> Dmm {
     match link {
-        "pty" => Dmm::open_serial(&sim.pty_path(), &Dmm::serial_config()).expect("open pty"),
-        _ => Dmm::connect_tcp(sim.tcp_addr()).expect("connect tcp"),
+        "pty" => Dmm::open(&sim.serial_address()).expect("open pty"),
+        _ => Dmm::open(&sim.socket_address()).expect("connect tcp"),
     }
 }
 

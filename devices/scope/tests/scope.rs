@@ -21,8 +21,8 @@ fn sim() -> SimInstrument<ScopeModel> {
 
 fn open(sim: &SimInstrument<ScopeModel>, link: &str) -> Scope {
     match link {
-        "pty" => Scope::open_serial(&sim.pty_path(), &SerialConfig::default()).expect("open pty"),
-        _ => Scope::connect_tcp(sim.tcp_addr()).expect("connect tcp"),
+        "pty" => Scope::open(&sim.serial_address()).expect("open pty"),
+        _ => Scope::open(&sim.socket_address()).expect("connect tcp"),
     }
 }
 

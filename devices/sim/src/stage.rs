@@ -234,6 +234,11 @@ impl Model for StageModel {
         "stage"
     }
 
+    fn vxi11(&self) -> bool {
+        // An RS-232 controller: no LAN interface.
+        false
+    }
+
     fn reply_terminator(&self) -> &'static [u8] {
         b"\r\n"
     }

@@ -22,8 +22,8 @@ fn sim() -> SimInstrument<StageModel> {
 
 fn open(sim: &SimInstrument<StageModel>, link: &str) -> Stage {
     match link {
-        "pty" => Stage::open_serial(&sim.pty_path()).expect("open pty"),
-        _ => Stage::connect_tcp(sim.tcp_addr()).expect("connect tcp"),
+        "pty" => Stage::open(&sim.serial_address()).expect("open pty"),
+        _ => Stage::open(&sim.socket_address()).expect("connect tcp"),
     }
 }
 
