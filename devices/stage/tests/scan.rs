@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use smq_dmm::{Dmm, Function, Range};
 use smq_instrument::Instrument as _;
-use smq_instrument::SerialConfig;
 use smq_scope::Scope;
 use smq_sim::SimLab;
 use smq_stage::Stage;
