@@ -16,7 +16,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use smq_dmm::{Dmm, Function, Range};
 use smq_e2e::{Bench, LONG, by_task, lock_in_amplitude, runs_of};
-use smq_instrument::Instrument as _;
 use smq_instrument::InstrumentError;
 use smq_instrument::smqsched::Promise;
 use smq_scope::{Scope, Waveform};

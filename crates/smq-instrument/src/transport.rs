@@ -75,6 +75,16 @@ pub trait Transport: Send {
     /// `tcp 192.168.0.12:5025`.
     fn describe(&self) -> String;
 
+    /// Whether the link is still there, asked without waiting and without consuming
+    /// input: an error (by the conventions above, e.g. `UnexpectedEof`) if the other side
+    /// has closed it (a socket closed, a terminal hung up). A connection asks before each
+    /// command, so that a link lost while idle (an instrument power-cycled between two
+    /// commands) is opened again before the command is sent rather than failing it. The
+    /// default says the link is there.
+    fn check_alive(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+
     /// Device clear (IEEE 488.1 DCL/SDC): the instrument abandons the command it is
     /// executing and empties its input and output buffers, by the link's own means
     /// (VXI-11 `device_clear`, USBTMC `INITIATE_CLEAR`). Links without one (serial ports,
@@ -112,6 +122,9 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
     fn device_clear(&mut self, timeout: Duration) -> io::Result<()> {
         (**self).device_clear(timeout)
     }
+    fn check_alive(&mut self) -> io::Result<()> {
+        (**self).check_alive()
+    }
     fn read_status_byte(&mut self, timeout: Duration) -> io::Result<Option<u8>> {
         (**self).read_status_byte(timeout)
     }
@@ -135,6 +148,21 @@ pub(crate) fn is_disconnect(err: &io::Error) -> bool {
 /// description, not the error number): what reading a serial device
 /// returns once it is unplugged.
 const GONE: [&str; 3] = ["I/O error", "No such device or address", "No such device"];
+
+/// Whether the socket's peer has closed it: a peek that finds the end of the stream. Data
+/// waiting (`Ok(n > 0)`) or none yet (`WouldBlock`) mean the link is there.
+pub(crate) fn socket_alive(stream: &std::net::TcpStream) -> io::Result<()> {
+    stream.set_nonblocking(true)?;
+    let mut probe = [0u8; 1];
+    let r = stream.peek(&mut probe);
+    stream.set_nonblocking(false)?;
+    match r {
+        Ok(0) => Err(io::ErrorKind::UnexpectedEof.into()),
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
+        Err(e) => Err(e),
+    }
+}
 
 /// True if `err` is a protocol error of the link (by convention, [`io::ErrorKind::InvalidData`]).
 pub(crate) fn is_protocol(err: &io::Error) -> bool {

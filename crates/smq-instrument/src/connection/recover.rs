@@ -8,7 +8,11 @@
 //!    time ([`InstrumentError::Timeout`]: the instrument may be stuck in the middle of a
 //!    reply, or still busy with the command). The failing command reports that error, typed;
 //!    nothing is retried behind its back.
-//! 2. The next command ([`Connection::write`], and so every query) first recovers:
+//! 2. The next command ([`Connection::write`], and so every query) first asks the link
+//!    whether it is still there ([`Transport::check_alive`](crate::Transport::check_alive),
+//!    without waiting): a link lost while idle, such as an instrument power-cycled between
+//!    two commands, is marked `Reconnect` then, before anything is sent on it. Then it
+//!    recovers:
 //!    a. `Reconnect`: the old link is dropped (closing its port), then the address is opened
 //!       again, at most [`Reconnect::attempts`](super::Reconnect) times with growing waits
 //!       between them. If every attempt fails, the command fails with an error of kind
@@ -26,6 +30,7 @@
 //! reads a reply to them.
 
 use crate::error::{InstrumentError, Result};
+use crate::transport::is_disconnect;
 
 use super::open::open_transport;
 use super::{Connection, Recovery};
@@ -34,6 +39,14 @@ impl Connection {
     /// Recover the link if a previous exchange left it in trouble (steps 2 and 3 of the
     /// protocol); `command` is the command about to be sent, for errors.
     pub(super) fn recover(&mut self, command: &str) -> Result<()> {
+        if self.recovery == Recovery::None && self.opener.is_some() {
+            if let Err(e) = self.transport.check_alive() {
+                if is_disconnect(&e) {
+                    // Lost while idle (step 2): nothing was sent on the dead link.
+                    self.recovery = Recovery::Reconnect;
+                }
+            }
+        }
         if self.recovery == Recovery::Reconnect {
             self.reconnect(command)?;
         }

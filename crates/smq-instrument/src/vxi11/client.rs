@@ -10,7 +10,7 @@ use super::messages::{
 };
 use super::rpc::{RecordReader, RpcCall, RpcOutcome, RpcReply, encode_record};
 use crate::error::{InstrumentError, Result};
-use crate::transport::Transport;
+use crate::transport::{Transport, socket_alive};
 
 /// Most bytes asked for in one `device_read`.
 const READ_CHUNK: u32 = 1 << 20;
@@ -373,6 +373,10 @@ impl Transport for Vxi11Transport {
 
     fn describe(&self) -> String {
         self.describe.clone()
+    }
+
+    fn check_alive(&mut self) -> io::Result<()> {
+        socket_alive(&self.stream)
     }
 }
 
