@@ -12,7 +12,7 @@ mod scpi;
 pub use open::{OpenOptions, Reconnect};
 
 use crate::address::Address;
-use crate::error::{InstrumentError, Result};
+use crate::error::{InstrumentError, Result, command_text};
 use crate::serial::SerialConfig;
 use crate::transport::{Transport, is_disconnect, is_protocol, is_timeout};
 
@@ -308,13 +308,13 @@ impl Connection {
         } else if is_protocol(&source) {
             InstrumentError::Protocol {
                 device: self.name.clone(),
-                command: command.to_owned(),
+                command: command_text(command),
                 reason: source.to_string(),
             }
         } else {
             InstrumentError::Io {
                 device: self.name.clone(),
-                command: command.to_owned(),
+                command: command_text(command),
                 source,
             }
         }
@@ -323,14 +323,14 @@ impl Connection {
     fn disconnected(&self, command: &str) -> InstrumentError {
         InstrumentError::Disconnected {
             device: self.name.clone(),
-            command: command.to_owned(),
+            command: command_text(command),
         }
     }
 
     fn timeout_error(&self, command: &str) -> InstrumentError {
         InstrumentError::Timeout {
             device: self.name.clone(),
-            command: command.to_owned(),
+            command: command_text(command),
             timeout: self.timeout,
         }
     }

@@ -276,7 +276,7 @@ impl InstrumentError {
     pub fn garbage(device: &str, command: &str, reply: &[u8], reason: impl Into<String>) -> Self {
         Self::Garbage {
             device: device.to_owned(),
-            command: command.to_owned(),
+            command: command_text(command),
             reply: escape_bytes(reply),
             reason: reason.into(),
         }
@@ -324,6 +324,21 @@ pub enum ErrorKind {
 
 /// Longest reply kept in a [`InstrumentError::Garbage`] message.
 const MAX_ESCAPED: usize = 256;
+
+/// Longest command kept in an error: a long command (a waveform upload) is cut.
+const MAX_COMMAND: usize = 200;
+
+/// `command` as errors keep it: cut after 200 bytes (at a character boundary), with `...`.
+pub(crate) fn command_text(command: &str) -> String {
+    if command.len() <= MAX_COMMAND {
+        return command.to_owned();
+    }
+    let mut end = MAX_COMMAND;
+    while !command.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &command[..end])
+}
 
 /// Escape bytes for display: printable ASCII is kept, `\r`, `\n`, `\t`,
 /// `\\` and `"` are escaped, everything else becomes `\xNN`. Long inputs are

@@ -35,7 +35,7 @@ use crate::server::{Model, Shared, lock};
 
 /// Longest partial line kept (a client sending no terminator is not allowed to fill
 /// memory).
-const MAX_LINE: usize = 1 << 16;
+const MAX_LINE: usize = 1 << 20;
 
 /// What a responder hands to its link.
 #[derive(Debug)]
