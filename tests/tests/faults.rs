@@ -150,7 +150,9 @@ fn disconnect_of_a_serial_device_then_it_reopens_on_the_new_port() {
 #[test]
 fn failed_reopen_leaves_the_device_closed_until_the_next_one() {
     let (bench, _compute) = bench();
-    let bad = bench.dmm.reopen(|| Dmm::open("ASRL/dev/no-such-port::INSTR"));
+    let bad = bench
+        .dmm
+        .reopen(|| Dmm::open("ASRL/dev/no-such-port::INSTR"));
     assert_names(&failure(&bad, "dmm.reopen"), &["dmm", "/dev/no-such-port"]);
     let (kind, msg) = failure_of_kind(&bench.dmm.read(), "dmm.read");
     assert_eq!(kind, ErrorKind::Disconnected);

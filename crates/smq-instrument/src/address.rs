@@ -351,7 +351,9 @@ fn parse_tcpip(fields: &[&str]) -> Result<Address, String> {
     let (host, mapper) =
         split_host_port(host).ok_or_else(|| format!("{host:?} is not a host name or address"))?;
     if device.is_empty() || device.contains(char::is_whitespace) {
-        return Err(format!("{device:?} is not a VXI-11 device name such as inst0"));
+        return Err(format!(
+            "{device:?} is not a VXI-11 device name such as inst0"
+        ));
     }
     if device.to_ascii_lowercase().starts_with("hislip") {
         return Err(format!(
@@ -491,23 +493,50 @@ mod tests {
     #[test]
     fn every_form_parses() {
         let table: &[(&str, Address)] = &[
-            ("TCPIP0::192.168.0.30::INSTR", vxi("192.168.0.30", "inst0", 111)),
-            ("TCPIP::192.168.0.30::inst0::INSTR", vxi("192.168.0.30", "inst0", 111)),
-            ("tcpip1::scope.lab::inst1::instr", vxi("scope.lab", "inst1", 111)),
-            ("TCPIP0::gw.lab::gpib0,5::INSTR", vxi("gw.lab", "gpib0,5", 111)),
-            ("TCPIP0::127.0.0.1:5111::INSTR", vxi("127.0.0.1", "inst0", 5111)),
-            ("TCPIP0::[::1]:5111::inst0::INSTR", vxi("::1", "inst0", 5111)),
+            (
+                "TCPIP0::192.168.0.30::INSTR",
+                vxi("192.168.0.30", "inst0", 111),
+            ),
+            (
+                "TCPIP::192.168.0.30::inst0::INSTR",
+                vxi("192.168.0.30", "inst0", 111),
+            ),
+            (
+                "tcpip1::scope.lab::inst1::instr",
+                vxi("scope.lab", "inst1", 111),
+            ),
+            (
+                "TCPIP0::gw.lab::gpib0,5::INSTR",
+                vxi("gw.lab", "gpib0,5", 111),
+            ),
+            (
+                "TCPIP0::127.0.0.1:5111::INSTR",
+                vxi("127.0.0.1", "inst0", 5111),
+            ),
+            (
+                "TCPIP0::[::1]:5111::inst0::INSTR",
+                vxi("::1", "inst0", 5111),
+            ),
             ("TCPIP0::10.0.0.2", vxi("10.0.0.2", "inst0", 111)),
-            ("TCPIP0::192.168.0.30::5025::SOCKET", Address::socket("192.168.0.30", 5025)),
+            (
+                "TCPIP0::192.168.0.30::5025::SOCKET",
+                Address::socket("192.168.0.30", 5025),
+            ),
             ("TCPIP::host::5555::socket", Address::socket("host", 5555)),
-            ("TCPIP0::[fe80::1]::5025::SOCKET", Address::socket("fe80::1", 5025)),
+            (
+                "TCPIP0::[fe80::1]::5025::SOCKET",
+                Address::socket("fe80::1", 5025),
+            ),
             (
                 "USB0::0x1AB1::0x04CE::DS1ZA000000001::INSTR",
                 usb(0x1ab1, 0x04ce, Some("DS1ZA000000001")),
             ),
             ("USB::0x1AB1::0x04CE::INSTR", usb(0x1ab1, 0x04ce, None)),
             ("usb0::6833::1230::instr", usb(6833, 1230, None)),
-            ("USB0::0x0957::0x1796::MY123", usb(0x0957, 0x1796, Some("MY123"))),
+            (
+                "USB0::0x0957::0x1796::MY123",
+                usb(0x0957, 0x1796, Some("MY123")),
+            ),
             ("ASRL/dev/ttyUSB0::INSTR", Address::serial("/dev/ttyUSB0")),
             ("asrl/dev/ttyS0::instr", Address::serial("/dev/ttyS0")),
             ("ASRLCOM3::INSTR", Address::serial("COM3")),

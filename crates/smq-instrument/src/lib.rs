@@ -6,7 +6,8 @@
 //! * [`Transport`] is the byte link: [`SerialTransport`] (RS-232, USB-CDC serial
 //!   instruments, pseudo-terminals; configured by [`SerialConfig`]), [`TcpTransport`]
 //!   (raw SCPI sockets, port [`SCPI_RAW_PORT`]), [`vxi11::Vxi11Transport`] (VXI-11 over
-//!   ONC RPC) and, with the `usb` feature, `usbtmc::UsbtmcTransport` (USBTMC/USB488).
+//!   ONC RPC) and [`usbtmc::UsbtmcTransport`] (USBTMC/USB488, on USB through `nusb` with
+//!   the `usb` feature, on by default).
 //! * [`Connection`] adds line framing with configurable terminators, a
 //!   timeout on every call, SCPI `write`/`query`, [`Connection::idn`],
 //!   error-queue checks ([`Connection::check_errors`]) and IEEE 488.2
@@ -206,6 +207,7 @@ mod scpi_device;
 mod serial;
 mod tcp;
 mod transport;
+pub mod usbtmc;
 pub mod vxi11;
 
 pub use address::{ADDRESS_FORMS, Address, AddressError, PORTMAPPER_PORT};

@@ -1,7 +1,7 @@
 //! Any SCPI instrument, without a driver of its own.
 
-use std::str::FromStr;
 use ndarray::Array1;
+use std::str::FromStr;
 
 use crate::block::{BlockElement, ByteOrder};
 use crate::connection::Connection;

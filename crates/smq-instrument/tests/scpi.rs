@@ -48,10 +48,14 @@ fn the_scope_as_a_plain_scpi_instrument_reads_binary_blocks_into_arrays() {
         assert_eq!(scope.identify().unwrap().model, "DS1104Z");
         scope.write(":WAV:SOUR CHAN1").unwrap();
         scope.write(":WAV:FORM BYTE").unwrap();
-        let bytes = scope.query_block::<u8>(":WAV:DATA?", ByteOrder::Little).unwrap();
+        let bytes = scope
+            .query_block::<u8>(":WAV:DATA?", ByteOrder::Little)
+            .unwrap();
         assert_eq!(bytes.len(), smq_sim::SCREEN_POINTS, "{address}");
         scope.write(":WAV:FORM WORD").unwrap();
-        let words = scope.query_block::<u16>(":WAV:DATA?", ByteOrder::Little).unwrap();
+        let words = scope
+            .query_block::<u16>(":WAV:DATA?", ByteOrder::Little)
+            .unwrap();
         assert_eq!(words.len(), smq_sim::SCREEN_POINTS, "{address}");
         assert!(scope.query_f64(":WAV:XINC?").unwrap() > 0.0);
     }

@@ -25,8 +25,10 @@ impl Model for Echo {
 fn the_address_names_the_port_mapper_and_the_link_works() {
     let sim = SimInstrument::start(DmmModel::standalone(1)).unwrap();
     let address: Address = sim.vxi11_address().parse().unwrap();
-    assert!(matches!(address, Address::Vxi11 { ref device, portmapper, .. }
-        if device == "inst0" && portmapper == sim.vxi11_portmapper_port()));
+    assert!(
+        matches!(address, Address::Vxi11 { ref device, portmapper, .. }
+        if device == "inst0" && portmapper == sim.vxi11_portmapper_port())
+    );
     let mut dmm = Connection::open("dmm", &address).unwrap();
     assert!(dmm.describe().starts_with("vxi-11 127.0.0.1 inst0"));
     assert_eq!(dmm.idn().unwrap().model, "34401A");
@@ -41,7 +43,9 @@ fn messages_longer_than_the_server_takes_are_split_and_come_back_whole() {
     let mut echo = Connection::open_str("echo", &sim.vxi11_address()).unwrap();
     // 200 kB: several device_write calls (the server takes 64 kB at a time), the last with
     // END; the reply is read back through as many device_read calls as it takes.
-    let payload: String = (0..200_000).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+    let payload: String = (0..200_000)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
     let reply = echo.query(&format!("ECHO {payload}")).unwrap();
     assert_eq!(reply, payload);
     let lines = sim.received();
@@ -61,7 +65,8 @@ fn a_message_ended_by_end_alone_is_a_command() {
     )
     .unwrap();
     // No newline: the END flag of the write ends the message.
-    link.write_all(b"ECHO bare", Duration::from_secs(2)).unwrap();
+    link.write_all(b"ECHO bare", Duration::from_secs(2))
+        .unwrap();
     let mut buf = [0u8; 64];
     let n = link.read(&mut buf, Duration::from_secs(2)).unwrap();
     assert_eq!(&buf[..n], b"bare\n");
@@ -84,10 +89,14 @@ fn no_port_mapper_is_an_error_that_says_where_to_look() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let err = Connection::open_str("scope", &format!("TCPIP0::127.0.0.1:{port}::INSTR")).unwrap_err();
+    let err =
+        Connection::open_str("scope", &format!("TCPIP0::127.0.0.1:{port}::INSTR")).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Io, "{err}");
     let msg = err.to_string();
-    assert!(msg.contains("port mapper") && msg.contains("TCPIP0::127.0.0.1:PORT::INSTR"), "{msg}");
+    assert!(
+        msg.contains("port mapper") && msg.contains("TCPIP0::127.0.0.1:PORT::INSTR"),
+        "{msg}"
+    );
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use smq_instrument::smqsched::{Dependency, Promise, QueueError, Scheduler, SubmitError};
-use smq_instrument::{Device, DeviceTask, Instrument, Identity, InstrumentError};
+use smq_instrument::{Device, DeviceTask, Identity, Instrument, InstrumentError};
 
 use crate::{Scope, Waveform};
 

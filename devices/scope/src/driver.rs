@@ -1,6 +1,5 @@
 //! The oscilloscope driver.
 
-
 use ndarray::Array1;
 use smq_instrument::{
     ByteOrder, Connection, Identity, Instrument, InstrumentError, Result, Scpi, decode_array,
@@ -15,7 +14,7 @@ use crate::preamble::{Preamble, WaveformFormat, WaveformMode};
 /// ```
 /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
 /// # use smq_instrument::Instrument as _;
-    /// # let mut scope = smq_scope::Scope::open(&sim.socket_address())?;
+/// # let mut scope = smq_scope::Scope::open(&sim.socket_address())?;
 /// let w = scope.read_waveform(1)?;
 /// let dt = w.t[1] - w.t[0];
 /// assert!((dt - w.preamble.x_increment).abs() < 1e-15);
@@ -425,7 +424,12 @@ impl Scope {
                 text.split(',')
                     .map(|s| s.trim().parse::<f64>())
                     .collect::<std::result::Result<Array1<f64>, _>>()
-                    .map_err(|_| bad(self.conn_ref(), "ASCII waveform has a bad number".to_owned()))
+                    .map_err(|_| {
+                        bad(
+                            self.conn_ref(),
+                            "ASCII waveform has a bad number".to_owned(),
+                        )
+                    })
             }
         }
     }

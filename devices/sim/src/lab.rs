@@ -71,15 +71,28 @@ impl SimLab {
             format!("{name:<11} {serial:<32} {tcp:<21} {vxi}")
         };
         let mut table = vec![
-            format!("{:<11} {:<32} {:<21} {}", "instrument", "serial", "tcp", "vxi-11"),
-            row("dmm", self.dmm.serial_path(), self.dmm.tcp_addr(), self.dmm.vxi11_address()),
+            format!(
+                "{:<11} {:<32} {:<21} {}",
+                "instrument", "serial", "tcp", "vxi-11"
+            ),
+            row(
+                "dmm",
+                self.dmm.serial_path(),
+                self.dmm.tcp_addr(),
+                self.dmm.vxi11_address(),
+            ),
             row(
                 "scope",
                 self.scope.serial_path(),
                 self.scope.tcp_addr(),
                 self.scope.vxi11_address(),
             ),
-            row("stage", self.stage.serial_path(), self.stage.tcp_addr(), String::new()),
+            row(
+                "stage",
+                self.stage.serial_path(),
+                self.stage.tcp_addr(),
+                String::new(),
+            ),
         ];
         if let Some((port, _)) = self.portmapper {
             let host = if port == smq_instrument::PORTMAPPER_PORT {

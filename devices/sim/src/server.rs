@@ -212,8 +212,7 @@ impl<M: Model> SimInstrument<M> {
         let name = model.name();
         let vxi11 = model.vxi11();
         let n = NEXT_LINK_DIR.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let link_dir =
-            std::env::temp_dir().join(format!("smq-sim-{}-{n}", std::process::id()));
+        let link_dir = std::env::temp_dir().join(format!("smq-sim-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&link_dir)?;
         let shared = Arc::new(Shared {
             model: Mutex::new(model),
@@ -233,7 +232,12 @@ impl<M: Model> SimInstrument<M> {
         let ports = listeners.ports()?;
         let (power, power_rx) = watch::channel(Power::On);
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        rt.spawn(supervise(Arc::clone(&shared), listeners, power_rx, ready_tx));
+        rt.spawn(supervise(
+            Arc::clone(&shared),
+            listeners,
+            power_rx,
+            ready_tx,
+        ));
         let sim = Self {
             shared,
             ports,
@@ -391,7 +395,9 @@ impl<M: Model> SimInstrument<M> {
         if p.plugged {
             Ok(())
         } else {
-            Err(io::Error::other("the simulator could not plug its links in again"))
+            Err(io::Error::other(
+                "the simulator could not plug its links in again",
+            ))
         }
     }
 

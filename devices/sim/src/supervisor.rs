@@ -112,7 +112,10 @@ struct Bound {
 impl Bound {
     fn from_std(l: Listeners) -> io::Result<Self> {
         let (portmapper, core) = match l.vxi11 {
-            Some((m, c)) => (Some(TcpListener::from_std(m)?), Some(TcpListener::from_std(c)?)),
+            Some((m, c)) => (
+                Some(TcpListener::from_std(m)?),
+                Some(TcpListener::from_std(c)?),
+            ),
             None => (None, None),
         };
         Ok(Self {
@@ -215,7 +218,11 @@ pub(crate) async fn supervise<M: Model>(
                 if let Some(r) = ready.take() {
                     let _ = r.send(Ok(()));
                 }
-                let core_port = ports.as_ref().ok().and_then(|p| p.vxi11).map(|v| v.core.port());
+                let core_port = ports
+                    .as_ref()
+                    .ok()
+                    .and_then(|p| p.vxi11)
+                    .map(|v| v.core.port());
                 let asked = run_plugged(&shared, bound, pty, core_port, &mut power).await;
                 let _ = std::fs::remove_file(&shared.serial_link);
                 lock(&shared.pty_path).clear();

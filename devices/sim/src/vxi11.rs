@@ -167,23 +167,21 @@ impl<M: Model> Link<M> {
             match next {
                 Err(_) => return Ok(None),
                 Ok(None) => return Err(()),
-                Ok(Some(out)) => {
-                    match out {
-                        Out::Data {
-                            bytes,
+                Ok(Some(out)) => match out {
+                    Out::Data {
+                        bytes,
+                        end,
+                        counted,
+                    } => {
+                        return Ok(Some(Message {
+                            data: bytes,
+                            at: 0,
                             end,
                             counted,
-                        } => {
-                            return Ok(Some(Message {
-                                data: bytes,
-                                at: 0,
-                                end,
-                                counted,
-                            }));
-                        }
-                        Out::Close => self.closing = true,
+                        }));
                     }
-                }
+                    Out::Close => self.closing = true,
+                },
             }
         }
     }
@@ -269,7 +267,10 @@ pub(crate) async fn serve_core<M: Model>(shared: Arc<Shared<M>>, mut stream: Tcp
                 continue;
             }
             Err(_) => {
-                if send(&mut stream, call.xid, RpcOutcome::GarbageArgs).await.is_err() {
+                if send(&mut stream, call.xid, RpcOutcome::GarbageArgs)
+                    .await
+                    .is_err()
+                {
                     return;
                 }
                 continue;

@@ -60,9 +60,7 @@ impl Reconnect {
         let (first, max) = (self.first_delay, self.max_delay);
         (0..self.attempts).map(move |i| match i {
             0 => Duration::ZERO,
-            i => first
-                .saturating_mul(1 << (i - 1).min(16))
-                .min(max),
+            i => first.saturating_mul(1 << (i - 1).min(16)).min(max),
         })
     }
 }

@@ -113,10 +113,10 @@ impl Connection {
         self.transport
             .clear()
             .map_err(|e| self.io_error(command, e))?;
-        let commands = self
-            .opener
-            .as_ref()
-            .map_or_else(|| vec!["*CLS".to_owned()], |o| o.options.recovery_commands.clone());
+        let commands = self.opener.as_ref().map_or_else(
+            || vec!["*CLS".to_owned()],
+            |o| o.options.recovery_commands.clone(),
+        );
         for c in &commands {
             self.send(c)?;
         }

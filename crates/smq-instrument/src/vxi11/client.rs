@@ -178,9 +178,17 @@ impl Vxi11Transport {
         let port = u16::try_from(port)
             .ok()
             .filter(|p| *p != 0)
-            .ok_or_else(|| proto(format!("no VXI-11 server is registered at {host}:{portmapper}")))?;
-        let stream = connect_tcp((host, port), timeout)
-            .map_err(|e| io_err(format!("connect to the VXI-11 core channel {host}:{port}"), e))?;
+            .ok_or_else(|| {
+                proto(format!(
+                    "no VXI-11 server is registered at {host}:{portmapper}"
+                ))
+            })?;
+        let stream = connect_tcp((host, port), timeout).map_err(|e| {
+            io_err(
+                format!("connect to the VXI-11 core channel {host}:{port}"),
+                e,
+            )
+        })?;
         let mut link = Self {
             stream,
             records: RecordReader::default(),

@@ -212,8 +212,15 @@ impl CoreCall {
                     .u32(*flags)
                     .u32(u32::from(*term_char));
             }
-            Self::ReadStb(g) | Self::Trigger(g) | Self::Clear(g) | Self::Remote(g) | Self::Local(g) => {
-                e.i32(g.lid).u32(g.flags).u32(g.lock_timeout).u32(g.io_timeout);
+            Self::ReadStb(g)
+            | Self::Trigger(g)
+            | Self::Clear(g)
+            | Self::Remote(g)
+            | Self::Local(g) => {
+                e.i32(g.lid)
+                    .u32(g.flags)
+                    .u32(g.lock_timeout)
+                    .u32(g.io_timeout);
             }
             Self::DestroyLink { lid } => {
                 e.i32(*lid);
@@ -455,7 +462,9 @@ mod tests {
         };
         assert_eq!(
             read.encode(),
-            [0, 0, 0, 3, 0, 0, 4, 0, 0, 0, 7, 0xD0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 10]
+            [
+                0, 0, 0, 3, 0, 0, 4, 0, 0, 0, 7, 0xD0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 10
+            ]
         );
     }
 
@@ -488,11 +497,20 @@ mod tests {
                 },
             ),
             (11, CoreReply::Write { error: 0, size: 6 }),
-            (13, CoreReply::ReadStb { error: 0, stb: 0x10 }),
+            (
+                13,
+                CoreReply::ReadStb {
+                    error: 0,
+                    stb: 0x10,
+                },
+            ),
             (15, CoreReply::Error(ERR_IO_TIMEOUT)),
         ] {
             assert_eq!(CoreReply::decode(p, &reply.encode()), Ok(reply));
         }
-        assert_eq!(CoreCall::decode(99, &[]), Err(WireError::UnknownProcedure(99)));
+        assert_eq!(
+            CoreCall::decode(99, &[]),
+            Err(WireError::UnknownProcedure(99))
+        );
     }
 }

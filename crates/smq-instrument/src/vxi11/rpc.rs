@@ -206,7 +206,11 @@ impl RpcReply {
     /// The reply message (not yet framed as a record).
     pub fn encode(&self) -> Vec<u8> {
         let mut e = Encoder::default();
-        e.u32(self.xid).u32(REPLY).u32(MSG_ACCEPTED).u32(AUTH_NONE).u32(0);
+        e.u32(self.xid)
+            .u32(REPLY)
+            .u32(MSG_ACCEPTED)
+            .u32(AUTH_NONE)
+            .u32(0);
         match &self.outcome {
             RpcOutcome::Success(results) => {
                 e.u32(0);
@@ -281,10 +285,7 @@ mod tests {
             .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
         // xid, CALL, rpcvers, prog, vers, proc, cred (none, 0), verf (none, 0), args.
-        assert_eq!(
-            words,
-            [1, 0, 2, 0x0607AF, 1, 10, 0, 0, 0, 0, 0xAAAA_AAAA]
-        );
+        assert_eq!(words, [1, 0, 2, 0x0607AF, 1, 10, 0, 0, 0, 0, 0xAAAA_AAAA]);
     }
 
     #[test]

@@ -105,7 +105,9 @@ mod tests {
         e.opaque(b"*IDN?").u32(7);
         assert_eq!(
             e.buf,
-            [0, 0, 0, 5, b'*', b'I', b'D', b'N', b'?', 0, 0, 0, 0, 0, 0, 7]
+            [
+                0, 0, 0, 5, b'*', b'I', b'D', b'N', b'?', 0, 0, 0, 0, 0, 0, 7
+            ]
         );
         let mut d = Decoder::new(&e.buf);
         assert_eq!(d.opaque().unwrap(), b"*IDN?");
@@ -115,7 +117,10 @@ mod tests {
 
     #[test]
     fn short_input_is_an_error() {
-        assert_eq!(Decoder::new(&[0, 0, 0, 9, 1]).opaque(), Err(WireError::Truncated));
+        assert_eq!(
+            Decoder::new(&[0, 0, 0, 9, 1]).opaque(),
+            Err(WireError::Truncated)
+        );
         assert_eq!(Decoder::new(&[0, 0]).u32(), Err(WireError::Truncated));
         assert!(Decoder::new(&[0, 0, 0, 2]).bool().is_err());
     }
