@@ -26,15 +26,16 @@ pub const PORTMAPPER_PORT: u16 = 111;
 /// ```
 /// assert!(smq_instrument::ADDRESS_FORMS.contains("::SOCKET"));
 /// ```
-pub const ADDRESS_FORMS: &str = "\
-  TCPIP[n]::HOST::INSTR                   VXI-11, device inst0 (TCPIP0::192.168.0.30::INSTR)
-  TCPIP[n]::HOST::DEVICE::INSTR           VXI-11, named device (TCPIP::192.168.0.30::inst0::INSTR)
-  TCPIP[n]::HOST:PORT::INSTR              VXI-11 with the RPC port mapper on PORT instead of 111
-  TCPIP[n]::HOST::PORT::SOCKET            raw SCPI socket (TCPIP0::192.168.0.30::5025::SOCKET)
-  USB[n]::VID::PID[::SERIAL]::INSTR       USBTMC (USB0::0x1AB1::0x04CE::DS1ZA000000001::INSTR)
-  ASRL<PATH>::INSTR                       serial port (ASRL/dev/ttyUSB0::INSTR, ASRLCOM3::INSTR)
-  /PATH, ./PATH or serial:PATH            serial port (/dev/ttyUSB0)
-  HOST:PORT or tcp:HOST:PORT              raw TCP socket (192.168.0.30:5555)";
+pub const ADDRESS_FORMS: &str = concat!(
+    "  TCPIP[n]::HOST::INSTR                   VXI-11, device inst0 (TCPIP0::192.168.0.30::INSTR)\n",
+    "  TCPIP[n]::HOST::DEVICE::INSTR           VXI-11, named device (TCPIP::192.168.0.30::inst0::INSTR)\n",
+    "  TCPIP[n]::HOST:PORT::INSTR              VXI-11 with the RPC port mapper on PORT instead of 111\n",
+    "  TCPIP[n]::HOST::PORT::SOCKET            raw SCPI socket (TCPIP0::192.168.0.30::5025::SOCKET)\n",
+    "  USB[n]::VID::PID[::SERIAL]::INSTR       USBTMC (USB0::0x1AB1::0x04CE::DS1ZA000000001::INSTR)\n",
+    "  ASRL<PATH>::INSTR                       serial port (ASRL/dev/ttyUSB0::INSTR, ASRLCOM3::INSTR)\n",
+    "  /PATH, ./PATH or serial:PATH            serial port (/dev/ttyUSB0)\n",
+    "  HOST:PORT or tcp:HOST:PORT              raw TCP socket (192.168.0.30:5555)",
+);
 
 /// Where an instrument is reached: one string, in the VISA resource-string convention labs
 /// know, or one of the short forms.

@@ -198,6 +198,7 @@ mod address;
 mod block;
 mod connection;
 mod device;
+mod discover;
 mod error;
 mod error_queue;
 mod idn;
@@ -217,6 +218,7 @@ pub use block::{
 };
 pub use connection::{Connection, DEFAULT_TIMEOUT, OpenOptions, Reconnect};
 pub use device::{Device, DeviceTask};
+pub use discover::{Found, list_instruments};
 pub use error::{ErrorKind, InstrumentError, Result, escape_bytes};
 pub use error_queue::{ErrorEntryParseError, ScpiErrorEntry};
 pub use idn::{Identity, IdentityParseError};
