@@ -151,7 +151,7 @@ impl Connection {
         }
     }
 
-    /// Open a serial port (see [`SerialTransport`]).
+    /// Open a serial port (see [`SerialTransport`](crate::SerialTransport)).
     ///
     /// # Examples
     ///
@@ -170,7 +170,7 @@ impl Connection {
         )
     }
 
-    /// Connect to a raw TCP socket (see [`TcpTransport`]), waiting at most
+    /// Connect to a raw TCP socket (see [`TcpTransport`](crate::TcpTransport)), waiting at most
     /// [`DEFAULT_TIMEOUT`].
     ///
     /// # Examples

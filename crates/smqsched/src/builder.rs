@@ -355,8 +355,8 @@ impl<'q> TaskBuilder<'q> {
     }
 
     /// Submit a task whose body may fail, keeping the error as a value: the task's
-    /// [`TaskError::FailedWith`] gives it back with its type
-    /// ([`TaskError::downcast_ref`]), so that callers can match on it. Otherwise as
+    /// [`TaskError::FailedWith`](crate::TaskError::FailedWith) gives it back with its type
+    /// ([`TaskError::downcast_ref`](crate::TaskError::downcast_ref)), so that callers can match on it. Otherwise as
     /// [`Queue::submit_result`], whose error is kept as text only.
     ///
     /// # Errors

@@ -98,7 +98,6 @@ impl Dmm {
     /// use smq_dmm::Dmm;
     /// use smq_instrument::Instrument;
     /// let mut dmm = Dmm::open(&sim.serial_address())?; // 9600 baud, 8N2
-
     /// dmm.remote()?;
     /// let v = dmm.read()?;
     /// dmm.local()?;

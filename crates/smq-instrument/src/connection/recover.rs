@@ -11,19 +11,18 @@
 //! 2. The next command ([`Connection::write`], and so every query) first asks the link
 //!    whether it is still there ([`Transport::check_alive`](crate::Transport::check_alive),
 //!    without waiting): a link lost while idle, such as an instrument power-cycled between
-//!    two commands, is marked `Reconnect` then, before anything is sent on it. Then it
-//!    recovers:
-//!    a. `Reconnect`: the old link is dropped (closing its port), then the address is opened
-//!       again, at most [`Reconnect::attempts`](super::Reconnect) times with growing waits
-//!       between them. If every attempt fails, the command fails with an error of kind
-//!       [`ErrorKind::Disconnected`](crate::ErrorKind) saying so, and the mark stays: the command after
-//!       tries again. A connection not opened from an address cannot reconnect.
-//!    b. Then (after a reconnect, or for `Clear`): a device clear by the link's own means
-//!       ([`Transport::device_clear`](crate::Transport::device_clear)), the input received
-//!       so far is discarded, and the recovery commands (`*CLS` by default) are sent. A
-//!       clear that finds the link gone turns into a reconnect (once); one that times out
-//!       fails the command with the timeout, and the mark stays.
-//! 3. Only then is the command sent. A recovered link is clean: no late reply of the
+//!    two commands, is marked `Reconnect` then, before anything is sent on it.
+//! 3. `Reconnect`: the old link is dropped (closing its port), then the address is opened
+//!    again, at most [`Reconnect::attempts`](super::Reconnect) times with growing waits
+//!    between them. If every attempt fails, the command fails with an error of kind
+//!    [`ErrorKind::Disconnected`](crate::ErrorKind) saying so, and the mark stays: the
+//!    command after tries again. A connection not opened from an address cannot reconnect.
+//! 4. Then (after a reconnect, or for `Clear`): a device clear by the link's own means
+//!    ([`Transport::device_clear`](crate::Transport::device_clear)), the input received so
+//!    far is discarded, and the recovery commands (`*CLS` by default) are sent. A clear that
+//!    finds the link gone turns into a reconnect (once); one that times out fails the
+//!    command with the timeout, and the mark stays.
+//! 5. Only then is the command sent. A recovered link is clean: no late reply of the
 //!    command that failed can be taken for the reply of the next one.
 //!
 //! Correctness requires that recovery commands never reply (true of `*CLS`), since nothing
@@ -36,7 +35,7 @@ use super::open::open_transport;
 use super::{Connection, Recovery};
 
 impl Connection {
-    /// Recover the link if a previous exchange left it in trouble (steps 2 and 3 of the
+    /// Recover the link if a previous exchange left it in trouble (steps 2 to 4 of the
     /// protocol); `command` is the command about to be sent, for errors.
     pub(super) fn recover(&mut self, command: &str) -> Result<()> {
         if self.recovery == Recovery::None && self.opener.is_some() {
@@ -63,7 +62,7 @@ impl Connection {
         Ok(())
     }
 
-    /// Step 2a: open the address again, with bounded retries and backoff.
+    /// Step 3: open the address again, with bounded retries and backoff.
     fn reconnect(&mut self, command: &str) -> Result<()> {
         let Some(opener) = self.opener.clone() else {
             return Err(InstrumentError::Disconnected {
@@ -102,7 +101,7 @@ impl Connection {
         })
     }
 
-    /// Step 2b: device clear, discard input, recovery commands.
+    /// Step 4: device clear, discard input, recovery commands.
     fn clear_device(&mut self, command: &str) -> Result<()> {
         let timeout = self.timeout;
         self.rx.clear();
