@@ -32,24 +32,20 @@ pub struct Found {
 /// ```
 pub fn list_instruments() -> (Vec<Found>, Vec<String>) {
     let mut problems = Vec::new();
-    let mut serial = match serial_ports() {
-        Ok(found) => found,
-        Err(e) => {
-            problems.push(format!("cannot list serial ports: {e}"));
-            Vec::new()
+    let mut found = Vec::new();
+    for (kind, listed) in [
+        ("serial ports", serial_ports()),
+        ("USB devices", usbtmc_devices()),
+    ] {
+        match listed {
+            Ok(mut some) => {
+                some.sort_by_key(|f| f.address.to_string());
+                found.extend(some);
+            }
+            Err(e) => problems.push(format!("cannot list {kind}: {e}")),
         }
-    };
-    serial.sort_by_key(|f| f.address.to_string());
-    let mut usb = match usbtmc_devices() {
-        Ok(found) => found,
-        Err(e) => {
-            problems.push(format!("cannot list USB devices: {e}"));
-            Vec::new()
-        }
-    };
-    usb.sort_by_key(|f| f.address.to_string());
-    serial.extend(usb);
-    (serial, problems)
+    }
+    (found, problems)
 }
 
 fn serial_ports() -> Result<Vec<Found>, String> {

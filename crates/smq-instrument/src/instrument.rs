@@ -53,19 +53,27 @@ pub trait Instrument: Sized + Send + 'static {
     /// The underlying connection, to read its settings.
     fn connection_ref(&self) -> &Connection;
 
-    /// Ask the instrument who it is (`*IDN?` for SCPI instruments).
+    /// Ask the instrument who it is: by default `*IDN?`, as SCPI instruments answer it.
     ///
     /// # Errors
     ///
     /// If it does not answer, or not with an identification.
-    fn identify(&mut self) -> Result<Identity>;
+    fn identify(&mut self) -> Result<Identity> {
+        self.connection().idn()
+    }
 
-    /// Bring the instrument to its reset state (`*RST` for SCPI instruments).
+    /// Bring the instrument to its reset state: by default `*RST` and `*CLS`, then the
+    /// error queue is read (a SCPI instrument's reset, checked).
     ///
     /// # Errors
     ///
-    /// If the command fails.
-    fn reset(&mut self) -> Result<()>;
+    /// If a command fails, or the instrument reports an error.
+    fn reset(&mut self) -> Result<()> {
+        let conn = self.connection();
+        conn.write("*RST")?;
+        conn.write("*CLS")?;
+        conn.check_errors("*RST")
+    }
 
     /// Open the instrument at `address`, any [`Address`] form (`TCPIP0::host::INSTR`,
     /// `TCPIP0::host::5025::SOCKET`, `USB0::0x1AB1::0x04CE::INSTR`,

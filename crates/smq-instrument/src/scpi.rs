@@ -154,13 +154,16 @@ impl Scpi {
         self.checked("*IDN?", r)
     }
 
-    /// `*RST`: the instrument's reset state.
+    /// `*RST` then `*CLS`: the instrument's reset state and an empty error queue; then the
+    /// error queue is read, so that a reset the instrument refused is reported
+    /// ([`Instrument::reset`]).
     ///
     /// # Errors
     ///
-    /// As [`write`](Self::write).
+    /// As [`write`](Self::write); [`InstrumentError::Scpi`] if the instrument reports an
+    /// error.
     pub fn reset(&mut self) -> Result<()> {
-        self.write("*RST")
+        Instrument::reset(self)
     }
 
     /// `*CLS`: clear the status registers and the error queue.
@@ -233,14 +236,6 @@ impl Instrument for Scpi {
 
     fn connection_ref(&self) -> &Connection {
         &self.conn
-    }
-
-    fn identify(&mut self) -> Result<Identity> {
-        self.idn()
-    }
-
-    fn reset(&mut self) -> Result<()> {
-        Scpi::reset(self)
     }
 }
 

@@ -106,7 +106,7 @@ impl ScpiDevice {
         self.device.submit("identify", Scpi::idn)
     }
 
-    /// [`Scpi::reset`]: `*RST`.
+    /// [`Scpi::reset`]: `*RST`, `*CLS`, the error queue checked.
     pub fn reset(&self) -> Promise<()> {
         self.device.submit("reset", Scpi::reset)
     }

@@ -68,8 +68,11 @@ pub trait Transport: Send {
     /// Discard any input received but not yet read.
     fn clear(&mut self) -> io::Result<()>;
 
-    /// Wait until all written bytes have been handed to the link.
-    fn flush(&mut self) -> io::Result<()>;
+    /// Wait until all written bytes have been handed to the link. Links whose writes
+    /// complete when they return (the default) have nothing to do.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 
     /// A short description of the link, e.g. `serial /dev/ttyUSB0` or
     /// `tcp 192.168.0.12:5025`.

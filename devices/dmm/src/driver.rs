@@ -134,9 +134,7 @@ impl Dmm {
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
     pub fn reset(&mut self) -> Result<()> {
-        self.scpi.write("*RST")?;
-        self.scpi.write("*CLS")?;
-        self.connection().check_errors("*RST")
+        Instrument::reset(self)
     }
 
     /// Drop any pending input and late replies (after a timeout, for
@@ -457,13 +455,5 @@ impl Instrument for Dmm {
 
     fn connection_ref(&self) -> &Connection {
         self.scpi.connection_ref()
-    }
-
-    fn identify(&mut self) -> Result<Identity> {
-        Dmm::identify(self)
-    }
-
-    fn reset(&mut self) -> Result<()> {
-        Dmm::reset(self)
     }
 }

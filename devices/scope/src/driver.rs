@@ -140,9 +140,7 @@ impl Scope {
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
     pub fn reset(&mut self) -> Result<()> {
-        self.conn().write("*RST")?;
-        self.conn().write("*CLS")?;
-        self.conn().check_errors("*RST")
+        Instrument::reset(self)
     }
 
     /// `SYST:ERR?` until the queue is empty; fails with
@@ -503,13 +501,5 @@ impl Instrument for Scope {
 
     fn connection_ref(&self) -> &Connection {
         self.scpi.connection_ref()
-    }
-
-    fn identify(&mut self) -> Result<Identity> {
-        Scope::identify(self)
-    }
-
-    fn reset(&mut self) -> Result<()> {
-        Scope::reset(self)
     }
 }

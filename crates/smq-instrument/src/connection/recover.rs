@@ -176,9 +176,6 @@ impl crate::transport::Transport for Closed {
     fn clear(&mut self) -> std::io::Result<()> {
         Ok(())
     }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
     fn describe(&self) -> String {
         "closed".into()
     }

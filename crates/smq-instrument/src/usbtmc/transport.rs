@@ -309,10 +309,6 @@ impl<P: BulkPipe> Transport for UsbtmcTransport<P> {
         Ok(())
     }
 
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-
     fn device_clear(&mut self, timeout: Duration) -> io::Result<()> {
         self.pending.clear();
         self.rest = 0;

@@ -347,10 +347,6 @@ impl Transport for Vxi11Transport {
         Ok(())
     }
 
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-
     fn device_clear(&mut self, timeout: Duration) -> io::Result<()> {
         self.pending.clear();
         let call = CoreCall::Clear(super::Generic {
