@@ -7,7 +7,7 @@ use rand::rngs::StdRng;
 
 use crate::physics::{Physics, gaussian, scpi_number};
 use crate::scpi::{Command, ErrorQueue};
-use crate::server::Model;
+use crate::shared::Model;
 
 /// Measurement function of the simulated multimeter.
 ///

@@ -31,7 +31,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::time::Instant;
 
 use crate::fault::{Fault, GARBAGE};
-use crate::server::{Model, Shared, lock};
+use crate::shared::{Model, Shared, lock};
 
 /// Longest partial line kept (a client sending no terminator is not allowed to fill
 /// memory).

@@ -7,7 +7,7 @@ use rand::rngs::StdRng;
 
 use crate::physics::{Physics, gaussian};
 use crate::scpi::{Command, ErrorQueue};
-use crate::server::Model;
+use crate::shared::Model;
 
 /// Points per channel in `NORM` waveform mode (the screen width).
 ///

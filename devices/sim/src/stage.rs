@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::physics::Physics;
-use crate::server::Model;
+use crate::shared::Model;
 
 /// Controller states reported by `TS` (the last two characters).
 mod state {

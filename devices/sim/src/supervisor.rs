@@ -33,7 +33,7 @@ use tokio::task::JoinSet;
 use tokio_serial::{SerialPort, SerialStream};
 
 use crate::link::serve_stream;
-use crate::server::{Model, Shared, lock};
+use crate::shared::{Model, Shared, lock};
 use crate::vxi11::{serve_core, serve_portmapper};
 
 /// What the handle asks of the supervisor.

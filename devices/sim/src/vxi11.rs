@@ -35,7 +35,7 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use crate::link::{Out, Work, respond, take_lines};
-use crate::server::{Model, Shared};
+use crate::shared::{Model, Shared};
 
 /// The most bytes a `device_write` may carry, as `create_link` tells the client.
 const MAX_RECV_SIZE: u32 = 64 * 1024;
