@@ -218,7 +218,7 @@ fn a_held_query_times_out_and_its_reply_comes_after_the_release() {
 fn unplugged_links_drop_and_are_refused_until_plugged_back_on_the_same_addresses() {
     let sim = SimInstrument::start(DmmModel::standalone(1)).unwrap();
     let (tcp, serial, vxi) = (sim.tcp_addr(), sim.serial_path(), sim.vxi11_address());
-    let mut client = TcpStream::connect(tcp).unwrap();
+    let client = TcpStream::connect(tcp).unwrap();
     client
         .set_read_timeout(Some(Duration::from_secs(5)))
         .unwrap();
