@@ -57,7 +57,7 @@ pub trait Model: Send + 'static {
         true
     }
     /// Called when the instrument is switched on again by
-    /// [`SimInstrument::power_cycle`]; by default nothing changes (the instrument keeps
+    /// [`SimInstrument::power_cycle`](crate::SimInstrument::power_cycle); by default nothing changes (the instrument keeps
     /// its settings, as one with non-volatile settings).
     fn power_on(&mut self) {}
 }
@@ -107,7 +107,7 @@ pub(crate) struct Shared<M> {
     /// The stable path: a symbolic link to the current pseudo-terminal.
     pub(crate) serial_link: PathBuf,
     /// The hold on replies: `None` while not holding, else how many more replies may be
-    /// written before the following ones are withheld. See [`SimInstrument::hold_after`].
+    /// written before the following ones are withheld. See [`SimInstrument::hold_after`](crate::SimInstrument::hold_after).
     pub(crate) hold: Mutex<Option<u64>>,
     /// Woken when the hold changes (see the `link` module's protocol).
     pub(crate) released: Notify,
