@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use smq_dmm::{Dmm, DmmDevice};
+use smq_instrument::Instrument as _;
 use smq_instrument::smqsched::{Event, EventKind, Scheduler, TaskId};
 use smq_scope::{Scope, ScopeDevice, Waveform};
 use smq_sim::{Physics, SIGNAL_FREQUENCY, SimLab};
@@ -39,9 +40,9 @@ impl Bench {
     pub fn new(physics: Physics, seed: u64) -> Self {
         let lab = Arc::new(SimLab::with_physics(Arc::new(physics), seed).expect("start lab"));
         let sch = Scheduler::new();
-        let stage = Stage::open_serial(&lab.stage.pty_path()).expect("open stage");
-        let dmm = Dmm::open_serial(&lab.dmm.pty_path(), &Dmm::serial_config()).expect("open dmm");
-        let scope = Scope::connect_tcp(lab.scope.tcp_addr()).expect("connect scope");
+        let stage = Stage::open(&lab.stage.serial_address()).expect("open stage");
+        let dmm = Dmm::open(&lab.dmm.serial_address()).expect("open dmm");
+        let scope = Scope::open(&lab.scope.socket_address()).expect("connect scope");
         Self {
             stage: StageDevice::new(&sch, "stage", stage)
                 .expect("stage queue")

@@ -1,7 +1,7 @@
 //! Faults of the simulated instruments, through the scheduler: the affected command fails
-//! with a message naming the device and the command, its dependents fail naming it, and the
-//! scheduler and the other instruments carry on. A device whose link was lost refuses
-//! commands until it is reopened; then it works again.
+//! with a typed error (its kind, the device and the command), its dependents fail naming it,
+//! and the scheduler and the other instruments carry on. The next command of a device whose
+//! link was lost opens it again by itself.
 //!
 //! Each fault is queued while the faulty instrument is idle (its earlier commands have
 //! completed) and nothing else talks to it, so it hits the reply of the command under test.
@@ -14,7 +14,8 @@ use std::time::Duration;
 use smq_dmm::{Dmm, Range};
 use smq_e2e::{Bench, LONG, runs_of};
 use smq_instrument::smqsched::{Promise, Queue, TaskError};
-use smq_scope::{Scope, Waveform};
+use smq_instrument::{ErrorKind, Instrument as _, InstrumentError};
+use smq_scope::Waveform;
 use smq_sim::{Fault, Physics};
 
 /// Reply timeout of the instruments in the timeout tests.
@@ -36,12 +37,18 @@ fn bench() -> (Bench, Queue) {
 }
 
 /// The message of a failed command, checking that it failed by itself (not through an
-/// input) and that its task is labelled `device.command`.
+/// input) with an instrument error, and that its task is labelled `device.command`.
 fn failure<T: std::fmt::Debug>(p: &Promise<T>, label: &str) -> String {
+    failure_of_kind(p, label).1
+}
+
+/// The kind and message of a failed command's instrument error, as [`failure`] checks it.
+fn failure_of_kind<T: std::fmt::Debug>(p: &Promise<T>, label: &str) -> (ErrorKind, String) {
     match p.result() {
-        Err(TaskError::Failed { task, message }) => {
-            assert_eq!(&*task.label, label);
-            message.to_string()
+        Err(e @ TaskError::FailedWith { .. }) => {
+            assert_eq!(&*e.task().label, label);
+            let err = InstrumentError::of(&e).expect("an instrument error");
+            (err.kind(), err.to_string())
         }
         other => panic!("{label}: expected a failure, got {other:?}"),
     }
@@ -86,7 +93,7 @@ impl Others {
 }
 
 #[test]
-fn disconnect_mid_waveform_then_reopen() {
+fn disconnect_mid_waveform_then_the_next_command_reconnects() {
     let (bench, compute) = bench();
     let events = bench.sch.subscribe();
     // Replies of a waveform read: SYST:ERR?, :WAV:PRE?, then the data block, cut in half.
@@ -97,7 +104,8 @@ fn disconnect_mid_waveform_then_reopen() {
     let wave = bench.scope.waveform(1);
     let amplitude = compute.submit(&wave, |w: &Waveform| w.amplitude());
 
-    let msg = failure(&wave, "scope.waveform(1)");
+    let (kind, msg) = failure_of_kind(&wave, "scope.waveform(1)");
+    assert_eq!(kind, ErrorKind::Disconnected);
     assert_names(&msg, &["scope", "disconnected", ":WAV:DATA?"]);
     match amplitude.result() {
         Err(TaskError::DependencyFailed { input, reason, .. }) => {
@@ -107,19 +115,9 @@ fn disconnect_mid_waveform_then_reopen() {
         other => panic!("expected a dependency failure, got {other:?}"),
     }
     others.check();
-    assert!(bench.scope.device().broken().is_some());
 
-    // Until reopened, the scope refuses commands without touching the dead link.
-    let refused = failure(&bench.scope.identify(), "scope.identify");
-    assert_names(&refused, &["scope", "identify", "reopen"]);
-
-    let addr = bench.lab.scope.tcp_addr();
-    bench
-        .scope
-        .reopen(move || Scope::connect_tcp(addr))
-        .result()
-        .unwrap();
-    assert!(bench.scope.device().broken().is_none());
+    // The next command opens the link again, then goes on.
+    assert_eq!(bench.scope.identify().result().unwrap().model, "DS1104Z");
     let waves: Vec<_> = (0..3).map(|_| bench.scope.waveform(1)).collect();
     for w in &waves {
         assert_eq!(w.result().unwrap().v.len(), smq_sim::SCREEN_POINTS);
@@ -132,27 +130,18 @@ fn disconnect_mid_waveform_then_reopen() {
 }
 
 #[test]
-fn disconnect_of_a_serial_device_then_reopen_on_the_new_port() {
+fn disconnect_of_a_serial_device_then_it_reopens_on_the_new_port() {
     let (bench, _compute) = bench();
     bench.lab.dmm.inject(Fault::Disconnect);
     let others = Others::submit(&bench, false);
     let lost = bench.dmm.read();
-    let msg = failure(&lost, "dmm.read");
+    let (kind, msg) = failure_of_kind(&lost, "dmm.read");
+    assert_eq!(kind, ErrorKind::Disconnected);
     assert_names(&msg, &["dmm", "disconnected", "READ?"]);
     others.check();
-    assert_names(&failure(&bench.dmm.read(), "dmm.read"), &["dmm", "reopen"]);
 
-    // The simulator replaced its pseudo-terminal, as a replugged USB adapter would.
-    let lab = Arc::clone(&bench.lab);
-    let reopened = bench
-        .dmm
-        .reopen(move || Dmm::open_serial(&lab.dmm.pty_path(), &Dmm::serial_config()));
-    reopened.result().unwrap();
-    bench
-        .dmm
-        .configure_voltage_dc(Range::Value(10.0), None)
-        .result()
-        .unwrap();
+    // The simulator replaced its pseudo-terminal, as a replugged USB adapter would, behind
+    // the same stable path: the next command opens it again.
     let v = *bench.dmm.read().result().unwrap();
     let expected = bench.lab.physics().signal_now();
     assert!((v - expected).abs() < 1e-2, "{v} V, expected {expected}");
@@ -161,20 +150,17 @@ fn disconnect_of_a_serial_device_then_reopen_on_the_new_port() {
 #[test]
 fn failed_reopen_leaves_the_device_closed_until_the_next_one() {
     let (bench, _compute) = bench();
-    bench.lab.dmm.inject(Fault::Disconnect);
-    assert!(bench.dmm.read().result().is_err());
     let bad = bench
         .dmm
-        .reopen(|| Dmm::open_serial("/dev/no-such-port", &Dmm::serial_config()));
+        .reopen(|| Dmm::open("ASRL/dev/no-such-port::INSTR"));
     assert_names(&failure(&bad, "dmm.reopen"), &["dmm", "/dev/no-such-port"]);
-    assert_names(
-        &failure(&bench.dmm.read(), "dmm.read"),
-        &["dmm", "reopen failed"],
-    );
+    let (kind, msg) = failure_of_kind(&bench.dmm.read(), "dmm.read");
+    assert_eq!(kind, ErrorKind::Disconnected);
+    assert_names(&msg, &["dmm", "reopen failed"]);
     let lab = Arc::clone(&bench.lab);
     bench
         .dmm
-        .reopen(move || Dmm::open_serial(&lab.dmm.pty_path(), &Dmm::serial_config()))
+        .reopen(move || Dmm::open(&lab.dmm.serial_address()))
         .result()
         .unwrap();
     assert!(bench.dmm.measure_voltage_dc().result().unwrap().is_finite());
@@ -187,15 +173,15 @@ fn garbage_reply() {
     let others = Others::submit(&bench, false);
     let reading = bench.dmm.read();
     let doubled = compute.submit(&reading, |v: &f64| 2.0 * v);
-    let msg = failure(&reading, "dmm.read");
+    let (kind, msg) = failure_of_kind(&reading, "dmm.read");
+    assert_eq!(kind, ErrorKind::Protocol);
     assert_names(&msg, &["dmm", "READ?", "unparseable"]);
     assert!(matches!(
         doubled.result(),
         Err(TaskError::DependencyFailed { .. })
     ));
     others.check();
-    // The link is fine: no reopen needed.
-    assert!(bench.dmm.device().broken().is_none());
+    // The link is fine: nothing to reopen.
     assert!(bench.dmm.read().result().unwrap().is_finite());
 }
 
@@ -205,7 +191,8 @@ fn no_reply_times_out() {
     bench.dmm.set_timeout(SHORT).result().unwrap();
     bench.lab.dmm.inject(Fault::NoReply);
     let others = Others::submit(&bench, false);
-    let msg = failure(&bench.dmm.read(), "dmm.read");
+    let (kind, msg) = failure_of_kind(&bench.dmm.read(), "dmm.read");
+    assert_eq!(kind, ErrorKind::Timeout);
     assert_names(&msg, &["dmm", "timeout", "READ?"]);
     others.check();
     bench.dmm.set_timeout(LONG).result().unwrap();
@@ -247,10 +234,11 @@ fn scpi_errors() {
     let (bench, _compute) = bench();
     assert!(bench.lab.dmm.push_error(-222, "Data out of range"));
     let others = Others::submit(&bench, false);
-    let msg = failure(
+    let (kind, msg) = failure_of_kind(
         &bench.dmm.configure_voltage_dc(Range::Value(10.0), None),
         "dmm.configure_voltage_dc",
     );
+    assert_eq!(kind, ErrorKind::Instrument);
     assert_names(&msg, &["dmm", "-222", "Data out of range", "CONF:VOLT:DC"]);
 
     assert!(bench.lab.scope.push_error(-113, "Undefined header"));

@@ -2,12 +2,11 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use smq_dmm::{Dmm, DmmDevice, Range};
-use smq_instrument::InstrumentError;
+use smq_instrument::{Address, Instrument, InstrumentError};
 use smq_scope::{Scope, ScopeDevice};
 use smq_sim::SimLab;
 use smq_stage::{Stage, StageDevice};
@@ -28,102 +27,6 @@ pub const CHANNEL: u8 = 1;
 /// Slots of the lab's `compute` queue, unless given to [`Lab::connect_with`].
 pub const COMPUTE_SLOTS: usize = 2;
 
-/// Where an instrument is reached: a serial port or a TCP socket.
-///
-/// Parsed from text by [`FromStr`]:
-///
-/// | text                          | address                                  |
-/// |-------------------------------|------------------------------------------|
-/// | `serial:PATH`                 | the serial port `PATH`                   |
-/// | `tcp:HOST:PORT`               | a TCP socket (a LAN instrument, or a serial-to-Ethernet adapter) |
-/// | `/PATH` or `./PATH`           | the serial port `PATH` (e.g. `/dev/ttyUSB0`) |
-/// | `HOST:PORT`                   | a TCP socket (e.g. `192.168.0.30:5555`)  |
-///
-/// # Examples
-///
-/// ```
-/// use smq_cli::Address;
-///
-/// let a: Address = "/dev/ttyUSB0".parse()?;
-/// assert_eq!(a, Address::Serial("/dev/ttyUSB0".into()));
-/// let b: Address = "192.168.0.30:5555".parse()?;
-/// assert_eq!(b, Address::Tcp("192.168.0.30:5555".into()));
-/// assert_eq!("tcp:scope.lab:5555".parse::<Address>()?.to_string(), "tcp:scope.lab:5555");
-/// assert!("scope".parse::<Address>().is_err()); // neither a path nor HOST:PORT
-/// # Ok::<(), smq_cli::AddressError>(())
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Address {
-    /// A serial port (RS-232, USB-CDC, a pseudo-terminal), e.g. `/dev/ttyUSB0`.
-    Serial(String),
-    /// A TCP socket, `HOST:PORT`.
-    Tcp(String),
-}
-
-/// Why a text is not an [`Address`]; the message says what is expected.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AddressError {
-    /// The text given.
-    pub text: String,
-}
-
-impl fmt::Display for AddressError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{:?} is not an instrument address: expected a serial port path \
-             (/dev/ttyUSB0, serial:PATH) or a TCP address (HOST:PORT, tcp:HOST:PORT)",
-            self.text
-        )
-    }
-}
-
-impl std::error::Error for AddressError {}
-
-/// Whether `s` is `HOST:PORT` with a non-empty host and a port number.
-fn is_host_port(s: &str) -> bool {
-    s.rsplit_once(':')
-        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
-}
-
-impl FromStr for Address {
-    type Err = AddressError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || AddressError { text: s.to_owned() };
-        if let Some(path) = s.strip_prefix("serial:") {
-            return if path.is_empty() {
-                Err(bad())
-            } else {
-                Ok(Self::Serial(path.to_owned()))
-            };
-        }
-        if let Some(addr) = s.strip_prefix("tcp:") {
-            return if is_host_port(addr) {
-                Ok(Self::Tcp(addr.to_owned()))
-            } else {
-                Err(bad())
-            };
-        }
-        if s.starts_with('/') || s.starts_with("./") {
-            return Ok(Self::Serial(s.to_owned()));
-        }
-        if is_host_port(s) {
-            return Ok(Self::Tcp(s.to_owned()));
-        }
-        Err(bad())
-    }
-}
-
-impl fmt::Display for Address {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Serial(p) => write!(f, "{p}"),
-            Self::Tcp(a) => write!(f, "tcp:{a}"),
-        }
-    }
-}
-
 /// The addresses of the lab's instruments; `None` means the simulator of that instrument.
 ///
 /// Each instrument is chosen on its own: give all three to run on the real lab, some of
@@ -134,7 +37,10 @@ impl fmt::Display for Address {
 /// ```
 /// use smq_cli::Addresses;
 ///
-/// let lab = Addresses { stage: Some("/dev/ttyUSB0".parse()?), ..Addresses::default() };
+/// let lab = Addresses {
+///     stage: Some("ASRL/dev/ttyUSB0::INSTR".parse()?),
+///     ..Addresses::default()
+/// };
 /// assert_eq!(lab.simulated(), ["dmm", "scope"]);
 /// # Ok::<(), smq_cli::AddressError>(())
 /// ```
@@ -142,9 +48,9 @@ impl fmt::Display for Address {
 pub struct Addresses {
     /// The motion controller (Newport SMC100: serial, or TCP through a serial server).
     pub stage: Option<Address>,
-    /// The multimeter (Keysight 34401A: serial or a raw SCPI socket).
+    /// The multimeter (Keysight 34401A: serial, VXI-11, a raw SCPI socket or USBTMC).
     pub dmm: Option<Address>,
-    /// The oscilloscope (Rigol DS1000Z: raw SCPI socket, port 5555, or serial).
+    /// The oscilloscope (Rigol DS1000Z: USBTMC, VXI-11, a raw SCPI socket on port 5555).
     pub scope: Option<Address>,
 }
 
@@ -174,7 +80,7 @@ impl Addresses {
 ///
 /// let missing = Addresses { dmm: Some("/nonexistent/ttyUSB9".parse()?), ..Addresses::default() };
 /// let Err(e) = Lab::connect(&missing, 1) else { panic!("opened a missing port") };
-/// assert!(e.to_string().starts_with("cannot open the multimeter at /nonexistent/ttyUSB9"));
+/// assert!(e.to_string().starts_with("cannot open the multimeter at ASRL/nonexistent/ttyUSB9::INSTR"));
 /// # Ok::<(), smq_cli::Error>(())
 /// ```
 #[derive(Debug)]
@@ -211,15 +117,11 @@ impl std::error::Error for ConnectError {
     }
 }
 
-/// Open a driver at `address` with `serial` or `tcp`, then check that it identifies itself
-/// within [`IDENTIFY_TIMEOUT`] with `identify`, restoring the driver's timeout after.
-fn open_checked<D>(
+/// Open the driver `D` at `address`, then check that it identifies itself within
+/// [`IDENTIFY_TIMEOUT`], restoring the driver's timeout after.
+fn open_checked<D: Instrument>(
     instrument: &'static str,
     address: &Address,
-    serial: impl FnOnce(&str) -> Result<D, InstrumentError>,
-    tcp: impl FnOnce(&str) -> Result<D, InstrumentError>,
-    timeout: impl Fn(&mut D) -> &mut smq_instrument::Connection,
-    identify: impl FnOnce(&mut D) -> Result<String, InstrumentError>,
 ) -> Result<(D, String), Box<ConnectError>> {
     let fail = |opened, source| {
         Box::new(ConnectError {
@@ -229,16 +131,12 @@ fn open_checked<D>(
             source,
         })
     };
-    let mut driver = match address {
-        Address::Serial(path) => serial(path),
-        Address::Tcp(addr) => tcp(addr),
-    }
-    .map_err(|e| fail(false, e))?;
-    let before = timeout(&mut driver).timeout();
-    timeout(&mut driver).set_timeout(IDENTIFY_TIMEOUT);
-    let id = identify(&mut driver).map_err(|e| fail(true, e))?;
-    timeout(&mut driver).set_timeout(before);
-    Ok((driver, id))
+    let mut driver = D::open_at(address).map_err(|e| fail(false, e))?;
+    let before = driver.timeout();
+    driver.set_timeout(IDENTIFY_TIMEOUT);
+    let id = driver.identify().map_err(|e| fail(true, e))?;
+    driver.set_timeout(before);
+    Ok((driver, id.to_string()))
 }
 
 /// The lab and its instruments, as devices of one scheduler.
@@ -288,7 +186,7 @@ impl Lab {
     /// `seed`), on a new, stopped scheduler.
     ///
     /// Each instrument is opened, then must identify itself within [`IDENTIFY_TIMEOUT`]
-    /// (`*IDN?` for the meter and the scope, `ID?` for the stage), so that a wrong port, a
+    /// (`*IDN?` for the meter and the scope, `VE` and `ID?` for the stage), so that a wrong port, a
     /// switched-off instrument or another device on the port is reported here, at once,
     /// and never turns into a hang or a failure in the middle of a scan.
     ///
@@ -307,9 +205,9 @@ impl Lab {
     ///
     /// let bench = smq_sim::SimLab::start(3)?;
     /// let addresses = Addresses {
-    ///     stage: Some(Address::Serial(bench.stage.pty_path())),
-    ///     dmm: Some(Address::Tcp(bench.dmm.tcp_addr().to_string())),
-    ///     scope: Some(Address::Tcp(bench.scope.tcp_addr().to_string())),
+    ///     stage: Some(bench.stage.serial_address().parse()?),
+    ///     dmm: Some(bench.dmm.socket_address().parse()?),
+    ///     scope: Some(bench.scope.vxi11_address().parse()?),
     /// };
     /// let lab = Lab::connect(&addresses, 0)?;
     /// assert!(lab.sim.is_none());
@@ -363,41 +261,20 @@ impl Lab {
                 Ok(address)
             };
         let stage_at = resolve("stage", &addresses.stage, &|s| {
-            Address::Serial(s.stage.pty_path())
+            Address::serial(s.stage.serial_path())
         })?;
         let dmm_at = resolve("dmm", &addresses.dmm, &|s| {
-            Address::Serial(s.dmm.pty_path())
+            Address::serial(s.dmm.serial_path())
         })?;
         let scope_at = resolve("scope", &addresses.scope, &|s| {
-            Address::Tcp(s.scope.tcp_addr().to_string())
+            Address::from_socket_addr(s.scope.tcp_addr())
         })?;
 
-        let (stage, id) = open_checked(
-            "stage",
-            &stage_at,
-            |p: &str| Stage::open_serial(p),
-            |a: &str| Stage::connect_tcp(a),
-            Stage::connection,
-            Stage::stage_identifier,
-        )?;
+        let (stage, id) = open_checked::<Stage>("stage", &stage_at)?;
         identities.insert("stage".to_owned(), id);
-        let (dmm, id) = open_checked(
-            "multimeter",
-            &dmm_at,
-            |p: &str| Dmm::open_serial(p, &Dmm::serial_config()),
-            |a: &str| Dmm::connect_tcp(a),
-            Dmm::connection,
-            |d| d.identify().map(|i| i.to_string()),
-        )?;
+        let (dmm, id) = open_checked::<Dmm>("multimeter", &dmm_at)?;
         identities.insert("dmm".to_owned(), id);
-        let (scope, id) = open_checked(
-            "scope",
-            &scope_at,
-            |p: &str| Scope::open_serial(p, &smq_instrument::SerialConfig::default()),
-            |a: &str| Scope::connect_tcp(a),
-            Scope::connection,
-            |s| s.identify().map(|i| i.to_string()),
-        )?;
+        let (scope, id) = open_checked::<Scope>("scope", &scope_at)?;
         identities.insert("scope".to_owned(), id);
 
         let sch = Scheduler::new();
@@ -430,7 +307,7 @@ impl Lab {
         Ok(())
     }
 
-    /// Each instrument's identification (`*IDN?`, or the stage's identifier), by name,
+    /// Each instrument's identification (`*IDN?`, or the stage's `VE` and `ID?`), by name,
     /// asked again through the scheduler. The scheduler must be started.
     ///
     /// # Errors
@@ -440,7 +317,7 @@ impl Lab {
         let stage = self
             .stage
             .task("identify")
-            .submit(|s: &mut Stage| s.stage_identifier())?;
+            .submit(|s: &mut Stage| s.identify())?;
         let dmm = self.dmm.identify();
         let scope = self.scope.identify();
         let mut out = BTreeMap::new();

@@ -9,12 +9,16 @@
 //!          [--stage ADDRESS] [--dmm ADDRESS] [--scope ADDRESS]
 //!                                                run the demo scan, store it under DIR
 //! smq sim  [--seed S]                            serve the simulated instruments until Ctrl-C
+//! smq instruments [--idn]                        list the serial ports and USBTMC instruments
 //! smq ls   [--out DIR]                           list the stored runs and their states
 //! smq show RUN [--out DIR]                       metadata, state, datasets and task counts
 //! ```
 //!
-//! An [`Address`] is a serial port (`/dev/ttyUSB0`, `serial:PATH`) or a TCP socket
-//! (`HOST:PORT`, `tcp:HOST:PORT`). Each instrument is chosen on its own; those not given
+//! An [`Address`] is a VISA resource string (`TCPIP0::192.168.0.30::INSTR` for VXI-11,
+//! `TCPIP0::host::5025::SOCKET`, `USB0::0x1AB1::0x04CE::INSTR` for USBTMC,
+//! `ASRL/dev/ttyUSB0::INSTR`) or a short form (`/dev/ttyUSB0`, `HOST:PORT`); one that cannot
+//! be parsed ends the command with exit code 2 before anything is opened, with a message
+//! naming the option and listing every form. Each instrument is chosen on its own; those not given
 //! are simulated, and the run records where each one was (parameter `instruments`) and
 //! how it identified itself. An instrument that cannot be opened, or does not identify
 //! itself within [`IDENTIFY_TIMEOUT`], stops the command before anything is stored, with
@@ -110,12 +114,12 @@ mod status;
 pub use crate::args::{MAX_POINTS, output_file, parse_points, store_folder};
 pub use crate::control::AbortReport;
 pub use crate::lab::{
-    Address, AddressError, Addresses, CHANNEL, COMPUTE_SLOTS, ConnectError, IDENTIFY_TIMEOUT, Lab,
-    MOTION_TIMEOUT,
+    Addresses, CHANNEL, COMPUTE_SLOTS, ConnectError, IDENTIFY_TIMEOUT, Lab, MOTION_TIMEOUT,
 };
 pub use crate::report::{chrome_trace, dag_summary, state_counts, state_name, task_counts};
 pub use crate::scan::{DemoHandles, Peak, datasets, default_positions, demo_scan, spectrum_peak};
 pub use crate::status::{CloseError, RunStatus, UnknownStatus};
+pub use smq_instrument::{ADDRESS_FORMS, Address, AddressError};
 
 /// Error of the demo: a message naming what failed.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;

@@ -2,6 +2,7 @@
 //! simulators, inspect runs. A thin front end over the `smq_cli` library.
 
 mod demo;
+mod instruments;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -27,11 +28,19 @@ enum Command {
     /// Run the demo scan and store it: on the simulated lab, or on real instruments given
     /// by address (those not given are simulated). Ctrl-C pauses.
     Demo(DemoArgs),
-    /// Serve the simulated instruments until Ctrl-C.
+    /// Serve the simulated instruments until Ctrl-C: serial (pseudo-terminals), raw TCP and
+    /// VXI-11 addresses are printed.
     Sim {
         /// Seed of the simulated noise.
         #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
         seed: u64,
+    },
+    /// List the serial ports and USBTMC instruments attached, as addresses.
+    Instruments {
+        /// Also ask each one `*IDN?` (off by default: a device that is not a SCPI
+        /// instrument may not like it).
+        #[arg(long)]
+        idn: bool,
     },
     /// List the runs of a store.
     Ls {
@@ -72,16 +81,18 @@ struct DemoArgs {
     #[arg(long, value_name = "N", default_value_t = smq_cli::COMPUTE_SLOTS as u32,
           value_parser = clap::value_parser!(u32).range(1..=smqsched::MAX_SLOTS as i64))]
     compute_slots: u32,
-    /// The motion controller (Newport SMC100): a serial port such as /dev/ttyUSB0, or
-    /// tcp:HOST:PORT for a serial-to-Ethernet adapter. Simulated if not given.
+    /// The motion controller (Newport SMC100): a serial port (ASRL/dev/ttyUSB0::INSTR or
+    /// /dev/ttyUSB0), or TCPIP0::HOST::PORT::SOCKET for a serial-to-Ethernet adapter.
+    /// Simulated if not given.
     #[arg(long, value_name = "ADDRESS")]
     stage: Option<Address>,
-    /// The multimeter (Keysight 34401A): a serial port such as /dev/ttyUSB1, or HOST:PORT
-    /// of its SCPI socket. Simulated if not given.
+    /// The multimeter (Keysight 34401A): TCPIP0::HOST::INSTR (VXI-11),
+    /// TCPIP0::HOST::5025::SOCKET, USB0::VID::PID::INSTR or a serial port. Simulated if
+    /// not given.
     #[arg(long, value_name = "ADDRESS")]
     dmm: Option<Address>,
-    /// The oscilloscope (Rigol DS1000Z): HOST:PORT of its SCPI socket (port 5555), or a
-    /// serial port. Simulated if not given.
+    /// The oscilloscope (Rigol DS1000Z): USB0::0x1AB1::0x04CE::INSTR (USBTMC),
+    /// TCPIP0::HOST::INSTR (VXI-11) or TCPIP0::HOST::5555::SOCKET. Simulated if not given.
     #[arg(long, value_name = "ADDRESS")]
     scope: Option<Address>,
     /// No progress bars: print one line per task of the scan as it ends (`done LABEL` or
@@ -95,6 +106,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Sim { seed } => sim(seed).map(|()| Outcome::Complete),
+        Command::Instruments { idn } => instruments::run(idn).map(|()| Outcome::Complete),
         Command::Ls { out } => ls(&out).map(|()| Outcome::Complete),
         Command::Show { run, out } => show(&run, &out).map(|()| Outcome::Complete),
     };
@@ -122,7 +134,15 @@ fn sim(seed: u64) -> Result<(), Error> {
         let _ = tx.send(());
     })
     .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
-    let lab = SimLab::start(seed).map_err(|e| format!("cannot start the simulators: {e}"))?;
+    let mut lab = SimLab::start(seed).map_err(|e| format!("cannot start the simulators: {e}"))?;
+    // VXI-11 clients ask port 111; only root (or CAP_NET_BIND_SERVICE) can serve it.
+    if let Err(e) = lab.serve_portmapper(smq_instrument::PORTMAPPER_PORT) {
+        eprintln!(
+            "smq: no RPC port mapper on port {} ({e}): TCPIP0::127.0.0.1::INSTR needs one \
+             (run as root); the VXI-11 addresses below name their own port mappers",
+            smq_instrument::PORTMAPPER_PORT
+        );
+    }
     println!("{}", lab.endpoints());
     println!("Ctrl-C to stop.");
     let _ = rx.recv();

@@ -5,12 +5,16 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 mod blocks;
+mod open;
+mod recover;
 mod scpi;
 
-use crate::error::{InstrumentError, Result};
-use crate::serial::{SerialConfig, SerialTransport};
-use crate::tcp::TcpTransport;
-use crate::transport::{Transport, is_disconnect, is_timeout};
+pub use open::{OpenOptions, Reconnect};
+
+use crate::address::Address;
+use crate::error::{InstrumentError, Result, command_text};
+use crate::serial::SerialConfig;
+use crate::transport::{Transport, is_disconnect, is_protocol, is_timeout};
 
 /// Default timeout of every call.
 ///
@@ -76,6 +80,30 @@ pub struct Connection {
     /// A block was read without its trailing terminator: drop the
     /// terminator if it shows up at the start of the next reply.
     skip_term: bool,
+    /// How to open the link again, if the connection was opened from an address.
+    opener: Option<Opener>,
+    /// What the link needs before the next command (see the `recover` module).
+    recovery: Recovery,
+    /// How many times the link was opened again.
+    reconnects: u64,
+}
+
+/// An address and the options to open it with.
+#[derive(Clone, Debug)]
+struct Opener {
+    address: Address,
+    options: OpenOptions,
+}
+
+/// What a link needs before the next command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Recovery {
+    /// Nothing.
+    None,
+    /// A device clear (a reply did not come in time).
+    Clear,
+    /// Opening again, then a device clear (the link is gone).
+    Reconnect,
 }
 
 impl std::fmt::Debug for Connection {
@@ -104,19 +132,26 @@ impl Connection {
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
     pub fn new(name: impl Into<String>, transport: impl Transport + 'static) -> Self {
+        Self::from_box(name.into(), Box::new(transport))
+    }
+
+    fn from_box(name: String, transport: Box<dyn Transport>) -> Self {
         Self {
-            transport: Box::new(transport),
-            name: name.into(),
+            transport,
+            name,
             timeout: DEFAULT_TIMEOUT,
             read_term: b"\n".to_vec(),
             write_term: b"\n".to_vec(),
             rx: Vec::new(),
             dirty: false,
             skip_term: false,
+            opener: None,
+            recovery: Recovery::None,
+            reconnects: 0,
         }
     }
 
-    /// Open a serial port (see [`SerialTransport`]).
+    /// Open a serial port (see [`SerialTransport`](crate::SerialTransport)).
     ///
     /// # Examples
     ///
@@ -128,12 +163,14 @@ impl Connection {
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
     pub fn serial(name: impl Into<String>, path: &str, config: &SerialConfig) -> Result<Self> {
-        let name = name.into();
-        let t = SerialTransport::open(path, config, &name)?;
-        Ok(Self::new(name, t))
+        Self::open_with(
+            name,
+            &Address::serial(path),
+            &OpenOptions::default().serial(*config),
+        )
     }
 
-    /// Connect to a raw TCP socket (see [`TcpTransport`]), waiting at most
+    /// Connect to a raw TCP socket (see [`TcpTransport`](crate::TcpTransport)), waiting at most
     /// [`DEFAULT_TIMEOUT`].
     ///
     /// # Examples
@@ -147,8 +184,23 @@ impl Connection {
     /// ```
     pub fn tcp(name: impl Into<String>, addr: impl ToSocketAddrs) -> Result<Self> {
         let name = name.into();
-        let t = TcpTransport::connect(addr, DEFAULT_TIMEOUT, &name)?;
-        Ok(Self::new(name, t))
+        let resolved = addr.to_socket_addrs().map(|mut a| a.next());
+        match resolved {
+            Ok(Some(a)) => Self::open(name, &Address::from_socket_addr(a)),
+            Ok(None) => Err(InstrumentError::Io {
+                device: name,
+                command: "connect".into(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "address resolved to nothing",
+                ),
+            }),
+            Err(source) => Err(InstrumentError::Io {
+                device: name,
+                command: "connect".into(),
+                source,
+            }),
+        }
     }
 
     /// Set the timeout of every call (builder style).
@@ -253,10 +305,16 @@ impl Connection {
             self.disconnected(command)
         } else if is_timeout(&source) {
             self.timeout_error(command)
+        } else if is_protocol(&source) {
+            InstrumentError::Protocol {
+                device: self.name.clone(),
+                command: command_text(command),
+                reason: source.to_string(),
+            }
         } else {
             InstrumentError::Io {
                 device: self.name.clone(),
-                command: command.to_owned(),
+                command: command_text(command),
                 source,
             }
         }
@@ -265,14 +323,14 @@ impl Connection {
     fn disconnected(&self, command: &str) -> InstrumentError {
         InstrumentError::Disconnected {
             device: self.name.clone(),
-            command: command.to_owned(),
+            command: command_text(command),
         }
     }
 
     fn timeout_error(&self, command: &str) -> InstrumentError {
         InstrumentError::Timeout {
             device: self.name.clone(),
-            command: command.to_owned(),
+            command: command_text(command),
             timeout: self.timeout,
         }
     }
@@ -335,6 +393,12 @@ impl Connection {
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
     pub fn write(&mut self, command: &str) -> Result<()> {
+        self.recover(command)?;
+        self.send(command)
+    }
+
+    /// Send `command` on the link as it is (no recovery first).
+    fn send(&mut self, command: &str) -> Result<()> {
         if self.dirty {
             self.discard_input(command)?;
         }
@@ -343,9 +407,26 @@ impl Connection {
         data.extend_from_slice(&self.write_term);
         let res = self.transport.write_all(&data, self.timeout);
         res.map_err(|e| {
-            self.dirty = true;
-            self.io_error(command, e)
+            let e = self.io_error(command, e);
+            self.note_failure(&e);
+            e
         })
+    }
+
+    /// Step 1 of the recovery protocol: remember what a failed exchange left the link
+    /// needing.
+    fn note_failure(&mut self, e: &InstrumentError) {
+        self.dirty = true;
+        let needs = if e.is_disconnected() {
+            Recovery::Reconnect
+        } else if e.is_timeout() {
+            Recovery::Clear
+        } else {
+            Recovery::None
+        };
+        if needs == Recovery::Reconnect || self.recovery == Recovery::None {
+            self.recovery = needs;
+        }
     }
 
     /// Read more bytes into the buffer, waiting until `deadline`.
@@ -377,8 +458,8 @@ impl Connection {
     /// Run `f`, marking the connection dirty when it fails.
     fn guarded<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
         let r = f(self);
-        if r.is_err() {
-            self.dirty = true;
+        if let Err(e) = &r {
+            self.note_failure(e);
         }
         r
     }

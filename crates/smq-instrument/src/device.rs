@@ -41,13 +41,12 @@ fn submit_ordered<T: Send + Sync + 'static>(
     Ok(promise)
 }
 
-/// The driver and what is known about its link.
+/// The driver, or why there is none.
 struct State<D> {
     /// `None` after a [`Device::reopen`] whose opener failed.
     driver: Option<D>,
-    /// Why the link is unusable: set when a command fails with
-    /// [`InstrumentError::Disconnected`] or a reopen fails, cleared by a successful reopen.
-    broken: Option<String>,
+    /// Why the last reopen failed, while `driver` is `None`.
+    closed: Option<String>,
 }
 
 /// An instrument driver `D` behind a one-slot queue of a [`Scheduler`].
@@ -58,12 +57,15 @@ struct State<D> {
 /// [`Promise`] at once.
 ///
 /// * A command that fails fails only its own promise, with
-///   [`TaskError::Failed`](smqsched::TaskError::Failed) whose message names the device and
-///   the command (the task's label is `device.command`, the message is the
-///   [`InstrumentError`]'s, which names the device and the bytes sent).
-/// * When a command fails because the link is gone ([`InstrumentError::is_disconnected`]),
-///   the device is marked broken: later commands fail at once with a message saying so,
-///   instead of talking to a dead port, until [`reopen`](Self::reopen) replaces the driver.
+///   [`TaskError::FailedWith`](smqsched::TaskError::FailedWith) holding the
+///   [`InstrumentError`] (the task's label is `device.command`; the error names the device
+///   and the command sent): [`InstrumentError::of`] gives it back, to match on its
+///   [`kind`](InstrumentError::kind). Tasks that depend on it fail without running; the
+///   other devices carry on.
+/// * A driver built on a [`Connection`](crate::Connection) opened from an address recovers
+///   by itself: after a timeout or a lost link, its next command sends a device clear, or
+///   opens the link again first (see [`Connection`](crate::Connection)).
+///   [`reopen`](Self::reopen) replaces the driver explicitly.
 /// * Commands run in the **scheduler's order**, not in the order of submission: among the
 ///   commands that are ready, the newest first (that is what lets final results arrive
 ///   early). A command that must follow another one, such as a reading after a
@@ -128,41 +130,34 @@ fn lock<D>(state: &Mutex<State<D>>) -> MutexGuard<'_, State<D>> {
     state.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The message a failed command leaves in its promise: the instrument error, prefixed by
-/// the device name when the error names another one (a connection named differently).
-fn message(device: &str, err: &InstrumentError) -> String {
-    if err.device() == device {
-        err.to_string()
-    } else {
-        format!("{device}: {err}")
-    }
-}
-
-/// Run `f` on the driver of `state`, turning its error into the promise's message.
+/// Run `f` on the driver of `state`.
 fn run<D, T>(
     state: &Mutex<State<D>>,
     device: &str,
     command: &str,
     f: impl FnOnce(&mut D) -> Result<T, InstrumentError>,
-) -> Result<T, String> {
+) -> Result<T, InstrumentError> {
     let mut st = lock(state);
-    if let Some(reason) = &st.broken {
-        return Err(format!(
-            "{device}: {command:?} not sent: the device is unusable ({reason}); reopen it"
-        ));
+    match st.driver.as_mut() {
+        Some(driver) => f(driver),
+        None => Err(not_open(
+            device,
+            command,
+            st.closed.as_deref().unwrap_or("never opened"),
+        )),
     }
-    let Some(driver) = st.driver.as_mut() else {
-        return Err(format!(
-            "{device}: {command:?} not sent: the device is not open"
-        ));
-    };
-    f(driver).map_err(|e| {
-        let msg = message(device, &e);
-        if e.is_disconnected() {
-            st.broken = Some(msg.clone());
-        }
-        msg
-    })
+}
+
+/// The error of a command sent to a device whose last reopen failed.
+fn not_open(device: &str, command: &str, why: &str) -> InstrumentError {
+    InstrumentError::Io {
+        device: device.to_owned(),
+        command: command.to_owned(),
+        source: std::io::Error::new(
+            std::io::ErrorKind::NotConnected,
+            format!("not sent: the device is not open ({why}); reopen it"),
+        ),
+    }
 }
 
 impl<D: Send + 'static> Device<D> {
@@ -190,7 +185,7 @@ impl<D: Send + 'static> Device<D> {
             queue,
             state: Arc::new(Mutex::new(State {
                 driver: Some(driver),
-                broken: None,
+                closed: None,
             })),
             order: Arc::default(),
         })
@@ -245,15 +240,6 @@ impl<D: Send + 'static> Device<D> {
     /// The device's one-slot queue.
     pub fn queue(&self) -> &Queue {
         &self.queue
-    }
-
-    /// Why the device is unusable until [reopened](Self::reopen), if it is: its link was
-    /// lost during a command, or the last reopen failed.
-    ///
-    /// This reflects the commands that have run so far (and waits for the one running, if
-    /// any); read it after the promise of the command concerned for a definite answer.
-    pub fn broken(&self) -> Option<String> {
-        lock(&self.state).broken.clone()
     }
 
     /// Submit the command `command` (a short name, used in the task's label
@@ -366,9 +352,9 @@ impl<D: Send + 'static> Device<D> {
 
     /// Replace the driver by the one `open` returns, as a task on the device's queue (so it
     /// runs between commands, never during one). The old driver is dropped first, closing
-    /// its port, so `open` may reopen the same exclusive port. A successful reopen makes a
-    /// [broken](Self::broken) device usable again; a failed one leaves it without driver,
-    /// and the commands after it fail at once until the next successful reopen.
+    /// its port, so `open` may reopen the same exclusive port. A failed reopen leaves the
+    /// device without driver: the commands after it fail at once (with an error of kind
+    /// [`Disconnected`](crate::ErrorKind::Disconnected)) until the next successful reopen.
     ///
     /// Like any command, the reopen runs in the scheduler's order: commands meant for the
     /// new driver are submitted once it is done, or run [`after`](DeviceTask::after) it.
@@ -381,19 +367,18 @@ impl<D: Send + 'static> Device<D> {
     ///
     /// ```
     /// use smq_instrument::{Connection, Device};
-    /// use smq_sim::{DmmModel, Fault, SimInstrument};
+    /// use smq_sim::{DmmModel, SimInstrument};
     /// let sim = SimInstrument::start(DmmModel::standalone(1)).unwrap();
     /// let addr = sim.tcp_addr();
     /// let sch = smq_instrument::smqsched::Scheduler::new();
     /// let dmm = Device::new(&sch, "dmm", Connection::tcp("dmm", addr)?)?;
     /// sch.start();
     ///
-    /// sim.inject(Fault::Disconnect);
-    /// let lost = dmm.submit("read", |c: &mut Connection| c.query("READ?"));
-    /// assert!(lost.result().is_err());
-    /// assert!(dmm.broken().is_some());
-    ///
-    /// dmm.reopen(move || Connection::tcp("dmm", addr)).result()?;
+    /// // A longer timeout for a slow measurement, on a fresh link.
+    /// dmm.reopen(move || {
+    ///     Ok(Connection::tcp("dmm", addr)?.with_timeout(std::time::Duration::from_secs(10)))
+    /// })
+    /// .result()?;
     /// let v = dmm.submit("read", |c: &mut Connection| c.query_parse::<f64>("READ?"));
     /// assert!(v.result()?.is_finite());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -403,23 +388,21 @@ impl<D: Send + 'static> Device<D> {
         F: FnOnce() -> Result<D, InstrumentError> + Send + 'static,
     {
         let state = Arc::clone(&self.state);
-        let name = Arc::clone(&self.name);
         let label = format!("{}.reopen", self.name);
         let builder = self.queue.task().label(label);
         let submitted = submit_ordered(&self.order, builder, |b| {
-            b.submit_result((), move |()| {
+            b.submit_fallible((), move |()| {
                 let mut st = lock(&state);
                 st.driver = None;
                 match open() {
                     Ok(driver) => {
                         st.driver = Some(driver);
-                        st.broken = None;
+                        st.closed = None;
                         Ok(())
                     }
                     Err(e) => {
-                        let msg = message(&name, &e);
-                        st.broken = Some(format!("reopen failed: {msg}"));
-                        Err(msg)
+                        st.closed = Some(format!("reopen failed: {e}"));
+                        Err(e)
                     }
                 }
             })
@@ -516,7 +499,7 @@ impl<D: Send + 'static> DeviceTask<'_, D> {
         let name = Arc::clone(&self.device.name);
         let command = self.command;
         submit_ordered(&self.device.order, self.builder, |b| {
-            b.submit_result(inputs, move |args| {
+            b.submit_fallible(inputs, move |args| {
                 run(&state, &name, &command, move |d| f(d, args))
             })
         })

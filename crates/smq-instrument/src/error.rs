@@ -97,6 +97,27 @@ pub enum InstrumentError {
         /// Why the argument was refused.
         reason: String,
     },
+    /// The link's own protocol was broken: a USBTMC header with the wrong tag, an RPC
+    /// reply that does not decode, a VXI-11 error code. The instrument may be fine; the
+    /// exchange is lost.
+    #[error("{device}: protocol error during {command:?}: {reason}")]
+    Protocol {
+        /// Device name.
+        device: String,
+        /// Command being executed.
+        command: String,
+        /// What went wrong, in the protocol's terms.
+        reason: String,
+    },
+    /// The address the device was to be opened at cannot be parsed.
+    #[error("{device}: {source}")]
+    Address {
+        /// Device name.
+        device: String,
+        /// What is wrong with the address.
+        #[source]
+        source: crate::address::AddressError,
+    },
     /// Any other operating-system I/O error (opening a port, refused
     /// connection, ...).
     #[error("{device}: I/O error during {command:?}: {source}")]
@@ -133,6 +154,8 @@ impl InstrumentError {
             | Self::Scpi { device, .. }
             | Self::Device { device, .. }
             | Self::InvalidArgument { device, .. }
+            | Self::Protocol { device, .. }
+            | Self::Address { device, .. }
             | Self::Io { device, .. } => device,
         }
     }
@@ -153,8 +176,61 @@ impl InstrumentError {
             | Self::Scpi { command, .. }
             | Self::Device { command, .. }
             | Self::InvalidArgument { command, .. }
+            | Self::Protocol { command, .. }
             | Self::Io { command, .. } => command,
+            Self::Address { .. } => "open",
         }
+    }
+
+    /// What kind of failure this is, to decide what to do about it (retry, reconnect,
+    /// fix the command, give up) without parsing messages.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_instrument::{ErrorKind, InstrumentError};
+    /// let err = InstrumentError::Scpi {
+    ///     device: "dmm".into(),
+    ///     command: "CONF:VOLT:DC 5000".into(),
+    ///     code: -222,
+    ///     message: "Data out of range".into(),
+    /// };
+    /// assert_eq!(err.kind(), ErrorKind::Instrument);
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Timeout { .. } => ErrorKind::Timeout,
+            Self::Disconnected { .. } => ErrorKind::Disconnected,
+            Self::Garbage { .. } | Self::Protocol { .. } => ErrorKind::Protocol,
+            Self::Scpi { .. } | Self::Device { .. } => ErrorKind::Instrument,
+            Self::InvalidArgument { .. } | Self::Address { .. } => ErrorKind::Usage,
+            Self::Io { source, .. } if source.kind() == std::io::ErrorKind::NotConnected => {
+                ErrorKind::Disconnected
+            }
+            Self::Io { .. } => ErrorKind::Io,
+        }
+    }
+
+    /// The instrument error a failed task of a [`Device`](crate::Device) carries, if the
+    /// task failed with one: a task's error keeps the error value, so that a caller can
+    /// match on its [`kind`](Self::kind). `None` for other failures (an input that failed,
+    /// a cancelled task, an error of another type).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_instrument::{Connection, Device, ErrorKind, InstrumentError};
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// let sch = smq_instrument::smqsched::Scheduler::new();
+    /// let dmm = Device::new(&sch, "dmm", Connection::open_str("dmm", &sim.vxi11_address())?)?;
+    /// sch.start();
+    /// let bad = dmm.submit("bogus", |c: &mut Connection| c.query_parse::<f64>("*IDN?"));
+    /// let err = bad.result().unwrap_err();
+    /// assert_eq!(InstrumentError::of(&err).map(|e| e.kind()), Some(ErrorKind::Protocol));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn of(error: &smqsched::TaskError) -> Option<&InstrumentError> {
+        error.downcast_ref::<InstrumentError>()
     }
 
     /// True for [`InstrumentError::Timeout`].
@@ -173,8 +249,8 @@ impl InstrumentError {
         matches!(self, Self::Timeout { .. })
     }
 
-    /// True for [`InstrumentError::Disconnected`]: the connection must be
-    /// reopened before the device can be used again.
+    /// True for errors of kind [`ErrorKind::Disconnected`]: the link is gone
+    /// ([`InstrumentError::Disconnected`]), or could not be opened again after it was lost.
     ///
     /// # Examples
     ///
@@ -186,7 +262,7 @@ impl InstrumentError {
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
     pub fn is_disconnected(&self) -> bool {
-        matches!(self, Self::Disconnected { .. })
+        self.kind() == ErrorKind::Disconnected
     }
 
     /// Build a [`InstrumentError::Garbage`] from raw reply bytes.
@@ -200,15 +276,69 @@ impl InstrumentError {
     pub fn garbage(device: &str, command: &str, reply: &[u8], reason: impl Into<String>) -> Self {
         Self::Garbage {
             device: device.to_owned(),
-            command: command.to_owned(),
+            command: command_text(command),
             reply: escape_bytes(reply),
             reason: reason.into(),
         }
     }
 }
 
+/// The kind of an [`InstrumentError`], from [`InstrumentError::kind`].
+///
+/// # Examples
+///
+/// ```
+/// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+/// use smq_instrument::{Connection, ErrorKind};
+/// let mut conn = Connection::tcp("dmm", sim.tcp_addr())?
+///     .with_timeout(std::time::Duration::from_millis(100));
+/// sim.inject(smq_sim::Fault::NoReply);
+/// match conn.query("READ?").map_err(|e| e.kind()) {
+///     Err(ErrorKind::Timeout) => {} // retry later
+///     other => panic!("{other:?}"),
+/// }
+/// # Ok::<(), smq_instrument::InstrumentError>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// No complete reply in time ([`InstrumentError::Timeout`]).
+    Timeout,
+    /// The link is gone ([`InstrumentError::Disconnected`]): unplugged, switched off,
+    /// closed by the other side; or it could not be opened again after it was lost
+    /// ([`InstrumentError::Io`] with [`std::io::ErrorKind::NotConnected`]).
+    Disconnected,
+    /// A reply or a link-level message that does not follow the protocol
+    /// ([`InstrumentError::Garbage`], [`InstrumentError::Protocol`]).
+    Protocol,
+    /// The instrument refused a command or reports a fault ([`InstrumentError::Scpi`],
+    /// [`InstrumentError::Device`]).
+    Instrument,
+    /// The program asked for something invalid: an argument out of range, an address that
+    /// cannot be parsed ([`InstrumentError::InvalidArgument`], [`InstrumentError::Address`]).
+    Usage,
+    /// Any other operating-system error ([`InstrumentError::Io`]): a port that does not
+    /// exist or is busy, a refused connection.
+    Io,
+}
+
 /// Longest reply kept in a [`InstrumentError::Garbage`] message.
 const MAX_ESCAPED: usize = 256;
+
+/// Longest command kept in an error: a long command (a waveform upload) is cut.
+const MAX_COMMAND: usize = 200;
+
+/// `command` as errors keep it: cut after 200 bytes (at a character boundary), with `...`.
+pub(crate) fn command_text(command: &str) -> String {
+    if command.len() <= MAX_COMMAND {
+        return command.to_owned();
+    }
+    let mut end = MAX_COMMAND;
+    while !command.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &command[..end])
+}
 
 /// Escape bytes for display: printable ASCII is kept, `\r`, `\n`, `\t`,
 /// `\\` and `"` are escaped, everything else becomes `\xNN`. Long inputs are

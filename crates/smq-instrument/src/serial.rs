@@ -293,6 +293,28 @@ impl Transport for SerialTransport {
     fn describe(&self) -> String {
         format!("serial {}", self.path)
     }
+
+    #[cfg(unix)]
+    fn check_alive(&mut self) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        let mut fds = [libc::pollfd {
+            fd: self.port.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        // SAFETY: `fds` is a valid array of one `pollfd`, whose descriptor is the port's,
+        // open for the lifetime of `self`; a zero timeout makes `poll` return at once.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), 1, 0) };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if fds[0].revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
+            // A hung-up terminal: the device was unplugged, or the other side of a
+            // pseudo-terminal closed.
+            return Err(io::Error::from_raw_os_error(libc::EIO));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(unix)]

@@ -5,7 +5,7 @@ use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use crate::error::{InstrumentError, Result};
-use crate::transport::Transport;
+use crate::transport::{Transport, socket_alive};
 
 /// The conventional TCP port of raw SCPI sockets (LXI instruments).
 ///
@@ -143,6 +143,10 @@ impl Transport for TcpTransport {
 
     fn describe(&self) -> String {
         format!("tcp {}", self.peer)
+    }
+
+    fn check_alive(&mut self) -> io::Result<()> {
+        socket_alive(&self.stream)
     }
 }
 

@@ -13,7 +13,9 @@ use std::time::Duration;
 ///   [`io::ErrorKind::TimedOut`] (or `WouldBlock`);
 /// * a read that returns `Ok(0)` means the other side closed the link;
 /// * `BrokenPipe`, `ConnectionReset`, `ConnectionAborted`, `UnexpectedEof`
-///   and `NotConnected` also mean the link is gone.
+///   and `NotConnected` also mean the link is gone;
+/// * `InvalidData` means the link's own protocol was broken (a bad USBTMC header, an RPC
+///   that does not decode).
 ///
 /// Transports are `Send` so that a driver owning one can be moved to the
 /// thread that runs it.
@@ -66,12 +68,42 @@ pub trait Transport: Send {
     /// Discard any input received but not yet read.
     fn clear(&mut self) -> io::Result<()>;
 
-    /// Wait until all written bytes have been handed to the link.
-    fn flush(&mut self) -> io::Result<()>;
+    /// Wait until all written bytes have been handed to the link. Links whose writes
+    /// complete when they return (the default) have nothing to do.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 
     /// A short description of the link, e.g. `serial /dev/ttyUSB0` or
     /// `tcp 192.168.0.12:5025`.
     fn describe(&self) -> String;
+
+    /// Whether the link is still there, asked without waiting and without consuming
+    /// input: an error (by the conventions above, e.g. `UnexpectedEof`) if the other side
+    /// has closed it (a socket closed, a terminal hung up). A connection asks before each
+    /// command, so that a link lost while idle (an instrument power-cycled between two
+    /// commands) is opened again before the command is sent rather than failing it. The
+    /// default says the link is there.
+    fn check_alive(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// Device clear (IEEE 488.1 DCL/SDC): the instrument abandons the command it is
+    /// executing and empties its input and output buffers, by the link's own means
+    /// (VXI-11 `device_clear`, USBTMC `INITIATE_CLEAR`). Links without one (serial ports,
+    /// raw sockets) only discard the input received: the default.
+    fn device_clear(&mut self, timeout: Duration) -> io::Result<()> {
+        let _ = timeout;
+        self.clear()
+    }
+
+    /// The status byte, read by the link's own means (VXI-11 `device_readstb`, USB488
+    /// `READ_STATUS_BYTE`); `None` (the default) where the link has none, and the caller
+    /// asks `*STB?` instead.
+    fn read_status_byte(&mut self, timeout: Duration) -> io::Result<Option<u8>> {
+        let _ = timeout;
+        Ok(None)
+    }
 }
 
 impl<T: Transport + ?Sized> Transport for Box<T> {
@@ -89,6 +121,15 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
     }
     fn describe(&self) -> String {
         (**self).describe()
+    }
+    fn device_clear(&mut self, timeout: Duration) -> io::Result<()> {
+        (**self).device_clear(timeout)
+    }
+    fn check_alive(&mut self) -> io::Result<()> {
+        (**self).check_alive()
+    }
+    fn read_status_byte(&mut self, timeout: Duration) -> io::Result<Option<u8>> {
+        (**self).read_status_byte(timeout)
     }
 }
 
@@ -110,6 +151,26 @@ pub(crate) fn is_disconnect(err: &io::Error) -> bool {
 /// description, not the error number): what reading a serial device
 /// returns once it is unplugged.
 const GONE: [&str; 3] = ["I/O error", "No such device or address", "No such device"];
+
+/// Whether the socket's peer has closed it: a peek that finds the end of the stream. Data
+/// waiting (`Ok(n > 0)`) or none yet (`WouldBlock`) mean the link is there.
+pub(crate) fn socket_alive(stream: &std::net::TcpStream) -> io::Result<()> {
+    stream.set_nonblocking(true)?;
+    let mut probe = [0u8; 1];
+    let r = stream.peek(&mut probe);
+    stream.set_nonblocking(false)?;
+    match r {
+        Ok(0) => Err(io::ErrorKind::UnexpectedEof.into()),
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// True if `err` is a protocol error of the link (by convention, [`io::ErrorKind::InvalidData`]).
+pub(crate) fn is_protocol(err: &io::Error) -> bool {
+    err.kind() == io::ErrorKind::InvalidData
+}
 
 /// True if `err` is a timeout.
 pub(crate) fn is_timeout(err: &io::Error) -> bool {

@@ -6,12 +6,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use smq_instrument::smqsched::{Scheduler, TaskError};
-use smq_instrument::{Connection, Device, InstrumentError};
+use smq_instrument::{Connection, Device, ErrorKind, InstrumentError};
 use smq_sim::{DmmModel, Fault, SimInstrument};
 
+/// The label of a failed task and its instrument error's message.
 fn message<T: std::fmt::Debug>(r: Result<&T, TaskError>) -> (String, String) {
     match r {
-        Err(TaskError::Failed { task, message }) => (task.label.to_string(), message.to_string()),
+        Err(e @ TaskError::FailedWith { .. }) => {
+            let err = InstrumentError::of(&e).expect("an instrument error");
+            (e.task().label.to_string(), err.to_string())
+        }
         other => panic!("expected a failure, got {other:?}"),
     }
 }
@@ -61,8 +65,14 @@ fn commands_never_overlap_and_errors_name_device_and_command() {
     }
     let (label, msg) = message(bad.result());
     assert_eq!(label, "meter.bogus");
-    assert!(msg.starts_with("meter: dmm: "), "{msg}");
+    assert!(msg.starts_with("dmm: "), "{msg}");
     assert!(msg.contains("*IDN?"), "{msg}");
+    let err = bad.result().unwrap_err();
+    assert!(err.to_string().contains("meter.bogus"), "{err}");
+    assert_eq!(
+        InstrumentError::of(&err).map(InstrumentError::kind),
+        Some(ErrorKind::Protocol)
+    );
 }
 
 #[test]
@@ -88,7 +98,6 @@ fn a_panicking_command_leaves_the_driver_usable() {
         Ok(*n)
     });
     assert_eq!(*next.result().unwrap(), 2);
-    assert!(dev.broken().is_none());
 }
 
 #[test]
@@ -117,31 +126,41 @@ fn ordering_with_after_and_inputs() {
 }
 
 #[test]
-fn a_lost_link_breaks_the_device_until_reopened() {
+fn a_lost_link_fails_one_command_typed_and_the_next_reconnects() {
     let sim = SimInstrument::start(DmmModel::standalone(3)).unwrap();
     let addr = sim.tcp_addr();
     let sch = Scheduler::new();
     let dmm = Device::new(&sch, "dmm", Connection::tcp("dmm", addr).unwrap()).unwrap();
     sch.start();
     sim.inject(Fault::Disconnect);
-    let (_, msg) = message(
-        dmm.submit("read", |c: &mut Connection| c.query("READ?"))
-            .result(),
+    let lost = dmm.submit("read", |c: &mut Connection| c.query("READ?"));
+    let err = lost.result().unwrap_err();
+    assert_eq!(
+        InstrumentError::of(&err).map(InstrumentError::kind),
+        Some(ErrorKind::Disconnected)
     );
-    assert!(msg.contains("disconnected"), "{msg}");
-    assert_eq!(dmm.broken().as_deref(), Some(msg.as_str()));
+    let id = dmm.submit("idn", |c: &mut Connection| c.idn());
+    assert_eq!(id.result().unwrap().model, "34401A");
+    let reconnects = dmm.submit("reconnects", |c: &mut Connection| Ok(c.reconnects()));
+    assert_eq!(*reconnects.result().unwrap(), 1);
+}
 
-    let (label, refused) = message(dmm.submit("idn", |c: &mut Connection| c.idn()).result());
+#[test]
+fn a_failed_reopen_refuses_commands_until_the_next_one() {
+    let sim = SimInstrument::start(DmmModel::standalone(3)).unwrap();
+    let addr = sim.tcp_addr();
+    let sch = Scheduler::new();
+    let dmm = Device::new(&sch, "dmm", Connection::tcp("dmm", addr).unwrap()).unwrap();
+    sch.start();
+    let failed = dmm.reopen(|| Connection::open_str("dmm", "ASRL/nonexistent/tty9::INSTR"));
+    assert!(failed.result().is_err());
+    let refused = dmm.submit("idn", |c: &mut Connection| c.idn());
+    let (label, msg) = message(refused.result());
     assert_eq!(label, "dmm.idn");
-    assert!(
-        refused.contains("\"idn\" not sent") && refused.contains("reopen"),
-        "{refused}"
-    );
-
+    assert!(msg.contains("not open") && msg.contains("reopen"), "{msg}");
     dmm.reopen(move || Connection::tcp("dmm", addr))
         .result()
         .unwrap();
-    assert!(dmm.broken().is_none());
     let id = dmm.submit("idn", |c: &mut Connection| c.idn());
     assert_eq!(id.result().unwrap().model, "34401A");
 }

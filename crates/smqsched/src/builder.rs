@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::cell::{StreamCell, StreamEnd, ValueCell};
 use crate::core::{Deps, SpecOptions, TaskSpec};
-use crate::error::SubmitError;
+use crate::error::{BodyError, Failure, SubmitError};
 use crate::input::{Input, IntoInputs};
 use crate::promise::{Item, Promise, Stream};
 use crate::scheduler::{Queue, Shared};
@@ -254,7 +254,7 @@ impl<'q> TaskBuilder<'q> {
     fn value_task<B: 'static, I: IntoInputs, T: Send + Sync + 'static>(
         self,
         inputs: I,
-        body: impl FnOnce(<I::Input as Input>::Ref<'_>) -> Result<T, Arc<str>> + Send + 'static,
+        body: impl FnOnce(<I::Input as Input>::Ref<'_>) -> Result<T, Failure> + Send + 'static,
     ) -> Result<Promise<T>, SubmitError> {
         let mut deps = Deps::new();
         let mut foreign = None;
@@ -282,7 +282,7 @@ impl<'q> TaskBuilder<'q> {
     fn stream_task<B: 'static, I: IntoInputs, T: Send + Sync + 'static>(
         self,
         inputs: I,
-        body: impl FnOnce(<I::Input as Input>::Ref<'_>, &Emitter<T>) -> Result<(), Arc<str>>
+        body: impl FnOnce(<I::Input as Input>::Ref<'_>, &Emitter<T>) -> Result<(), Failure>
         + Send
         + 'static,
     ) -> Result<Stream<T>, SubmitError> {
@@ -307,10 +307,10 @@ impl<'q> TaskBuilder<'q> {
                 drop(input);
                 outcome?;
                 if emitter.overflow.get() {
-                    return Err(Arc::from(format!(
+                    return Err(Failure::Message(Arc::from(format!(
                         "produced more items than the {} declared",
                         declared.unwrap_or(0)
-                    )));
+                    ))));
                 }
                 cell.finish(StreamEnd::Complete);
                 Ok(())
@@ -350,7 +350,41 @@ impl<'q> TaskBuilder<'q> {
         F: for<'a> FnOnce(<I::Input as Input>::Ref<'a>) -> Result<T, E> + Send + 'static,
     {
         self.value_task::<F, _, _>(inputs, move |args| {
-            f(args).map_err(|e| Arc::from(e.to_string()))
+            f(args).map_err(|e| Failure::Message(Arc::from(e.to_string())))
+        })
+    }
+
+    /// Submit a task whose body may fail, keeping the error as a value: the task's
+    /// [`TaskError::FailedWith`](crate::TaskError::FailedWith) gives it back with its type
+    /// ([`TaskError::downcast_ref`](crate::TaskError::downcast_ref)), so that callers can match on it. Otherwise as
+    /// [`Queue::submit_result`], whose error is kept as text only.
+    ///
+    /// # Errors
+    ///
+    /// As [`submit`](Self::submit).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smqsched::{Scheduler, TaskError};
+    /// let sch = Scheduler::new();
+    /// let q = sch.queue("parse", 1)?;
+    /// let n = q.task().submit_fallible((), |()| "x1".parse::<u32>())?;
+    /// sch.start();
+    /// let err = n.result().unwrap_err();
+    /// assert!(matches!(err, TaskError::FailedWith { .. }));
+    /// assert!(err.downcast_ref::<std::num::ParseIntError>().is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn submit_fallible<I, T, E, F>(self, inputs: I, f: F) -> Result<Promise<T>, SubmitError>
+    where
+        I: IntoInputs,
+        T: Send + Sync + 'static,
+        E: std::error::Error + Send + Sync + 'static,
+        F: for<'a> FnOnce(<I::Input as Input>::Ref<'a>) -> Result<T, E> + Send + 'static,
+    {
+        self.value_task::<F, _, _>(inputs, move |args| {
+            f(args).map_err(|e| Failure::Error(BodyError::new(e)))
         })
     }
 
@@ -391,7 +425,7 @@ impl<'q> TaskBuilder<'q> {
             + 'static,
     {
         self.stream_task::<F, _, _>(inputs, move |args, emitter| {
-            f(args, emitter).map_err(|e| Arc::from(e.to_string()))
+            f(args, emitter).map_err(|e| Failure::Message(Arc::from(e.to_string())))
         })
     }
 }

@@ -1,5 +1,6 @@
 //! Error types: one per operation, each saying what went wrong.
 
+use std::error::Error;
 use std::fmt;
 use std::sync::Arc;
 
@@ -35,12 +36,25 @@ pub enum TaskError {
         /// The panic message.
         message: Arc<str>,
     },
-    /// The task body returned an error; `message` is its `Display` text.
+    /// The task body returned an error known by its text (bodies submitted with
+    /// `submit_result` or `submit_stream`, whose error may be any `Display`); `message` is
+    /// that text.
     Failed {
         /// The task that failed.
         task: TaskRef,
         /// The error's message.
         message: Arc<str>,
+    },
+    /// The task body returned an error that is kept as a value (bodies submitted with
+    /// [`TaskBuilder::submit_fallible`](crate::TaskBuilder::submit_fallible)): the caller
+    /// can get it back with its type, by [`downcast_ref`](Self::downcast_ref), and match on
+    /// it (an instrument error's kind: timeout, disconnected, ...). Its message is the same
+    /// as for [`Failed`](Self::Failed).
+    FailedWith {
+        /// The task that failed.
+        task: TaskRef,
+        /// The error the body returned.
+        error: BodyError,
     },
     /// An input of the task failed or was cancelled, so the task never ran.
     DependencyFailed {
@@ -80,11 +94,110 @@ impl TaskError {
         match self {
             TaskError::Panicked { task, .. }
             | TaskError::Failed { task, .. }
+            | TaskError::FailedWith { task, .. }
             | TaskError::DependencyFailed { task, .. }
             | TaskError::Cancelled { task }
             | TaskError::ItemOutOfRange { task, .. }
             | TaskError::Shutdown { task } => task,
         }
+    }
+
+    /// The error the task's body returned, as its own type `E`, if it failed with one
+    /// ([`TaskError::FailedWith`] holding an `E`). An input's failure
+    /// ([`TaskError::DependencyFailed`]) carries its cause as text only.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smqsched::Scheduler;
+    /// use std::io;
+    ///
+    /// let sch = Scheduler::new();
+    /// let q = sch.queue("io", 1)?;
+    /// let p = q.task().submit_fallible((), |()| -> Result<u8, io::Error> {
+    ///     Err(io::ErrorKind::TimedOut.into())
+    /// })?;
+    /// sch.start();
+    /// let err = p.result().unwrap_err();
+    /// assert_eq!(err.downcast_ref::<io::Error>().map(|e| e.kind()), Some(io::ErrorKind::TimedOut));
+    /// assert!(err.to_string().ends_with("failed: timed out"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn downcast_ref<E: Error + 'static>(&self) -> Option<&E> {
+        match self {
+            TaskError::FailedWith { error, .. } => error.downcast_ref(),
+            _ => None,
+        }
+    }
+}
+
+/// An error value returned by a task body, shared by every copy of the task's
+/// [`TaskError`]: see [`TaskError::FailedWith`].
+///
+/// Two `BodyError`s are equal when they are the same error (copies of one task's error).
+///
+/// # Examples
+///
+/// ```
+/// use smqsched::BodyError;
+/// let e = BodyError::new(std::io::Error::other("no reply"));
+/// assert_eq!(e.to_string(), "no reply");
+/// assert!(e.downcast_ref::<std::io::Error>().is_some());
+/// assert_eq!(e.clone(), e);
+/// ```
+#[derive(Clone)]
+pub struct BodyError(Arc<dyn Error + Send + Sync + 'static>);
+
+impl BodyError {
+    /// Keep `error`.
+    pub fn new(error: impl Error + Send + Sync + 'static) -> Self {
+        Self(Arc::new(error))
+    }
+
+    /// The error, as a trait object (e.g. to walk its `source` chain).
+    pub fn get(&self) -> &(dyn Error + Send + Sync + 'static) {
+        &*self.0
+    }
+
+    /// The error as type `E`, if it is one.
+    pub fn downcast_ref<E: Error + 'static>(&self) -> Option<&E> {
+        let e: &(dyn Error + 'static) = &*self.0;
+        e.downcast_ref()
+    }
+}
+
+impl fmt::Debug for BodyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for BodyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.0, f)
+    }
+}
+
+impl PartialEq for BodyError {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for BodyError {}
+
+/// How a task body failed, inside the crate: with a message, or with an error value kept
+/// for the caller.
+pub(crate) enum Failure {
+    /// The error's text.
+    Message(Arc<str>),
+    /// The error itself.
+    Error(BodyError),
+}
+
+impl From<Arc<str>> for Failure {
+    fn from(message: Arc<str>) -> Self {
+        Failure::Message(message)
     }
 }
 
@@ -93,6 +206,7 @@ impl fmt::Display for TaskError {
         match self {
             TaskError::Panicked { task, message } => write!(f, "task {task} panicked: {message}"),
             TaskError::Failed { task, message } => write!(f, "task {task} failed: {message}"),
+            TaskError::FailedWith { task, error } => write!(f, "task {task} failed: {error}"),
             TaskError::DependencyFailed {
                 task,
                 input,
@@ -118,7 +232,14 @@ impl fmt::Display for TaskError {
     }
 }
 
-impl std::error::Error for TaskError {}
+impl Error for TaskError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            TaskError::FailedWith { error, .. } => Some(error.get()),
+            _ => None,
+        }
+    }
+}
 
 /// Why a task could not be submitted.
 #[derive(Clone, Debug, PartialEq, Eq)]

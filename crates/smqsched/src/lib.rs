@@ -54,6 +54,10 @@
 //! A task that panics or returns an error fails its own promise with that message; its
 //! dependents fail without running, with an error naming the failed input
 //! ([`TaskError::DependencyFailed`]); everything else carries on and no worker is lost.
+//! A body submitted with [`TaskBuilder::submit_fallible`] keeps its error as a value
+//! ([`TaskError::FailedWith`]), which the caller gets back with its type
+//! ([`TaskError::downcast_ref`]) to decide what to do: retry after a timeout, reconnect after
+//! a disconnection. The error of a failed input reaches its dependents as text.
 //!
 //! ## Why these dependencies
 //!
@@ -85,7 +89,9 @@ mod scheduler;
 mod task;
 
 pub use crate::builder::{Dependency, Emitter, TaskBuilder};
-pub use crate::error::{CancelError, QueueError, SubmitError, TaskError, TaskRef, Timeout};
+pub use crate::error::{
+    BodyError, CancelError, QueueError, SubmitError, TaskError, TaskRef, Timeout,
+};
 pub use crate::event::{Event, EventKind, QueueSnapshot, Snapshot, TaskSnapshot, TaskState};
 pub use crate::input::{Input, IntoInputs};
 pub use crate::promise::{Item, Promise, Stream};

@@ -5,7 +5,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use crate::cell::Settle;
-use crate::error::{TaskError, TaskRef};
+use crate::error::{Failure, TaskError, TaskRef};
 use crate::once::TakeOnce;
 use crate::promise::Owner;
 
@@ -169,7 +169,7 @@ where
 impl<C, F, B> Job for TaskJob<C, F, B>
 where
     C: Settle + 'static,
-    F: FnOnce(&C, &RunCtx<'_>) -> Result<(), Arc<str>> + Send,
+    F: FnOnce(&C, &RunCtx<'_>) -> Result<(), Failure> + Send,
 {
     fn run(&self, ctx: &RunCtx<'_>) -> Result<(), Box<TaskError>> {
         let Some(body) = self.body.take() else {
@@ -178,9 +178,13 @@ where
         let task = || ctx.task_ref();
         let error = match catch_unwind(AssertUnwindSafe(|| body(&self.cell, ctx))) {
             Ok(Ok(())) => return Ok(()),
-            Ok(Err(message)) => TaskError::Failed {
+            Ok(Err(Failure::Message(message))) => TaskError::Failed {
                 task: task(),
                 message,
+            },
+            Ok(Err(Failure::Error(error))) => TaskError::FailedWith {
+                task: task(),
+                error,
             },
             Err(payload) => TaskError::Panicked {
                 task: task(),

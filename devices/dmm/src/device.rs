@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use smq_instrument::smqsched::{Promise, QueueError, Scheduler};
-use smq_instrument::{Device, DeviceTask, Identity, InstrumentError};
+use smq_instrument::{Device, DeviceTask, Identity, Instrument, InstrumentError};
 
 use crate::{Dmm, Function, Range, TriggerSource};
 
@@ -22,13 +22,14 @@ use crate::{Dmm, Function, Range, TriggerSource};
 /// # Examples
 ///
 /// ```
+/// # use smq_instrument::Instrument as _;
 /// use smq_dmm::{Dmm, DmmDevice, Range};
 /// use smq_instrument::smqsched::Scheduler;
 /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
-/// # let addr = sim.tcp_addr();
+/// # let addr = sim.socket_address();
 ///
 /// let sch = Scheduler::new();
-/// let dmm = DmmDevice::new(&sch, "dmm", Dmm::connect_tcp(addr)?)?;
+/// let dmm = DmmDevice::new(&sch, "dmm", Dmm::open(&addr)?)?;
 /// sch.start();
 /// // The readings must follow the configuration: wait for it (or pass it as an input).
 /// dmm.configure_voltage_dc(Range::Value(10.0), None).result()?;
@@ -62,10 +63,11 @@ impl DmmDevice {
     /// A reading taken only after another task (here, a stage move elsewhere) is done:
     ///
     /// ```
+    /// # use smq_instrument::Instrument as _;
     /// # use smq_dmm::{Dmm, DmmDevice};
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
     /// let sch = smq_instrument::smqsched::Scheduler::new();
-    /// let dmm = DmmDevice::new(&sch, "dmm", Dmm::connect_tcp(sim.tcp_addr())?)?;
+    /// let dmm = DmmDevice::new(&sch, "dmm", Dmm::open(&sim.socket_address())?)?;
     /// let moved = sch.queue("stage", 1)?.submit((), |()| 2.0_f64);
     /// let v = dmm.device().task("read").after(&moved).submit(|d: &mut Dmm| d.read())?;
     /// sch.start();
@@ -171,18 +173,16 @@ impl DmmDevice {
     /// # Examples
     ///
     /// ```
-    /// use smq_dmm::{Dmm, DmmDevice};
-    /// use smq_sim::{DmmModel, Fault, SimInstrument};
-    /// let sim = SimInstrument::start(DmmModel::standalone(1)).unwrap();
-    /// let path = sim.pty_path();
+    /// use smq_dmm::{Dmm, DmmDevice, Instrument};
+    /// use smq_sim::{DmmModel, SimInstrument};
+    /// let bench = SimInstrument::start(DmmModel::standalone(1)).unwrap();
+    /// let spare = SimInstrument::start(DmmModel::standalone(2)).unwrap();
     /// let sch = smq_instrument::smqsched::Scheduler::new();
-    /// let dmm = DmmDevice::new(&sch, "dmm", Dmm::open_serial(&path, &Dmm::serial_config())?)?;
+    /// let dmm = DmmDevice::new(&sch, "dmm", Dmm::open(&bench.serial_address())?)?;
     /// sch.start();
-    /// sim.inject(Fault::Disconnect);
-    /// assert!(dmm.read().result().is_err());
-    /// // The simulator's pseudo-terminal was replaced by a new one.
-    /// let path = sim.pty_path();
-    /// dmm.reopen(move || Dmm::open_serial(&path, &Dmm::serial_config())).result()?;
+    /// // Swap in another meter; the commands after the reopen go to it.
+    /// let address = spare.socket_address();
+    /// dmm.reopen(move || Dmm::open(&address)).result()?;
     /// assert!(dmm.read().result()?.is_finite());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```

@@ -1,9 +1,9 @@
 //! The multimeter driver.
 
-use std::net::ToSocketAddrs;
-use std::time::Duration;
-
-use smq_instrument::{Connection, Identity, InstrumentError, Result, SerialConfig, StopBits};
+use smq_instrument::{
+    Connection, Identity, Instrument, InstrumentError, OpenOptions, Result, Scpi, SerialConfig,
+    StopBits,
+};
 
 use crate::types::{Function, Range, TriggerSource};
 
@@ -12,16 +12,20 @@ const NPLC_VALUES: [f64; 5] = [0.02, 0.2, 1.0, 10.0, 100.0];
 
 /// A SCPI digital multimeter (Keysight 34401A / Keithley 2000).
 ///
-/// The driver owns its connection, is `Send + 'static`, and every method
-/// takes `&mut self` and returns [`Result`].
+/// The driver is built on the generic [`Scpi`] instrument, owns its connection, is
+/// `Send + 'static`, and every method takes `&mut self` and returns [`Result`]. It is
+/// opened at any address with [`Instrument::open`]; over a serial port it uses the
+/// meter's factory settings ([`Dmm::serial_config`]).
 ///
 /// # Examples
 ///
 /// ```
 /// use smq_dmm::Dmm;
+/// use smq_instrument::Instrument;
 /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
-/// # let path = sim.pty_path();
-/// let mut dmm = Dmm::open_serial(&path, &smq_instrument::SerialConfig::default())?;
+/// # let address = sim.serial_address();
+/// // address: "ASRL/dev/ttyUSB0::INSTR", "TCPIP0::192.168.0.20::INSTR", ...
+/// let mut dmm = Dmm::open(&address)?;
 /// assert_eq!(dmm.identify()?.model, "34401A");
 /// let volts = dmm.measure_voltage_dc()?;
 /// # assert!(volts.is_finite());
@@ -29,19 +33,10 @@ const NPLC_VALUES: [f64; 5] = [0.02, 0.2, 1.0, 10.0, 100.0];
 /// ```
 #[derive(Debug)]
 pub struct Dmm {
-    conn: Connection,
+    scpi: Scpi,
 }
 
 impl Dmm {
-    /// Name used in errors.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(smq_dmm::Dmm::NAME, "dmm");
-    /// ```
-    pub const NAME: &'static str = "dmm";
-
     /// The 34401A's factory RS-232 settings: 9600 baud, 8 data bits, no
     /// parity, 2 stop bits. (The meter also uses the DTR/DSR lines to
     /// hold off data; use a cable that wires them, or tie DSR true.)
@@ -57,82 +52,25 @@ impl Dmm {
         SerialConfig::default().stop_bits(StopBits::Two)
     }
 
-    /// Open the meter on a serial port (RS-232 or USB-CDC).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
-    /// # let path = sim.pty_path();
-    /// use smq_instrument::SerialConfig;
-    /// let mut dmm = smq_dmm::Dmm::open_serial(&path, &SerialConfig::default().baud(9600))?;
-    /// # Ok::<(), smq_instrument::InstrumentError>(())
-    /// ```
-    pub fn open_serial(path: &str, config: &SerialConfig) -> Result<Self> {
-        Ok(Self::from_connection(Connection::serial(
-            Self::NAME,
-            path,
-            config,
-        )?))
-    }
-
-    /// Connect to the meter's raw SCPI socket, e.g. `"192.168.0.20:5025"`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
-    /// # let addr = sim.tcp_addr();
-    /// let mut dmm = smq_dmm::Dmm::connect_tcp(addr)?; // e.g. ("192.168.0.20", 5025)
-    /// # Ok::<(), smq_instrument::InstrumentError>(())
-    /// ```
-    pub fn connect_tcp(addr: impl ToSocketAddrs) -> Result<Self> {
-        Ok(Self::from_connection(Connection::tcp(Self::NAME, addr)?))
-    }
-
-    /// Use an existing connection (terminators `\n`).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
-    /// use smq_instrument::Connection;
-    /// use std::time::Duration;
-    /// let conn = Connection::tcp("bench-dmm", sim.tcp_addr())?.with_timeout(Duration::from_secs(5));
-    /// let mut dmm = smq_dmm::Dmm::from_connection(conn);
-    /// # Ok::<(), smq_instrument::InstrumentError>(())
-    /// ```
-    pub fn from_connection(conn: Connection) -> Self {
-        Self { conn }
-    }
-
     /// The underlying connection, for commands this driver does not wrap.
     ///
     /// # Examples
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
-    /// # let mut dmm = smq_dmm::Dmm::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut dmm = smq_dmm::Dmm::open(&sim.socket_address())?;
     /// let v: f64 = dmm.connection().query_parse("VOLT:DC:NPLC?")?;
     /// assert_eq!(v, 10.0);
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
     pub fn connection(&mut self) -> &mut Connection {
-        &mut self.conn
+        Instrument::connection(&mut self.scpi)
     }
 
-    /// Set the timeout of every call.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
-    /// # let mut dmm = smq_dmm::Dmm::connect_tcp(sim.tcp_addr())?;
-    /// dmm.set_timeout(std::time::Duration::from_secs(10));
-    /// # Ok::<(), smq_instrument::InstrumentError>(())
-    /// ```
-    pub fn set_timeout(&mut self, timeout: Duration) {
-        self.conn.set_timeout(timeout);
+    /// The generic SCPI instrument the driver is built on.
+    pub fn scpi(&mut self) -> &mut Scpi {
+        &mut self.scpi
     }
 
     /// `*IDN?`.
@@ -141,12 +79,13 @@ impl Dmm {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
-    /// # let mut dmm = smq_dmm::Dmm::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut dmm = smq_dmm::Dmm::open(&sim.socket_address())?;
     /// assert_eq!(dmm.identify()?.model, "34401A");
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
     pub fn identify(&mut self) -> Result<Identity> {
-        self.conn.idn()
+        self.scpi.idn()
     }
 
     /// `SYST:REM`: remote mode, which the 34401A needs before it accepts
@@ -156,9 +95,9 @@ impl Dmm {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
-    /// # let path = sim.pty_path();
     /// use smq_dmm::Dmm;
-    /// let mut dmm = Dmm::open_serial(&path, &Dmm::serial_config())?;
+    /// use smq_instrument::Instrument;
+    /// let mut dmm = Dmm::open(&sim.serial_address())?; // 9600 baud, 8N2
     /// dmm.remote()?;
     /// let v = dmm.read()?;
     /// dmm.local()?;
@@ -174,7 +113,8 @@ impl Dmm {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
-    /// # let mut dmm = smq_dmm::Dmm::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut dmm = smq_dmm::Dmm::open(&sim.socket_address())?;
     /// dmm.local()?;
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
@@ -188,14 +128,13 @@ impl Dmm {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
-    /// # let mut dmm = smq_dmm::Dmm::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut dmm = smq_dmm::Dmm::open(&sim.socket_address())?;
     /// dmm.reset()?;
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
     pub fn reset(&mut self) -> Result<()> {
-        self.conn.write("*RST")?;
-        self.conn.write("*CLS")?;
-        self.conn.check_errors("*RST")
+        Instrument::reset(self)
     }
 
     /// Drop any pending input and late replies (after a timeout, for
@@ -205,25 +144,22 @@ impl Dmm {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
-    /// # let mut dmm = smq_dmm::Dmm::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut dmm = smq_dmm::Dmm::open(&sim.socket_address())?;
     /// dmm.clear()?;
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
     pub fn clear(&mut self) -> Result<()> {
-        self.conn.clear()
+        self.connection().clear()
     }
 
     fn invalid(&self, command: &str, reason: &str) -> InstrumentError {
-        InstrumentError::InvalidArgument {
-            device: self.conn.name().to_owned(),
-            command: command.to_owned(),
-            reason: reason.to_owned(),
-        }
+        self.scpi.invalid_argument(command, reason)
     }
 
     fn write_checked(&mut self, command: &str) -> Result<()> {
-        self.conn.write(command)?;
-        self.conn.check_errors(command)
+        self.scpi.write(command)?;
+        self.connection().check_errors(command)
     }
 
     fn config_args(&self, cmd: &str, range: Range, resolution: Option<f64>) -> Result<String> {
@@ -249,7 +185,8 @@ impl Dmm {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
-    /// # let mut dmm = smq_dmm::Dmm::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut dmm = smq_dmm::Dmm::open(&sim.socket_address())?;
     /// use smq_dmm::{Function, Range};
     /// dmm.configure(Function::Resistance, Range::Value(1e4), Some(0.1))?;
     /// assert!(dmm.configuration()?.starts_with("RES"));
@@ -271,7 +208,8 @@ impl Dmm {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
-    /// # let mut dmm = smq_dmm::Dmm::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut dmm = smq_dmm::Dmm::open(&sim.socket_address())?;
     /// dmm.configure_voltage_dc(smq_dmm::Range::Value(10.0), Some(1e-5))?;
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
@@ -285,7 +223,8 @@ impl Dmm {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
-    /// # let mut dmm = smq_dmm::Dmm::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut dmm = smq_dmm::Dmm::open(&sim.socket_address())?;
     /// dmm.configure_current_dc(smq_dmm::Range::Auto, None)?;
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
@@ -299,7 +238,8 @@ impl Dmm {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
-    /// # let mut dmm = smq_dmm::Dmm::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut dmm = smq_dmm::Dmm::open(&sim.socket_address())?;
     /// dmm.configure_resistance(smq_dmm::Range::Default, None)?;
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
@@ -314,13 +254,14 @@ impl Dmm {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
-    /// # let mut dmm = smq_dmm::Dmm::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut dmm = smq_dmm::Dmm::open(&sim.socket_address())?;
     /// dmm.configure_voltage_dc(smq_dmm::Range::Value(10.0), None)?;
     /// assert!(dmm.configuration()?.starts_with("VOLT +1.00000000E+01"));
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
     pub fn configuration(&mut self) -> Result<String> {
-        Ok(self.conn.query("CONF?")?.trim_matches('"').to_owned())
+        Ok(self.scpi.query("CONF?")?.trim_matches('"').to_owned())
     }
 
     /// `<function>:NPLC <n>`: integration time in power-line cycles (0.02,
@@ -330,7 +271,8 @@ impl Dmm {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
-    /// # let mut dmm = smq_dmm::Dmm::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut dmm = smq_dmm::Dmm::open(&sim.socket_address())?;
     /// dmm.set_nplc(smq_dmm::Function::VoltageDc, 100.0)?;
     /// assert!(dmm.set_nplc(smq_dmm::Function::VoltageDc, 3.0).is_err());
     /// # Ok::<(), smq_instrument::InstrumentError>(())
@@ -349,12 +291,13 @@ impl Dmm {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
-    /// # let mut dmm = smq_dmm::Dmm::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut dmm = smq_dmm::Dmm::open(&sim.socket_address())?;
     /// assert_eq!(dmm.nplc(smq_dmm::Function::CurrentDc)?, 10.0);
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
     pub fn nplc(&mut self, function: Function) -> Result<f64> {
-        self.conn.query_parse(&format!("{}:NPLC?", function.scpi()))
+        self.scpi.query_parse(&format!("{}:NPLC?", function.scpi()))
     }
 
     /// `TRIG:SOUR IMM|BUS|EXT`.
@@ -363,7 +306,8 @@ impl Dmm {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
-    /// # let mut dmm = smq_dmm::Dmm::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut dmm = smq_dmm::Dmm::open(&sim.socket_address())?;
     /// dmm.set_trigger_source(smq_dmm::TriggerSource::Bus)?;
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
@@ -377,15 +321,16 @@ impl Dmm {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
-    /// # let mut dmm = smq_dmm::Dmm::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut dmm = smq_dmm::Dmm::open(&sim.socket_address())?;
     /// assert_eq!(dmm.trigger_source()?, smq_dmm::TriggerSource::Immediate);
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
     pub fn trigger_source(&mut self) -> Result<TriggerSource> {
         let cmd = "TRIG:SOUR?";
-        let reply = self.conn.query(cmd)?;
+        let reply = self.scpi.query(cmd)?;
         reply.parse().map_err(|()| {
-            self.conn
+            self.connection()
                 .garbage(cmd, reply.as_bytes(), "expected IMM, BUS or EXT")
         })
     }
@@ -397,13 +342,14 @@ impl Dmm {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
-    /// # let mut dmm = smq_dmm::Dmm::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut dmm = smq_dmm::Dmm::open(&sim.socket_address())?;
     /// dmm.initiate()?;
     /// let v = dmm.fetch()?;
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
     pub fn initiate(&mut self) -> Result<()> {
-        self.conn.write("INIT")
+        self.scpi.write("INIT")
     }
 
     /// `*TRG`: software trigger (trigger source `BUS`).
@@ -412,7 +358,8 @@ impl Dmm {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
-    /// # let mut dmm = smq_dmm::Dmm::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut dmm = smq_dmm::Dmm::open(&sim.socket_address())?;
     /// dmm.set_trigger_source(smq_dmm::TriggerSource::Bus)?;
     /// dmm.initiate()?;
     /// dmm.trigger()?;
@@ -420,7 +367,7 @@ impl Dmm {
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
     pub fn trigger(&mut self) -> Result<()> {
-        self.conn.write("*TRG")
+        self.scpi.write("*TRG")
     }
 
     /// `FETC?`: the reading taken after [`initiate`](Self::initiate).
@@ -429,13 +376,14 @@ impl Dmm {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
-    /// # let mut dmm = smq_dmm::Dmm::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut dmm = smq_dmm::Dmm::open(&sim.socket_address())?;
     /// dmm.initiate()?;
     /// assert!(dmm.fetch()? < smq_dmm::OVERLOAD);
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
     pub fn fetch(&mut self) -> Result<f64> {
-        self.conn.query_parse("FETC?")
+        self.scpi.query_parse("FETC?")
     }
 
     /// `READ?`: trigger (source `IMM`) and return one reading.
@@ -444,12 +392,13 @@ impl Dmm {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
-    /// # let mut dmm = smq_dmm::Dmm::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut dmm = smq_dmm::Dmm::open(&sim.socket_address())?;
     /// let v = dmm.read()?;
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
     pub fn read(&mut self) -> Result<f64> {
-        self.conn.query_parse("READ?")
+        self.scpi.query_parse("READ?")
     }
 
     /// `MEAS:VOLT:DC?`: configure DC volts with default settings and read.
@@ -458,12 +407,13 @@ impl Dmm {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
-    /// # let mut dmm = smq_dmm::Dmm::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut dmm = smq_dmm::Dmm::open(&sim.socket_address())?;
     /// let v = dmm.measure_voltage_dc()?;
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
     pub fn measure_voltage_dc(&mut self) -> Result<f64> {
-        self.conn.query_parse("MEAS:VOLT:DC?")
+        self.scpi.query_parse("MEAS:VOLT:DC?")
     }
 
     /// `SYST:ERR?` until the queue is empty; fails with
@@ -473,13 +423,37 @@ impl Dmm {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
-    /// # let mut dmm = smq_dmm::Dmm::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut dmm = smq_dmm::Dmm::open(&sim.socket_address())?;
     /// dmm.connection().write("NOT:A:COMMAND")?;
     /// assert!(dmm.check_errors().is_err());
     /// dmm.check_errors()?;
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
     pub fn check_errors(&mut self) -> Result<()> {
-        self.conn.check_errors("SYST:ERR?")
+        self.connection().check_errors("SYST:ERR?")
+    }
+}
+
+impl Instrument for Dmm {
+    const NAME: &'static str = "dmm";
+
+    /// Over a serial port, the meter's factory settings ([`Dmm::serial_config`]).
+    fn open_options() -> OpenOptions {
+        OpenOptions::default().serial(Self::serial_config())
+    }
+
+    fn from_connection(conn: Connection) -> Result<Self> {
+        Ok(Self {
+            scpi: Scpi::new(conn),
+        })
+    }
+
+    fn connection(&mut self) -> &mut Connection {
+        Instrument::connection(&mut self.scpi)
+    }
+
+    fn connection_ref(&self) -> &Connection {
+        self.scpi.connection_ref()
     }
 }

@@ -3,8 +3,9 @@
 //!
 //! # Guide
 //!
-//! Open the meter over RS-232/USB ([`Dmm::open_serial`]) or a raw SCPI
-//! socket ([`Dmm::connect_tcp`]), configure a function with its range and
+//! Open the meter at its address ([`Instrument::open`]: a VISA resource string such as
+//! `TCPIP0::192.168.0.20::INSTR`, `USB0::0x2A8D::0x1301::INSTR` or
+//! `ASRL/dev/ttyUSB0::INSTR`, or a short form), configure a function with its range and
 //! resolution, then either measure in one step ([`Dmm::read`],
 //! [`Dmm::measure_voltage_dc`]) or arm and collect separately
 //! ([`Dmm::initiate`], [`Dmm::trigger`], [`Dmm::fetch`]).
@@ -12,10 +13,11 @@
 //! setting fails with [`InstrumentError::Scpi`] naming the command.
 //!
 //! ```
+//! # use smq_instrument::Instrument as _;
 //! use smq_dmm::{Dmm, Range, TriggerSource};
 //! # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
-//! # let addr = sim.tcp_addr();
-//! let mut dmm = Dmm::connect_tcp(addr)?;
+//! # let addr = sim.socket_address();
+//! let mut dmm = Dmm::open(&addr)?;
 //! dmm.reset()?;
 //! dmm.configure_voltage_dc(Range::Value(10.0), Some(1e-5))?;
 //! dmm.set_nplc(smq_dmm::Function::VoltageDc, 1.0)?;
@@ -45,5 +47,5 @@ mod types;
 
 pub use device::DmmDevice;
 pub use driver::Dmm;
-pub use smq_instrument::{InstrumentError, Result};
+pub use smq_instrument::{Instrument, InstrumentError, Result};
 pub use types::{Function, OVERLOAD, Range, TriggerSource};

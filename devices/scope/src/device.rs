@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use smq_instrument::smqsched::{Dependency, Promise, QueueError, Scheduler, SubmitError};
-use smq_instrument::{Device, DeviceTask, Identity, InstrumentError};
+use smq_instrument::{Device, DeviceTask, Identity, Instrument, InstrumentError};
 
 use crate::{Scope, Waveform};
 
@@ -24,13 +24,14 @@ use crate::{Scope, Waveform};
 /// Waveforms acquired on the scope's queue, their amplitudes computed on another queue:
 ///
 /// ```
+/// # use smq_instrument::Instrument as _;
 /// use smq_scope::{Scope, ScopeDevice, Waveform};
 /// use smq_instrument::smqsched::Scheduler;
 /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
-/// # let addr = sim.tcp_addr();
+/// # let addr = sim.socket_address();
 ///
 /// let sch = Scheduler::new();
-/// let scope = ScopeDevice::new(&sch, "scope", Scope::connect_tcp(addr)?)?;
+/// let scope = ScopeDevice::new(&sch, "scope", Scope::open(&addr)?)?;
 /// let compute = sch.queue("compute", 2)?;
 /// let amplitudes: Vec<_> = (0..3)
 ///     .map(|_| compute.submit(&scope.waveform(1), |w: &Waveform| w.amplitude()))
@@ -137,11 +138,12 @@ impl ScopeDevice {
     /// # Examples
     ///
     /// ```
+    /// # use smq_instrument::Instrument as _;
     /// use smq_instrument::Device;
     /// use smq_scope::{Scope, ScopeDevice};
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
     /// let sch = smq_instrument::smqsched::Scheduler::new();
-    /// let scope = ScopeDevice::new(&sch, "scope", Scope::connect_tcp(sim.tcp_addr())?)?;
+    /// let scope = ScopeDevice::new(&sch, "scope", Scope::open(&sim.socket_address())?)?;
     /// let stage = Device::new(&sch, "stage", 0.0_f64)?;
     /// let moved = stage.task("move").hold().submit(|x: &mut f64| { *x = 1.0; Ok(*x) })?;
     /// let w = scope.waveform_releasing(1, &moved)?;

@@ -1,11 +1,8 @@
 //! The oscilloscope driver.
 
-use std::net::ToSocketAddrs;
-use std::time::Duration;
-
 use ndarray::Array1;
 use smq_instrument::{
-    ByteOrder, Connection, Identity, InstrumentError, Result, SerialConfig, decode_array,
+    ByteOrder, Connection, Identity, Instrument, InstrumentError, Result, Scpi, decode_array,
 };
 
 use crate::preamble::{Preamble, WaveformFormat, WaveformMode};
@@ -16,7 +13,8 @@ use crate::preamble::{Preamble, WaveformFormat, WaveformMode};
 ///
 /// ```
 /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
-/// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+/// # use smq_instrument::Instrument as _;
+/// # let mut scope = smq_scope::Scope::open(&sim.socket_address())?;
 /// let w = scope.read_waveform(1)?;
 /// let dt = w.t[1] - w.t[0];
 /// assert!((dt - w.preamble.x_increment).abs() < 1e-15);
@@ -69,10 +67,11 @@ impl Waveform {
 /// # Examples
 ///
 /// ```
+/// # use smq_instrument::Instrument as _;
 /// use smq_scope::Scope;
 /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
-/// # let addr = sim.tcp_addr();
-/// let mut scope = Scope::connect_tcp(addr)?;
+/// # let addr = sim.socket_address();
+/// let mut scope = Scope::open(&addr)?;
 /// scope.set_timebase_scale(1e-3)?;
 /// scope.set_channel_scale(1, 0.5)?;
 /// scope.single()?;
@@ -82,92 +81,36 @@ impl Waveform {
 /// ```
 #[derive(Debug)]
 pub struct Scope {
-    conn: Connection,
+    scpi: Scpi,
 }
 
 impl Scope {
-    /// Name used in errors.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(smq_scope::Scope::NAME, "scope");
-    /// ```
-    pub const NAME: &'static str = "scope";
-
-    /// Open the scope on a serial port.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
-    /// # let path = sim.pty_path();
-    /// let mut scope = smq_scope::Scope::open_serial(&path, &smq_instrument::SerialConfig::default())?;
-    /// # Ok::<(), smq_instrument::InstrumentError>(())
-    /// ```
-    pub fn open_serial(path: &str, config: &SerialConfig) -> Result<Self> {
-        Ok(Self::from_connection(Connection::serial(
-            Self::NAME,
-            path,
-            config,
-        )?))
-    }
-
-    /// Connect to the scope's raw SCPI socket, e.g. `"192.168.0.30:5555"`
-    /// (the DS1000Z listens on port 5555).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
-    /// # let addr = sim.tcp_addr();
-    /// let mut scope = smq_scope::Scope::connect_tcp(addr)?; // e.g. ("192.168.0.30", 5555)
-    /// # Ok::<(), smq_instrument::InstrumentError>(())
-    /// ```
-    pub fn connect_tcp(addr: impl ToSocketAddrs) -> Result<Self> {
-        Ok(Self::from_connection(Connection::tcp(Self::NAME, addr)?))
-    }
-
-    /// Use an existing connection (terminators `\n`).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
-    /// let conn = smq_instrument::Connection::tcp("scope", sim.tcp_addr())?;
-    /// let mut scope = smq_scope::Scope::from_connection(conn);
-    /// # Ok::<(), smq_instrument::InstrumentError>(())
-    /// ```
-    pub fn from_connection(conn: Connection) -> Self {
-        Self { conn }
-    }
-
     /// The underlying connection, for commands this driver does not wrap.
     ///
     /// # Examples
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
-    /// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut scope = smq_scope::Scope::open(&sim.socket_address())?;
     /// assert_eq!(scope.connection().query(":WAV:SOUR?")?, "CHAN1");
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
     pub fn connection(&mut self) -> &mut Connection {
-        &mut self.conn
+        Instrument::connection(&mut self.scpi)
     }
 
-    /// Set the timeout of every call.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
-    /// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
-    /// scope.set_timeout(std::time::Duration::from_secs(10));
-    /// # Ok::<(), smq_instrument::InstrumentError>(())
-    /// ```
-    pub fn set_timeout(&mut self, timeout: Duration) {
-        self.conn.set_timeout(timeout);
+    /// The generic SCPI instrument the driver is built on.
+    pub fn scpi(&mut self) -> &mut Scpi {
+        &mut self.scpi
+    }
+
+    fn conn(&mut self) -> &mut Connection {
+        Instrument::connection(&mut self.scpi)
+    }
+
+    fn conn_ref(&self) -> &Connection {
+        self.scpi.connection_ref()
     }
 
     /// `*IDN?`.
@@ -176,12 +119,13 @@ impl Scope {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
-    /// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut scope = smq_scope::Scope::open(&sim.socket_address())?;
     /// assert_eq!(scope.identify()?.model, "DS1104Z");
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
     pub fn identify(&mut self) -> Result<Identity> {
-        self.conn.idn()
+        self.conn().idn()
     }
 
     /// `*RST` then `*CLS`.
@@ -190,14 +134,13 @@ impl Scope {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
-    /// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut scope = smq_scope::Scope::open(&sim.socket_address())?;
     /// scope.reset()?;
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
     pub fn reset(&mut self) -> Result<()> {
-        self.conn.write("*RST")?;
-        self.conn.write("*CLS")?;
-        self.conn.check_errors("*RST")
+        Instrument::reset(self)
     }
 
     /// `SYST:ERR?` until the queue is empty; fails with
@@ -207,17 +150,18 @@ impl Scope {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
-    /// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut scope = smq_scope::Scope::open(&sim.socket_address())?;
     /// scope.check_errors()?;
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
     pub fn check_errors(&mut self) -> Result<()> {
-        self.conn.check_errors("SYST:ERR?")
+        self.conn().check_errors("SYST:ERR?")
     }
 
     fn write_checked(&mut self, command: &str) -> Result<()> {
-        self.conn.write(command)?;
-        self.conn.check_errors(command)
+        self.conn().write(command)?;
+        self.conn().check_errors(command)
     }
 
     fn channel(&self, command: &str, channel: u8) -> Result<u8> {
@@ -225,7 +169,7 @@ impl Scope {
             Ok(channel)
         } else {
             Err(InstrumentError::InvalidArgument {
-                device: self.conn.name().to_owned(),
+                device: self.conn_ref().name().to_owned(),
                 command: command.to_owned(),
                 reason: format!("channel must be 1 to 4, got {channel}"),
             })
@@ -237,7 +181,7 @@ impl Scope {
             Ok(())
         } else {
             Err(InstrumentError::InvalidArgument {
-                device: self.conn.name().to_owned(),
+                device: self.conn_ref().name().to_owned(),
                 command: command.to_owned(),
                 reason: "value must be a positive number".to_owned(),
             })
@@ -250,13 +194,14 @@ impl Scope {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
-    /// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut scope = smq_scope::Scope::open(&sim.socket_address())?;
     /// scope.run()?;
     /// assert_eq!(scope.trigger_status()?, "AUTO");
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
     pub fn run(&mut self) -> Result<()> {
-        self.conn.write(":RUN")
+        self.conn().write(":RUN")
     }
 
     /// `:STOP`: freeze the acquisition.
@@ -265,13 +210,14 @@ impl Scope {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
-    /// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut scope = smq_scope::Scope::open(&sim.socket_address())?;
     /// scope.stop()?;
     /// assert_eq!(scope.trigger_status()?, "STOP");
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
     pub fn stop(&mut self) -> Result<()> {
-        self.conn.write(":STOP")
+        self.conn().write(":STOP")
     }
 
     /// `:SING`: acquire once at the next trigger, then stop.
@@ -280,13 +226,14 @@ impl Scope {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
-    /// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut scope = smq_scope::Scope::open(&sim.socket_address())?;
     /// scope.single()?;
     /// let w = scope.read_waveform(1)?;
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
     pub fn single(&mut self) -> Result<()> {
-        self.conn.write(":SING")
+        self.conn().write(":SING")
     }
 
     /// `:TRIG:STAT?`: `TD`, `WAIT`, `RUN`, `AUTO` or `STOP`.
@@ -295,12 +242,13 @@ impl Scope {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
-    /// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut scope = smq_scope::Scope::open(&sim.socket_address())?;
     /// let status = scope.trigger_status()?;
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
     pub fn trigger_status(&mut self) -> Result<String> {
-        self.conn.query(":TRIG:STAT?")
+        self.conn().query(":TRIG:STAT?")
     }
 
     /// `:TIM:SCAL <s>`: horizontal scale, seconds per division.
@@ -309,7 +257,8 @@ impl Scope {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
-    /// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut scope = smq_scope::Scope::open(&sim.socket_address())?;
     /// scope.set_timebase_scale(5e-4)?;
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
@@ -325,13 +274,14 @@ impl Scope {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
-    /// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut scope = smq_scope::Scope::open(&sim.socket_address())?;
     /// scope.set_timebase_scale(5e-4)?;
     /// assert_eq!(scope.timebase_scale()?, 5e-4);
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
     pub fn timebase_scale(&mut self) -> Result<f64> {
-        self.conn.query_parse(":TIM:SCAL?")
+        self.conn().query_parse(":TIM:SCAL?")
     }
 
     /// `:CHAN<n>:SCAL <v>`: vertical scale of a channel, volts per division.
@@ -340,7 +290,8 @@ impl Scope {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
-    /// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut scope = smq_scope::Scope::open(&sim.socket_address())?;
     /// scope.set_channel_scale(2, 0.2)?;
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
@@ -357,7 +308,8 @@ impl Scope {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
-    /// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut scope = smq_scope::Scope::open(&sim.socket_address())?;
     /// scope.set_channel_scale(2, 0.2)?;
     /// assert_eq!(scope.channel_scale(2)?, 0.2);
     /// # Ok::<(), smq_instrument::InstrumentError>(())
@@ -365,7 +317,7 @@ impl Scope {
     pub fn channel_scale(&mut self, channel: u8) -> Result<f64> {
         let cmd = format!(":CHAN{channel}:SCAL?");
         self.channel(&cmd, channel)?;
-        self.conn.query_parse(&cmd)
+        self.conn().query_parse(&cmd)
     }
 
     /// `:WAV:SOUR CHAN<n>`: channel read by the waveform commands.
@@ -374,7 +326,8 @@ impl Scope {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
-    /// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut scope = smq_scope::Scope::open(&sim.socket_address())?;
     /// scope.set_waveform_source(3)?;
     /// assert!(scope.set_waveform_source(9).is_err());
     /// # Ok::<(), smq_instrument::InstrumentError>(())
@@ -391,7 +344,8 @@ impl Scope {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
-    /// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut scope = smq_scope::Scope::open(&sim.socket_address())?;
     /// scope.set_waveform_mode(smq_scope::WaveformMode::Normal)?;
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
@@ -405,7 +359,8 @@ impl Scope {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
-    /// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut scope = smq_scope::Scope::open(&sim.socket_address())?;
     /// scope.set_waveform_format(smq_scope::WaveformFormat::Word)?;
     /// assert_eq!(scope.preamble()?.format, smq_scope::WaveformFormat::Word);
     /// # Ok::<(), smq_instrument::InstrumentError>(())
@@ -420,17 +375,18 @@ impl Scope {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
-    /// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut scope = smq_scope::Scope::open(&sim.socket_address())?;
     /// let p = scope.preamble()?;
     /// assert_eq!(p.points, 1200);
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
     pub fn preamble(&mut self) -> Result<Preamble> {
         let cmd = ":WAV:PRE?";
-        let line = self.conn.query(cmd)?;
+        let line = self.conn().query(cmd)?;
         line.parse()
             .map_err(|e: crate::preamble::PreambleParseError| {
-                self.conn.garbage(cmd, line.as_bytes(), e.to_string())
+                self.conn().garbage(cmd, line.as_bytes(), e.to_string())
             })
     }
 
@@ -440,7 +396,8 @@ impl Scope {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
-    /// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut scope = smq_scope::Scope::open(&sim.socket_address())?;
     /// let p = scope.preamble()?;
     /// let v = scope.waveform_volts(&p)?;
     /// assert_eq!(v.len(), p.points);
@@ -448,7 +405,7 @@ impl Scope {
     /// ```
     pub fn waveform_volts(&mut self, preamble: &Preamble) -> Result<Array1<f64>> {
         let cmd = ":WAV:DATA?";
-        let payload = self.conn.query_block(cmd)?;
+        let payload = self.conn().query_block(cmd)?;
         let bad = |conn: &Connection, reason: String| {
             conn.garbage(cmd, &payload[..payload.len().min(64)], reason)
         };
@@ -456,16 +413,21 @@ impl Scope {
             WaveformFormat::Byte => Ok(preamble.volts(&payload)),
             WaveformFormat::Word => {
                 let codes = decode_array::<u16>(&payload, ByteOrder::Little)
-                    .map_err(|e| bad(&self.conn, e.to_string()))?;
+                    .map_err(|e| bad(self.conn_ref(), e.to_string()))?;
                 Ok(preamble.volts(&codes.to_vec()))
             }
             WaveformFormat::Ascii => {
                 let text = std::str::from_utf8(&payload)
-                    .map_err(|_| bad(&self.conn, "ASCII waveform is not text".to_owned()))?;
+                    .map_err(|_| bad(self.conn_ref(), "ASCII waveform is not text".to_owned()))?;
                 text.split(',')
                     .map(|s| s.trim().parse::<f64>())
                     .collect::<std::result::Result<Array1<f64>, _>>()
-                    .map_err(|_| bad(&self.conn, "ASCII waveform has a bad number".to_owned()))
+                    .map_err(|_| {
+                        bad(
+                            self.conn_ref(),
+                            "ASCII waveform has a bad number".to_owned(),
+                        )
+                    })
             }
         }
     }
@@ -480,7 +442,8 @@ impl Scope {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
-    /// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut scope = smq_scope::Scope::open(&sim.socket_address())?;
     /// let w = scope.read_waveform(1)?;
     /// assert_eq!(w.t.len(), 1200);
     /// # Ok::<(), smq_instrument::InstrumentError>(())
@@ -488,10 +451,10 @@ impl Scope {
     pub fn read_waveform(&mut self, channel: u8) -> Result<Waveform> {
         let source = format!(":WAV:SOUR CHAN{channel}");
         self.channel(&source, channel)?;
-        self.conn.write(&source)?;
-        self.conn.write(":WAV:MODE NORM")?;
-        self.conn.write(":WAV:FORM BYTE")?;
-        self.conn
+        self.conn().write(&source)?;
+        self.conn().write(":WAV:MODE NORM")?;
+        self.conn().write(":WAV:FORM BYTE")?;
+        self.conn()
             .check_errors(&format!("{source};:WAV:MODE NORM;:WAV:FORM BYTE"))?;
         self.fetch_waveform(channel)
     }
@@ -503,7 +466,8 @@ impl Scope {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
-    /// # let mut scope = smq_scope::Scope::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut scope = smq_scope::Scope::open(&sim.socket_address())?;
     /// scope.set_waveform_source(2)?;
     /// let w = scope.fetch_waveform(2)?;
     /// assert_eq!(w.channel, 2);
@@ -519,5 +483,23 @@ impl Scope {
             channel,
             preamble,
         })
+    }
+}
+
+impl Instrument for Scope {
+    const NAME: &'static str = "scope";
+
+    fn from_connection(conn: Connection) -> Result<Self> {
+        Ok(Self {
+            scpi: Scpi::new(conn),
+        })
+    }
+
+    fn connection(&mut self) -> &mut Connection {
+        Instrument::connection(&mut self.scpi)
+    }
+
+    fn connection_ref(&self) -> &Connection {
+        self.scpi.connection_ref()
     }
 }

@@ -11,8 +11,10 @@
 //! ```
 //! use smq_scope::Scope;
 //! # let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
-//! # let path = sim.pty_path();
-//! let mut scope = Scope::open_serial(&path, &smq_instrument::SerialConfig::default())?;
+//! # let address = sim.serial_address();
+//! use smq_instrument::Instrument;
+//! // address: "USB0::0x1AB1::0x04CE::DS1ZA000000001::INSTR", "TCPIP0::192.168.0.30::INSTR", ...
+//! let mut scope = Scope::open(&address)?;
 //! scope.stop()?;
 //! let w = scope.read_waveform(1)?;
 //! println!("{} points over {:.3} ms, amplitude {:.3} V",
@@ -39,4 +41,4 @@ mod preamble;
 pub use device::ScopeDevice;
 pub use driver::{Scope, Waveform};
 pub use preamble::{Preamble, PreambleParseError, WaveformFormat, WaveformMode};
-pub use smq_instrument::{InstrumentError, Result};
+pub use smq_instrument::{Instrument, InstrumentError, Result};

@@ -3,9 +3,10 @@
 
 #![allow(clippy::unwrap_used)]
 
+use smq_instrument::Instrument as _;
 use std::time::Duration;
 
-use smq_instrument::{InstrumentError, SerialConfig};
+use smq_instrument::InstrumentError;
 use smq_scope::{Scope, WaveformFormat, WaveformMode};
 use smq_sim::{Fault, SCREEN_POINTS, ScopeModel, SimInstrument};
 
@@ -21,8 +22,8 @@ fn sim() -> SimInstrument<ScopeModel> {
 
 fn open(sim: &SimInstrument<ScopeModel>, link: &str) -> Scope {
     match link {
-        "pty" => Scope::open_serial(&sim.pty_path(), &SerialConfig::default()).expect("open pty"),
-        _ => Scope::connect_tcp(sim.tcp_addr()).expect("connect tcp"),
+        "pty" => Scope::open(&sim.serial_address()).expect("open pty"),
+        _ => Scope::open(&sim.socket_address()).expect("connect tcp"),
     }
 }
 
@@ -162,7 +163,7 @@ fn instrument_and_argument_errors() {
 }
 
 #[test]
-fn disconnect_mid_block_then_reopen() {
+fn disconnect_mid_block_then_the_next_command_reconnects() {
     for link in LINKS {
         let sim = sim();
         let mut scope = open(&sim, link);
@@ -172,9 +173,8 @@ fn disconnect_mid_block_then_reopen() {
         assert!(err.is_disconnected(), "{link}: {err:?}");
         assert!(err.to_string().contains(":WAV:DATA?"), "{err}");
         assert_eq!(err.device(), "scope");
-        drop(scope);
-        let mut scope = open(&sim, link);
         assert_eq!(scope.read_waveform(1).unwrap().v.len(), SCREEN_POINTS);
+        assert_eq!(scope.connection().reconnects(), 1, "{link}");
     }
 }
 

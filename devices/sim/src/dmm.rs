@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::noise::{KeyedNoise, word};
 use crate::physics::{Physics, scpi_number};
 use crate::scpi::{Command, ErrorQueue};
-use crate::server::Model;
+use crate::shared::Model;
 
 /// Measurement function of the simulated multimeter.
 ///

@@ -21,6 +21,8 @@ use std::time::Duration;
 /// assert!(dmm.query("READ?").unwrap_err().is_timeout());
 /// sim.inject(Fault::Disconnect);
 /// assert!(dmm.query("READ?").unwrap_err().is_disconnected());
+/// sim.inject(Fault::Hang);
+/// assert!(dmm.query("*IDN?").unwrap_err().is_timeout()); // after reconnecting
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -36,6 +38,11 @@ pub enum Fault {
     NoReply,
     /// Delay the reply by this much on top of the normal latency.
     Slow(Duration),
+    /// Send the first half of the reply, then nothing more of it: the instrument hangs in
+    /// the middle of a transfer, and the client times out with part of a reply. The link
+    /// stays up; the following commands are answered as usual. A device clear (VXI-11)
+    /// or discarding the input (serial, socket) gets rid of the half.
+    Hang,
 }
 
 /// Bytes sent instead of a reply for [`Fault::Garbage`]. They contain no

@@ -1,9 +1,11 @@
 //! Simulated laboratory instruments.
 //!
 //! Each simulator speaks the same protocol as the real instrument, over a
-//! real pseudo-terminal (open [`SimInstrument::pty_path`] as a serial port)
-//! and over TCP on 127.0.0.1 ([`SimInstrument::tcp_addr`]), so drivers are
-//! tested through the very transports they use in the lab.
+//! real pseudo-terminal (open [`SimInstrument::serial_path`] as a serial port), over a
+//! raw TCP socket on 127.0.0.1 ([`SimInstrument::tcp_addr`]) and, for the SCPI
+//! instruments, over VXI-11 ([`SimInstrument::vxi11_address`]: an RPC port mapper and a
+//! core channel on 127.0.0.1), so drivers are tested through the very transports they
+//! use in the lab.
 //!
 //! * [`DmmModel`]: Keysight 34401A multimeter (SCPI).
 //! * [`ScopeModel`]: Rigol DS1000Z oscilloscope (SCPI, binary waveform
@@ -12,6 +14,22 @@
 //! * [`SimLab`] starts all three around one [`Physics`]: a sample with a
 //!   Gaussian peak along the stage axis, read by the multimeter and shown as
 //!   the amplitude of the scope's channel 1.
+//!
+//! # One runtime
+//!
+//! Every link of every simulator of the process (pseudo-terminals through `tokio-serial`'s
+//! pairs, TCP clients, VXI-11 connections) is a task of one tokio runtime with two worker
+//! threads. A simulated instrument answers the lines of each link in order; the links of
+//! one instrument share its model, as the front panel and the interfaces of a real one
+//! share its state. Drivers, on the other side, keep their blocking transports.
+//!
+//! # VXI-11 without root
+//!
+//! A VXI-11 client asks the RPC port mapper on port 111 where the instrument's core
+//! channel is. Port 111 needs root, so each simulator serves its own port mapper on an
+//! ephemeral port and says so in its address: `TCPIP0::127.0.0.1:PORT::INSTR`.
+//! [`SimLab::serve_portmapper`] adds a port mapper on a chosen port (111 when run as root)
+//! that sends clients to the scope, which then answers at `TCPIP0::127.0.0.1::INSTR`.
 //!
 //! # Behaviour
 //!
@@ -64,9 +82,16 @@
 //!
 //! [`SimInstrument::inject`] queues one-shot [`Fault`]s applied to the next
 //! reply: [`Fault::Disconnect`] (half a reply, then the link closes),
-//! [`Fault::Garbage`], [`Fault::NoReply`], [`Fault::Slow`]. SCPI errors are
+//! [`Fault::Hang`] (half a reply, then nothing), [`Fault::Garbage`],
+//! [`Fault::NoReply`], [`Fault::Slow`]. SCPI errors are
 //! pushed with [`SimInstrument::push_error`],
 //! stage faults with `with_model(|m| m.set_positioner_error(0x20))`.
+//!
+//! The whole instrument can be unplugged ([`SimInstrument::unplug`]: every link drops,
+//! connections are refused, the serial path disappears), plugged in again
+//! ([`SimInstrument::plug_in`]: same ports, same serial path, a new pseudo-terminal behind
+//! it) or power-cycled ([`SimInstrument::power_cycle`]). Each call returns once it has
+//! taken effect, so a test triggers each fault at a known point.
 //!
 //! # Holding replies
 //!
@@ -99,34 +124,40 @@
 //! where to reach each instrument and runs until Ctrl-C:
 //!
 //! ```text
-//! instrument  pty            tcp
-//! dmm         /dev/pts/4     127.0.0.1:40125
-//! scope       /dev/pts/5     127.0.0.1:36093
-//! stage       /dev/pts/6     127.0.0.1:44871
+//! instrument  serial                           tcp                   vxi-11
+//! dmm         /tmp/smq-sim-4711-0/dmm          127.0.0.1:40125       TCPIP0::127.0.0.1:40127::INSTR
+//! scope       /tmp/smq-sim-4711-1/scope        127.0.0.1:36093       TCPIP0::127.0.0.1:36095::INSTR
+//! stage       /tmp/smq-sim-4711-2/stage        127.0.0.1:44871       -
+//! scope also at TCPIP0::127.0.0.1::INSTR (port mapper on port 111)
 //! Ctrl-C to stop.
 //! ```
 //!
-//! Any serial terminal or SCPI client can then talk to them, e.g.
-//! `Dmm::open_serial("/dev/pts/4", ..)` or `Stage::connect_tcp("127.0.0.1:44871")`.
+//! The last line appears when port 111 could be bound (as root). Any serial terminal,
+//! SCPI or VXI-11 client can then talk to them, e.g. `Dmm::open("TCPIP0::127.0.0.1:40127::INSTR")`
+//! or `Stage::open("ASRL/tmp/smq-sim-4711-2/stage::INSTR")`.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod dmm;
-mod endpoint;
-mod event_loop;
 mod fault;
 mod lab;
 mod noise;
+mod link;
 mod physics;
+mod runtime;
 mod scope;
 mod scpi;
 mod server;
+mod shared;
 mod stage;
+mod supervisor;
+mod vxi11;
 
 pub use dmm::{DmmFunction, DmmModel};
 pub use fault::Fault;
 pub use lab::SimLab;
 pub use physics::Physics;
 pub use scope::{SCREEN_POINTS, SIGNAL_FREQUENCY, ScopeModel};
-pub use server::{Model, SimInstrument};
+pub use server::SimInstrument;
+pub use shared::Model;
 pub use stage::StageModel;

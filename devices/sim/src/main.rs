@@ -30,7 +30,7 @@ fn main() -> std::process::ExitCode {
         eprintln!("smq-sim: cannot install the Ctrl-C handler: {e}");
         return std::process::ExitCode::FAILURE;
     }
-    let lab = match SimLab::start(args.seed) {
+    let mut lab = match SimLab::start(args.seed) {
         Ok(lab) => lab,
         Err(e) => {
             eprintln!("smq-sim: cannot start the simulators: {e}");
@@ -41,6 +41,13 @@ fn main() -> std::process::ExitCode {
     lab.dmm.set_latency(latency);
     lab.scope.set_latency(latency);
     lab.stage.set_latency(latency);
+    if let Err(e) = lab.serve_portmapper(smq_instrument::PORTMAPPER_PORT) {
+        eprintln!(
+            "smq-sim: no port mapper on port {}: {e} (run as root for TCPIP0::127.0.0.1::INSTR; \
+             the VXI-11 addresses below work without it)",
+            smq_instrument::PORTMAPPER_PORT
+        );
+    }
     println!("{}", lab.endpoints());
     println!("Ctrl-C to stop.");
     let _ = rx.recv();

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::noise::{KeyedNoise, word};
 use crate::physics::Physics;
 use crate::scpi::{Command, ErrorQueue};
-use crate::server::Model;
+use crate::shared::Model;
 
 /// Points per channel in `NORM` waveform mode (the screen width).
 ///

@@ -1,100 +1,31 @@
-//! The handle of a simulated instrument and the protocol trait it runs.
+//! The handle of a simulated instrument.
 
 use std::collections::VecDeque;
 use std::io;
-use std::net::{SocketAddr, TcpListener};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::thread::JoinHandle;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
-use crate::endpoint::Pty;
-use crate::event_loop::Server;
+use tokio::sync::{Notify, watch};
+
 use crate::fault::Fault;
+pub(crate) use crate::shared::lock;
+use crate::shared::{Model, Progress, Shared};
+use crate::supervisor::{Listeners, Ports, Power, supervise};
 
-/// The protocol side of a simulated instrument: turns command lines into
-/// replies.
+/// A simulated instrument, reachable through a pseudo-terminal
+/// ([`pty_path`](Self::pty_path), or the stable [`serial_path`](Self::serial_path)), a TCP
+/// socket on 127.0.0.1 ([`tcp_addr`](Self::tcp_addr)) and, for instruments that have it,
+/// VXI-11 on 127.0.0.1 ([`vxi11_address`](Self::vxi11_address)). Its links are served by
+/// tasks of one tokio runtime shared by every simulator of the process. Dropping the handle
+/// closes them all.
 ///
-/// # Examples
-///
-/// ```
-/// use smq_sim::{Model, SimInstrument};
-///
-/// /// A power supply that only knows `*IDN?`.
-/// struct Psu;
-///
-/// impl Model for Psu {
-///     fn name(&self) -> &'static str {
-///         "psu"
-///     }
-///     fn handle(&mut self, line: &str) -> Option<Vec<u8>> {
-///         (line == "*IDN?").then(|| b"ACME,PSU-1,7,1.0".to_vec())
-///     }
-/// }
-///
-/// let sim = SimInstrument::start(Psu).unwrap();
-/// let mut conn = smq_instrument::Connection::tcp("psu", sim.tcp_addr()).unwrap();
-/// assert_eq!(conn.idn().unwrap().model, "PSU-1");
-/// ```
-pub trait Model: Send + 'static {
-    /// Short name of the instrument (used for the thread name).
-    fn name(&self) -> &'static str;
-    /// Terminator appended to every reply.
-    fn reply_terminator(&self) -> &'static [u8] {
-        b"\n"
-    }
-    /// Handle one command line (without terminator, trimmed); return the
-    /// reply bytes (without terminator), or `None` for commands that do not
-    /// reply.
-    fn handle(&mut self, line: &str) -> Option<Vec<u8>>;
-    /// Push an entry into the instrument's SCPI error queue; returns
-    /// `false` for instruments without one (the default).
-    fn push_scpi_error(&mut self, code: i32, message: &str) -> bool {
-        let _ = (code, message);
-        false
-    }
-}
-
-/// Lock a mutex, ignoring poisoning (the protected state stays usable).
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Counters the handle can wait on.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct Progress {
-    /// Commands received and not yet fully answered.
-    pub(crate) busy: usize,
-    /// Replies the simulator has started to write (counted before the
-    /// first byte goes out).
-    pub(crate) started: u64,
-    /// Replies completely written.
-    pub(crate) replies: u64,
-    /// Replies ready to be written but withheld by a hold.
-    pub(crate) held: usize,
-}
-
-/// State shared between the handle and the thread.
-pub(crate) struct Shared<M> {
-    pub(crate) model: Mutex<M>,
-    pub(crate) faults: Mutex<VecDeque<Fault>>,
-    pub(crate) latency: Mutex<Duration>,
-    /// Latency of commands starting with a given text (upper case).
-    pub(crate) command_latency: Mutex<Vec<(String, Duration)>>,
-    pub(crate) pty_path: Mutex<String>,
-    pub(crate) stop: AtomicBool,
-    /// The hold on replies: `None` while not holding, else how many more replies may be
-    /// written before the following ones are withheld. See [`SimInstrument::hold_after`].
-    pub(crate) hold: Mutex<Option<u64>>,
-    /// Work in progress and replies sent so far.
-    pub(crate) progress: Mutex<Progress>,
-    pub(crate) changed: Condvar,
-}
-
-/// A simulated instrument running on its own thread, reachable through a
-/// pseudo-terminal ([`pty_path`](Self::pty_path)) and a TCP socket on
-/// 127.0.0.1 ([`tcp_addr`](Self::tcp_addr)). Dropping the handle stops the
-/// thread and closes both.
+/// Besides one-shot faults ([`inject`](Self::inject)), the instrument can be unplugged
+/// ([`unplug`](Self::unplug): every link drops at once and new ones are refused) and plugged
+/// in again ([`plug_in`](Self::plug_in): the same ports, a new pseudo-terminal behind the
+/// same stable path), or power-cycled ([`power_cycle`](Self::power_cycle)). Each returns
+/// once it has taken effect, so tests are deterministic.
 ///
 /// # Examples
 ///
@@ -108,22 +39,31 @@ pub(crate) struct Shared<M> {
 /// ```
 pub struct SimInstrument<M: Model> {
     shared: Arc<Shared<M>>,
-    addr: SocketAddr,
-    thread: Option<JoinHandle<()>>,
+    ports: Ports,
+    power: watch::Sender<Power>,
+    link_dir: PathBuf,
 }
 
 impl<M: Model> std::fmt::Debug for SimInstrument<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SimInstrument")
             .field("pty", &self.pty_path())
-            .field("tcp", &self.addr)
+            .field("tcp", &self.ports.tcp)
             .finish_non_exhaustive()
     }
 }
 
+/// Numbers the stable-path directories of the simulators of this process.
+static NEXT_LINK_DIR: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 impl<M: Model> SimInstrument<M> {
-    /// Start `model` on a new thread with a fresh pseudo-terminal and a TCP
-    /// listener on an ephemeral port of 127.0.0.1.
+    /// Start `model` with a fresh pseudo-terminal, a TCP listener on an ephemeral port of
+    /// 127.0.0.1 and, if the model has VXI-11, a port mapper and a core channel on two more.
+    ///
+    /// # Errors
+    ///
+    /// If a port cannot be bound, a pseudo-terminal cannot be created, or the runtime
+    /// cannot start.
     ///
     /// # Examples
     ///
@@ -133,31 +73,46 @@ impl<M: Model> SimInstrument<M> {
     /// println!("stage on {} and {}", sim.pty_path(), sim.tcp_addr());
     /// ```
     pub fn start(model: M) -> io::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        listener.set_nonblocking(true)?;
-        let addr = listener.local_addr()?;
-        let pty = Pty::new()?;
+        let name = model.name();
+        let vxi11 = model.vxi11();
+        let n = NEXT_LINK_DIR.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let link_dir = std::env::temp_dir().join(format!("smq-sim-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&link_dir)?;
         let shared = Arc::new(Shared {
             model: Mutex::new(model),
             faults: Mutex::new(VecDeque::new()),
             latency: Mutex::new(Duration::ZERO),
             command_latency: Mutex::new(Vec::new()),
-            pty_path: Mutex::new(pty.path.clone()),
-            stop: AtomicBool::new(false),
+            pty_path: Mutex::new(String::new()),
+            serial_link: link_dir.join(name),
             hold: Mutex::new(None),
+            released: Notify::new(),
+            received: Mutex::new(VecDeque::new()),
             progress: Mutex::new(Progress::default()),
             changed: Condvar::new(),
         });
-        let name = lock(&shared.model).name();
-        let s = Arc::clone(&shared);
-        let thread = std::thread::Builder::new()
-            .name(format!("sim-{name}"))
-            .spawn(move || Server::new(s, listener, pty).run())?;
-        Ok(Self {
+        let rt = crate::runtime::handle()?;
+        let listeners = Listeners::bind(vxi11)?;
+        let ports = listeners.ports()?;
+        let (power, power_rx) = watch::channel(Power::On);
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        rt.spawn(supervise(
+            Arc::clone(&shared),
+            listeners,
+            power_rx,
+            ready_tx,
+        ));
+        let sim = Self {
             shared,
-            addr,
-            thread: Some(thread),
-        })
+            ports,
+            power,
+            link_dir,
+        };
+        match ready_rx.recv() {
+            Ok(Ok(())) => Ok(sim),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(io::Error::other("the simulator stopped while starting")),
+        }
     }
 
     /// Path of the slave side of the pseudo-terminal (e.g. `/dev/pts/7`),
@@ -174,6 +129,22 @@ impl<M: Model> SimInstrument<M> {
         lock(&self.shared.pty_path).clone()
     }
 
+    /// A stable path to the pseudo-terminal: a symbolic link that follows it when a
+    /// fault or an unplug replaces it, as udev's `/dev/serial/by-id/` links follow a USB
+    /// serial adapter. It is absent while the instrument is unplugged.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// let path = sim.serial_path();
+    /// assert_eq!(std::fs::canonicalize(&path)?.to_string_lossy(), sim.pty_path());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn serial_path(&self) -> String {
+        self.shared.serial_link.to_string_lossy().into_owned()
+    }
+
     /// Address of the TCP listener.
     ///
     /// # Examples
@@ -183,7 +154,146 @@ impl<M: Model> SimInstrument<M> {
     /// assert!(sim.tcp_addr().ip().is_loopback());
     /// ```
     pub fn tcp_addr(&self) -> SocketAddr {
-        self.addr
+        self.ports.tcp
+    }
+
+    /// The instrument's raw socket as an address: `TCPIP0::127.0.0.1::PORT::SOCKET`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// let mut dmm = smq_instrument::Connection::open_str("dmm", &sim.socket_address())?;
+    /// assert_eq!(dmm.idn()?.model, "34401A");
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
+    pub fn socket_address(&self) -> String {
+        smq_instrument::Address::from_socket_addr(self.ports.tcp).to_string()
+    }
+
+    /// The instrument's serial port as an address: `ASRL<stable path>::INSTR` (see
+    /// [`serial_path`](Self::serial_path)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// let mut dmm = smq_instrument::Connection::open_str("dmm", &sim.serial_address())?;
+    /// assert_eq!(dmm.idn()?.model, "34401A");
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
+    pub fn serial_address(&self) -> String {
+        smq_instrument::Address::serial(self.serial_path()).to_string()
+    }
+
+    /// The port of the instrument's RPC port mapper (VXI-11), if it has VXI-11.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// assert!(sim.vxi11_portmapper_port() > 0);
+    /// ```
+    pub fn vxi11_portmapper_port(&self) -> u16 {
+        self.ports.vxi11.map_or(0, |v| v.portmapper.port())
+    }
+
+    /// The port of the instrument's VXI-11 core channel, if it has VXI-11 (what its port
+    /// mapper answers).
+    pub fn vxi11_core_port(&self) -> u16 {
+        self.ports.vxi11.map_or(0, |v| v.core.port())
+    }
+
+    /// The instrument's VXI-11 address, `TCPIP0::127.0.0.1:PORT::INSTR` with the port of
+    /// its own port mapper (device `inst0`); empty if the instrument has no VXI-11.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sim = smq_sim::SimInstrument::start(smq_sim::ScopeModel::standalone(1)).unwrap();
+    /// let mut scope = smq_instrument::Connection::open_str("scope", &sim.vxi11_address())?;
+    /// assert_eq!(scope.idn()?.model, "DS1104Z");
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
+    pub fn vxi11_address(&self) -> String {
+        match self.ports.vxi11 {
+            Some(v) => format!("TCPIP0::127.0.0.1:{}::INSTR", v.portmapper.port()),
+            None => String::new(),
+        }
+    }
+
+    /// Unplug the instrument: every link drops at once (TCP and VXI-11 clients are
+    /// disconnected, the pseudo-terminal is closed and its stable path removed), and new
+    /// connections are refused until [`plug_in`](Self::plug_in). Returns once done.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_sim::{DmmModel, SimInstrument};
+    /// let sim = SimInstrument::start(DmmModel::standalone(1)).unwrap();
+    /// sim.unplug();
+    /// assert!(std::net::TcpStream::connect(sim.tcp_addr()).is_err());
+    /// sim.plug_in().unwrap();
+    /// assert!(std::net::TcpStream::connect(sim.tcp_addr()).is_ok());
+    /// ```
+    pub fn unplug(&self) {
+        self.power.send_replace(Power::Off);
+        self.wait_for(Duration::MAX, |p| !p.plugged || p.stopped);
+    }
+
+    /// Plug the instrument in again after [`unplug`](Self::unplug): the listeners on the
+    /// same ports, a new pseudo-terminal behind the same [`serial_path`](Self::serial_path).
+    /// Returns once the links are up.
+    ///
+    /// # Errors
+    ///
+    /// If a port was taken by another program meanwhile, or a pseudo-terminal cannot be
+    /// created (the instrument stays unplugged).
+    pub fn plug_in(&self) -> io::Result<()> {
+        if *self.power.borrow() != Power::On {
+            lock(&self.shared.progress).plug_failed = false;
+            self.power.send_replace(Power::On);
+        }
+        self.wait_for(Duration::MAX, |p| p.plugged || p.plug_failed || p.stopped);
+        let p = *lock(&self.shared.progress);
+        if p.plugged {
+            Ok(())
+        } else {
+            Err(io::Error::other(
+                "the simulator could not plug its links in again",
+            ))
+        }
+    }
+
+    /// Switch the instrument off and on: [`unplug`](Self::unplug), the model's
+    /// [`power_on`](Model::power_on), [`plug_in`](Self::plug_in).
+    ///
+    /// # Errors
+    ///
+    /// As [`plug_in`](Self::plug_in).
+    pub fn power_cycle(&self) -> io::Result<()> {
+        self.unplug();
+        lock(&self.shared.model).power_on();
+        self.plug_in()
+    }
+
+    /// The last command lines received (up to 1000), oldest first, on every link.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// let mut dmm = smq_instrument::Connection::tcp("dmm", sim.tcp_addr()).unwrap();
+    /// dmm.idn().unwrap();
+    /// assert_eq!(sim.received().last().map(String::as_str), Some("*IDN?"));
+    /// ```
+    pub fn received(&self) -> Vec<String> {
+        lock(&self.shared.received).iter().cloned().collect()
+    }
+
+    /// How many VXI-11 device clears the instrument received.
+    pub fn device_clears(&self) -> u64 {
+        lock(&self.shared.progress).clears
     }
 
     /// Queue a one-shot fault for the next reply.
@@ -373,6 +483,7 @@ impl<M: Model> SimInstrument<M> {
     /// ```
     pub fn hold_after(&self, replies: u64) {
         *lock(&self.shared.hold) = Some(replies);
+        self.shared.released.notify_waiters();
     }
 
     /// Stop holding replies (see [`hold_after`](Self::hold_after)): the withheld replies
@@ -393,6 +504,7 @@ impl<M: Model> SimInstrument<M> {
     /// ```
     pub fn release(&self) {
         *lock(&self.shared.hold) = None;
+        self.shared.released.notify_waiters();
     }
 
     /// Number of replies withheld right now by a hold (see
@@ -433,7 +545,17 @@ impl<M: Model> SimInstrument<M> {
     }
 
     fn wait_for(&self, timeout: Duration, done: impl Fn(&Progress) -> bool) -> bool {
-        let progress = lock(&self.shared.progress);
+        let mut progress = lock(&self.shared.progress);
+        if timeout == Duration::MAX {
+            while !done(&progress) {
+                progress = self
+                    .shared
+                    .changed
+                    .wait(progress)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+            return true;
+        }
         let (progress, _) = self
             .shared
             .changed
@@ -445,9 +567,8 @@ impl<M: Model> SimInstrument<M> {
 
 impl<M: Model> Drop for SimInstrument<M> {
     fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        self.power.send_replace(Power::Stop);
+        self.wait_for(Duration::MAX, |p| p.stopped);
+        let _ = std::fs::remove_dir_all(&self.link_dir);
     }
 }

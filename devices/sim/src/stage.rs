@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::physics::Physics;
-use crate::server::Model;
+use crate::shared::Model;
 
 /// Controller states reported by `TS` (the last two characters).
 mod state {
@@ -232,6 +232,11 @@ impl StageModel {
 impl Model for StageModel {
     fn name(&self) -> &'static str {
         "stage"
+    }
+
+    fn vxi11(&self) -> bool {
+        // An RS-232 controller: no LAN interface.
+        false
     }
 
     fn reply_terminator(&self) -> &'static [u8] {

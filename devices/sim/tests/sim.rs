@@ -282,3 +282,50 @@ fn a_held_query_times_out_and_its_reply_comes_after_the_release() {
     // No hold any more.
     assert_eq!(c.query("ECHO next").unwrap(), "next");
 }
+
+#[test]
+fn unplugged_links_drop_and_are_refused_until_plugged_back_on_the_same_addresses() {
+    let sim = SimInstrument::start(DmmModel::standalone(1)).unwrap();
+    let (tcp, serial, vxi) = (sim.tcp_addr(), sim.serial_path(), sim.vxi11_address());
+    let client = TcpStream::connect(tcp).unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    sim.unplug();
+    // The connected client is dropped, new ones are refused, the serial path is gone.
+    let mut line = String::new();
+    assert_eq!(BufReader::new(&client).read_line(&mut line).unwrap_or(0), 0);
+    assert!(TcpStream::connect(tcp).is_err());
+    assert!(!std::path::Path::new(&serial).exists());
+    assert!(Connection::open_str("dmm", &vxi).is_err());
+    sim.plug_in().unwrap();
+    assert_eq!((sim.tcp_addr(), sim.serial_path()), (tcp, serial.clone()));
+    for address in [sim.socket_address(), sim.serial_address(), vxi] {
+        let mut c = Connection::open_str("dmm", &address).unwrap();
+        assert_eq!(c.idn().unwrap().model, "34401A", "{address}");
+    }
+    // A power cycle is the same, with the model told.
+    sim.power_cycle().unwrap();
+    let mut c = Connection::open_str("dmm", &sim.serial_address()).unwrap();
+    assert_eq!(c.idn().unwrap().model, "34401A");
+}
+
+#[test]
+fn a_hanging_reply_sends_half_then_nothing_and_the_link_goes_on() {
+    let sim = SimInstrument::start(DmmModel::standalone(1)).unwrap();
+    let mut client = TcpStream::connect(sim.tcp_addr()).unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    sim.inject(Fault::Hang);
+    client.write_all(b"*IDN?\n").unwrap();
+    let full = b"HEWLETT-PACKARD,34401A,0,11-5-2";
+    let mut half = vec![0u8; full.len() / 2];
+    std::io::Read::read_exact(&mut client, &mut half).unwrap();
+    assert_eq!(half, full[..full.len() / 2]);
+    // The rest never comes: the next reply follows the half directly.
+    client.write_all(b"*IDN?\n").unwrap();
+    let mut line = String::new();
+    BufReader::new(&client).read_line(&mut line).unwrap();
+    assert_eq!(line.trim_end(), String::from_utf8_lossy(full));
+}

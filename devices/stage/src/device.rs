@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use smq_instrument::smqsched::{Promise, QueueError, Scheduler};
-use smq_instrument::{Device, DeviceTask, InstrumentError};
+use smq_instrument::{Device, DeviceTask, Instrument, InstrumentError};
 
 use crate::{Stage, Status};
 
@@ -32,13 +32,14 @@ pub const DEFAULT_MOTION_TIMEOUT: Duration = Duration::from_secs(60);
 /// # Examples
 ///
 /// ```
+/// # use smq_instrument::Instrument as _;
 /// use smq_stage::{Stage, StageDevice};
 /// use smq_instrument::smqsched::Scheduler;
 /// # let sim = smq_sim::SimInstrument::start(smq_sim::StageModel::standalone()).unwrap();
-/// # let addr = sim.tcp_addr();
+/// # let addr = sim.socket_address();
 ///
 /// let sch = Scheduler::new();
-/// let stage = StageDevice::new(&sch, "stage", Stage::connect_tcp(addr)?)?;
+/// let stage = StageDevice::new(&sch, "stage", Stage::open(&addr)?)?;
 /// sch.start();
 /// stage.home().result()?;
 /// stage.set_velocity(100.0).result()?;
@@ -139,13 +140,14 @@ impl StageDevice {
     /// A move and the reading taken at its position, never split:
     ///
     /// ```
+    /// # use smq_instrument::Instrument as _;
     /// use smq_dmm::{Dmm, DmmDevice};
     /// use smq_stage::{Stage, StageDevice};
     /// # let lab = smq_sim::SimLab::start(1).unwrap();
-    /// # let (stage_addr, dmm_addr) = (lab.stage.tcp_addr(), lab.dmm.tcp_addr());
+    /// # let (stage_addr, dmm_addr) = (lab.stage.socket_address(), lab.dmm.socket_address());
     /// let sch = smq_instrument::smqsched::Scheduler::new();
-    /// let stage = StageDevice::new(&sch, "stage", Stage::connect_tcp(stage_addr)?)?;
-    /// let dmm = DmmDevice::new(&sch, "dmm", Dmm::connect_tcp(dmm_addr)?)?;
+    /// let stage = StageDevice::new(&sch, "stage", Stage::open(&stage_addr)?)?;
+    /// let dmm = DmmDevice::new(&sch, "dmm", Dmm::open(&dmm_addr)?)?;
     /// sch.start();
     /// stage.home().result()?;
     /// stage.set_velocity(100.0).result()?;

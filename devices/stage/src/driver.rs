@@ -1,9 +1,11 @@
 //! The motion controller driver.
 
-use std::net::ToSocketAddrs;
 use std::time::{Duration, Instant};
 
-use smq_instrument::{Connection, FlowControl, InstrumentError, Result, SerialConfig};
+use smq_instrument::{
+    Connection, FlowControl, Identity, Instrument, InstrumentError, OpenOptions, Result,
+    SerialConfig,
+};
 
 use crate::status::{ControllerState, PositionerErrors, Status, command_error_description};
 
@@ -19,7 +21,10 @@ const POLL_INTERVAL: Duration = Duration::from_millis(5);
 /// `TS` until the controller is READY and reports positioner errors.
 ///
 /// The driver owns its connection, is `Send + 'static`, and every method
-/// takes `&mut self` and returns [`Result`].
+/// takes `&mut self` and returns [`Result`]. It is opened at any address with
+/// [`Instrument::open`] (a serial port with [`Stage::serial_config`], or a TCP serial
+/// server); after a timeout or a lost link its connection recovers by itself, with no
+/// `*CLS` (the controller does not speak SCPI).
 ///
 /// # Examples
 ///
@@ -27,8 +32,9 @@ const POLL_INTERVAL: Duration = Duration::from_millis(5);
 /// use smq_stage::Stage;
 /// use std::time::Duration;
 /// # let sim = smq_sim::SimInstrument::start(smq_sim::StageModel::standalone()).unwrap();
-/// # let path = sim.pty_path();
-/// let mut stage = Stage::open_serial(&path)?;
+/// # let address = sim.serial_address();
+/// use smq_instrument::Instrument;
+/// let mut stage = Stage::open(&address)?; // e.g. "ASRL/dev/ttyUSB0::INSTR"
 /// stage.home()?;
 /// stage.wait_motion_done(Duration::from_secs(10))?;
 /// stage.move_to(2.5, Duration::from_secs(10))?;
@@ -42,15 +48,6 @@ pub struct Stage {
 }
 
 impl Stage {
-    /// Name used in errors.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(smq_stage::Stage::NAME, "stage");
-    /// ```
-    pub const NAME: &'static str = "stage";
-
     /// The SMC100's serial settings: 57600 baud, 8N1, XON/XOFF.
     ///
     /// # Examples
@@ -64,65 +61,20 @@ impl Stage {
             .flow_control(FlowControl::Software)
     }
 
-    /// Open the controller at address 1 on a serial port with
-    /// [`serial_config`](Self::serial_config).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # let sim = smq_sim::SimInstrument::start(smq_sim::StageModel::standalone()).unwrap();
-    /// # let path = sim.pty_path();
-    /// let mut stage = smq_stage::Stage::open_serial(&path)?; // e.g. "/dev/ttyUSB0"
-    /// # Ok::<(), smq_instrument::InstrumentError>(())
-    /// ```
-    pub fn open_serial(path: &str) -> Result<Self> {
-        Self::open_serial_with(path, &Self::serial_config(), 1)
-    }
-
-    /// Open the controller at `address` on a serial port with `config`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # let sim = smq_sim::SimInstrument::start(smq_sim::StageModel::standalone()).unwrap();
-    /// # let path = sim.pty_path();
-    /// use smq_stage::Stage;
-    /// let mut stage = Stage::open_serial_with(&path, &Stage::serial_config(), 1)?;
-    /// assert_eq!(stage.address(), 1);
-    /// # Ok::<(), smq_instrument::InstrumentError>(())
-    /// ```
-    pub fn open_serial_with(path: &str, config: &SerialConfig, address: u8) -> Result<Self> {
-        Self::from_connection(Connection::serial(Self::NAME, path, config)?, address)
-    }
-
-    /// Connect through a TCP serial server (e.g. a serial-to-Ethernet
-    /// adapter), controller at address 1.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # let sim = smq_sim::SimInstrument::start(smq_sim::StageModel::standalone()).unwrap();
-    /// # let addr = sim.tcp_addr();
-    /// let mut stage = smq_stage::Stage::connect_tcp(addr)?;
-    /// # Ok::<(), smq_instrument::InstrumentError>(())
-    /// ```
-    pub fn connect_tcp(addr: impl ToSocketAddrs) -> Result<Self> {
-        Self::from_connection(Connection::tcp(Self::NAME, addr)?, 1)
-    }
-
-    /// Use an existing connection; its terminators are set to CR LF.
+    /// Use an existing connection to the controller at `address` (1 to 31; [`Instrument::open`]
+    /// and [`Instrument::from_connection`] use 1); its terminators are set to CR LF.
     ///
     /// # Examples
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::StageModel::standalone()).unwrap();
     /// let conn = smq_instrument::Connection::tcp("x-axis", sim.tcp_addr())?;
-    /// let mut stage = smq_stage::Stage::from_connection(conn, 1)?;
-    /// assert!(smq_stage::Stage::from_connection(
+    /// let mut stage = smq_stage::Stage::at_address(conn, 1)?;
+    /// assert!(smq_stage::Stage::at_address(
     ///     smq_instrument::Connection::tcp("bad", sim.tcp_addr())?, 40).is_err());
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
-    pub fn from_connection(conn: Connection, address: u8) -> Result<Self> {
+    pub fn at_address(conn: Connection, address: u8) -> Result<Self> {
         if !(1..=31).contains(&address) {
             return Err(InstrumentError::InvalidArgument {
                 device: conn.name().to_owned(),
@@ -142,7 +94,8 @@ impl Stage {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::StageModel::standalone()).unwrap();
-    /// # let mut stage = smq_stage::Stage::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut stage = smq_stage::Stage::open(&sim.socket_address())?;
     /// assert_eq!(stage.address(), 1);
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
@@ -156,26 +109,13 @@ impl Stage {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::StageModel::standalone()).unwrap();
-    /// # let mut stage = smq_stage::Stage::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut stage = smq_stage::Stage::open(&sim.socket_address())?;
     /// assert_eq!(stage.connection().query("1SR?")?, "1SR25");
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
     pub fn connection(&mut self) -> &mut Connection {
         &mut self.conn
-    }
-
-    /// Set the timeout of every call.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # let sim = smq_sim::SimInstrument::start(smq_sim::StageModel::standalone()).unwrap();
-    /// # let mut stage = smq_stage::Stage::connect_tcp(sim.tcp_addr())?;
-    /// stage.set_timeout(std::time::Duration::from_secs(1));
-    /// # Ok::<(), smq_instrument::InstrumentError>(())
-    /// ```
-    pub fn set_timeout(&mut self, timeout: Duration) {
-        self.conn.set_timeout(timeout);
     }
 
     fn command(&self, code: &str, param: &str) -> String {
@@ -241,7 +181,8 @@ impl Stage {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::StageModel::standalone()).unwrap();
-    /// # let mut stage = smq_stage::Stage::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut stage = smq_stage::Stage::open(&sim.socket_address())?;
     /// assert!(stage.move_absolute(1.0).is_err()); // not homed yet
     /// stage.connection().write("1PA1")?;
     /// assert_eq!(stage.last_command_error()?, Some(('H', "Command not allowed in NOT REFERENCED state")));
@@ -268,7 +209,8 @@ impl Stage {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::StageModel::standalone()).unwrap();
-    /// # let mut stage = smq_stage::Stage::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut stage = smq_stage::Stage::open(&sim.socket_address())?;
     /// let s = stage.status()?;
     /// assert!(s.errors.is_empty() && s.state.is_not_referenced());
     /// # Ok::<(), smq_instrument::InstrumentError>(())
@@ -291,7 +233,8 @@ impl Stage {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::StageModel::standalone()).unwrap();
-    /// # let mut stage = smq_stage::Stage::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut stage = smq_stage::Stage::open(&sim.socket_address())?;
     /// assert_eq!(stage.state()?.description(), "NOT REFERENCED from RESET");
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
@@ -305,7 +248,8 @@ impl Stage {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::StageModel::standalone()).unwrap();
-    /// # let mut stage = smq_stage::Stage::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut stage = smq_stage::Stage::open(&sim.socket_address())?;
     /// # stage.home()?;
     /// # stage.wait_motion_done(std::time::Duration::from_secs(5))?;
     /// assert_eq!(stage.position()?, 0.0);
@@ -321,7 +265,8 @@ impl Stage {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::StageModel::standalone()).unwrap();
-    /// # let mut stage = smq_stage::Stage::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut stage = smq_stage::Stage::open(&sim.socket_address())?;
     /// # stage.home()?;
     /// # stage.wait_motion_done(std::time::Duration::from_secs(5))?;
     /// stage.move_absolute(3.0)?;
@@ -339,7 +284,8 @@ impl Stage {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::StageModel::standalone()).unwrap();
-    /// # let mut stage = smq_stage::Stage::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut stage = smq_stage::Stage::open(&sim.socket_address())?;
     /// stage.home()?;
     /// stage.wait_motion_done(std::time::Duration::from_secs(30))?;
     /// # Ok::<(), smq_instrument::InstrumentError>(())
@@ -354,7 +300,8 @@ impl Stage {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::StageModel::standalone()).unwrap();
-    /// # let mut stage = smq_stage::Stage::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut stage = smq_stage::Stage::open(&sim.socket_address())?;
     /// # stage.home()?;
     /// # stage.wait_motion_done(std::time::Duration::from_secs(5))?;
     /// stage.move_absolute(1.5)?;
@@ -374,7 +321,8 @@ impl Stage {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::StageModel::standalone()).unwrap();
-    /// # let mut stage = smq_stage::Stage::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut stage = smq_stage::Stage::open(&sim.socket_address())?;
     /// # stage.home()?;
     /// # stage.wait_motion_done(std::time::Duration::from_secs(5))?;
     /// stage.move_relative(-0.5)?;
@@ -393,7 +341,8 @@ impl Stage {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::StageModel::standalone()).unwrap();
-    /// # let mut stage = smq_stage::Stage::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut stage = smq_stage::Stage::open(&sim.socket_address())?;
     /// # stage.home()?;
     /// # stage.wait_motion_done(std::time::Duration::from_secs(5))?;
     /// stage.move_to(2.0, std::time::Duration::from_secs(5))?;
@@ -410,7 +359,8 @@ impl Stage {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::StageModel::standalone()).unwrap();
-    /// # let mut stage = smq_stage::Stage::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut stage = smq_stage::Stage::open(&sim.socket_address())?;
     /// # stage.home()?;
     /// # stage.wait_motion_done(std::time::Duration::from_secs(5))?;
     /// stage.set_velocity(0.1)?;
@@ -429,7 +379,8 @@ impl Stage {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::StageModel::standalone()).unwrap();
-    /// # let mut stage = smq_stage::Stage::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut stage = smq_stage::Stage::open(&sim.socket_address())?;
     /// stage.set_velocity(5.0)?;
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
@@ -444,7 +395,8 @@ impl Stage {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::StageModel::standalone()).unwrap();
-    /// # let mut stage = smq_stage::Stage::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut stage = smq_stage::Stage::open(&sim.socket_address())?;
     /// stage.set_velocity(5.0)?;
     /// assert_eq!(stage.velocity()?, 5.0);
     /// # Ok::<(), smq_instrument::InstrumentError>(())
@@ -459,7 +411,8 @@ impl Stage {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::StageModel::standalone()).unwrap();
-    /// # let mut stage = smq_stage::Stage::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut stage = smq_stage::Stage::open(&sim.socket_address())?;
     /// # stage.home()?;
     /// # stage.wait_motion_done(std::time::Duration::from_secs(5))?;
     /// stage.reset()?;
@@ -477,7 +430,8 @@ impl Stage {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::StageModel::standalone()).unwrap();
-    /// # let mut stage = smq_stage::Stage::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut stage = smq_stage::Stage::open(&sim.socket_address())?;
     /// let id = stage.stage_identifier()?;
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
@@ -491,7 +445,8 @@ impl Stage {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::StageModel::standalone()).unwrap();
-    /// # let mut stage = smq_stage::Stage::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut stage = smq_stage::Stage::open(&sim.socket_address())?;
     /// assert!(stage.version()?.contains("SMC_CC"));
     /// # Ok::<(), smq_instrument::InstrumentError>(())
     /// ```
@@ -510,7 +465,8 @@ impl Stage {
     ///
     /// ```
     /// # let sim = smq_sim::SimInstrument::start(smq_sim::StageModel::standalone()).unwrap();
-    /// # let mut stage = smq_stage::Stage::connect_tcp(sim.tcp_addr())?;
+    /// # use smq_instrument::Instrument as _;
+    /// # let mut stage = smq_stage::Stage::open(&sim.socket_address())?;
     /// # stage.home()?;
     /// # stage.wait_motion_done(std::time::Duration::from_secs(5))?;
     /// stage.move_absolute(1.0)?;
@@ -556,5 +512,53 @@ impl Stage {
             code: format!("TS {:04X}", errors.0),
             message: errors.to_string(),
         }
+    }
+}
+
+impl Instrument for Stage {
+    const NAME: &'static str = "stage";
+
+    /// Over a serial port, the SMC100's settings ([`Stage::serial_config`]); no recovery
+    /// commands.
+    fn open_options() -> OpenOptions {
+        OpenOptions::default()
+            .serial(Self::serial_config())
+            .recovery_commands(&[])
+    }
+
+    /// The controller at address 1.
+    fn from_connection(conn: Connection) -> Result<Self> {
+        Self::at_address(conn, 1)
+    }
+
+    fn connection(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    fn connection_ref(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// `VE` and `ID?`: manufacturer `Newport`, the controller model and firmware from
+    /// `VE` (`SMC_CC - Controller-driver version 3.0.0`), the stage identifier from `ID?`
+    /// as the serial field.
+    fn identify(&mut self) -> Result<Identity> {
+        let version = self.version()?;
+        let stage = self.stage_identifier()?;
+        let (model, firmware) = match version.split_once(" - ") {
+            Some((m, f)) => (m.trim().to_owned(), f.trim().to_owned()),
+            None => ("SMC100".to_owned(), version.clone()),
+        };
+        Ok(Identity {
+            manufacturer: "Newport".to_owned(),
+            model,
+            serial: stage,
+            firmware,
+        })
+    }
+
+    /// `RS`: reset the controller (it is then NOT REFERENCED).
+    fn reset(&mut self) -> Result<()> {
+        Stage::reset(self)
     }
 }

@@ -17,11 +17,12 @@
 //! [`InstrumentError::Device`] with the manual's meaning of each bit.
 //!
 //! ```
+//! # use smq_instrument::Instrument as _;
 //! use smq_stage::Stage;
 //! use std::time::Duration;
 //! # let sim = smq_sim::SimInstrument::start(smq_sim::StageModel::standalone()).unwrap();
-//! # let addr = sim.tcp_addr();
-//! let mut stage = Stage::connect_tcp(addr)?;
+//! # let addr = sim.socket_address();
+//! let mut stage = Stage::open(&addr)?;
 //! if stage.state()?.is_not_referenced() {
 //!     stage.home()?;
 //!     stage.wait_motion_done(Duration::from_secs(30))?;
@@ -51,5 +52,5 @@ mod status;
 
 pub use device::{DEFAULT_MOTION_TIMEOUT, StageDevice};
 pub use driver::Stage;
-pub use smq_instrument::{InstrumentError, Result};
+pub use smq_instrument::{Instrument, InstrumentError, Result};
 pub use status::{ControllerState, PositionerErrors, Status, command_error_description};

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use smq_dmm::{Dmm, Function, Range};
-use smq_instrument::SerialConfig;
+use smq_instrument::Instrument as _;
 use smq_scope::Scope;
 use smq_sim::SimLab;
 use smq_stage::Stage;
@@ -14,9 +14,9 @@ use smq_stage::Stage;
 #[test]
 fn scan_finds_the_peak() {
     let lab = SimLab::start(11).unwrap();
-    let mut stage = Stage::open_serial(&lab.stage.pty_path()).unwrap();
-    let mut dmm = Dmm::open_serial(&lab.dmm.pty_path(), &SerialConfig::default()).unwrap();
-    let mut scope = Scope::connect_tcp(lab.scope.tcp_addr()).unwrap();
+    let mut stage = Stage::open(&lab.stage.serial_address()).unwrap();
+    let mut dmm = Dmm::open(&lab.dmm.serial_address()).unwrap();
+    let mut scope = Scope::open(&lab.scope.socket_address()).unwrap();
 
     stage.home().unwrap();
     stage.wait_motion_done(Duration::from_secs(10)).unwrap();

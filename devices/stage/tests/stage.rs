@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+use smq_instrument::Instrument as _;
 use std::time::Duration;
 
 use smq_instrument::InstrumentError;
@@ -22,8 +23,8 @@ fn sim() -> SimInstrument<StageModel> {
 
 fn open(sim: &SimInstrument<StageModel>, link: &str) -> Stage {
     match link {
-        "pty" => Stage::open_serial(&sim.pty_path()).expect("open pty"),
-        _ => Stage::connect_tcp(sim.tcp_addr()).expect("connect tcp"),
+        "pty" => Stage::open(&sim.serial_address()).expect("open pty"),
+        _ => Stage::open(&sim.socket_address()).expect("connect tcp"),
     }
 }
 
@@ -212,9 +213,8 @@ fn link_faults_name_the_command_and_recover() {
             err.to_string()
                 .contains("stage: disconnected during \"1TP\"")
         );
-        drop(stage);
-        let mut stage = open(&sim, link);
         assert!(stage.state().unwrap().is_ready());
+        assert_eq!(stage.connection().reconnects(), 1, "{link}");
     }
 }
 

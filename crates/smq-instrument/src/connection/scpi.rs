@@ -25,6 +25,36 @@ impl Connection {
         })
     }
 
+    /// The status byte: by the link's own means where it has one (VXI-11
+    /// `device_readstb`, USB488 `READ_STATUS_BYTE`), else `*STB?`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::DmmModel::standalone(1)).unwrap();
+    /// let mut conn = smq_instrument::Connection::open_str("dmm", &sim.vxi11_address())?;
+    /// assert_eq!(conn.read_status_byte()? & 0x10, 0); // no message waiting
+    /// # Ok::<(), smq_instrument::InstrumentError>(())
+    /// ```
+    pub fn read_status_byte(&mut self) -> Result<u8> {
+        self.recover("*STB?")?;
+        let timeout = self.timeout;
+        match self.transport.read_status_byte(timeout) {
+            Ok(Some(stb)) => Ok(stb),
+            Ok(None) => {
+                let line = self.query("*STB?")?;
+                line.trim_start_matches('+').parse().map_err(|_| {
+                    self.garbage("*STB?", line.as_bytes(), "expected a number from 0 to 255")
+                })
+            }
+            Err(e) => {
+                let e = self.io_error("*STB?", e);
+                self.note_failure(&e);
+                Err(e)
+            }
+        }
+    }
+
     /// Read one entry of the error queue (`SYST:ERR?`).
     ///
     /// # Examples
