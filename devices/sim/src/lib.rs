@@ -141,8 +141,8 @@
 mod dmm;
 mod fault;
 mod lab;
-mod noise;
 mod link;
+mod noise;
 mod physics;
 mod runtime;
 mod scope;
