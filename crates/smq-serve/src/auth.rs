@@ -47,7 +47,8 @@ pub(crate) fn write_token(dir: &Path, token: &str) -> Result<PathBuf, ServeError
     Ok(path)
 }
 
-/// Read a token written by [`write_token`]: the file's first line, trimmed.
+/// Read the token from a token file written by [`serve`](crate::serve): its first line,
+/// trimmed.
 ///
 /// # Errors
 ///
