@@ -71,7 +71,188 @@ pub struct Task {
     /// When it finished, failed or was cancelled.
     pub finished: Option<f64>,
     /// Its error, if it failed or was cancelled.
-    pub error: Option<String>,
+    pub error: Option<TaskError>,
+}
+
+/// A task's error: its text, and its parts, from which [`TaskError::to_scheduler`] rebuilds
+/// the scheduler's [`smqsched::TaskError`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskError {
+    /// The error in words, as the scheduler writes it.
+    pub text: String,
+    /// What kind of error, with its parts.
+    #[serde(flatten)]
+    pub detail: ErrorDetail,
+}
+
+/// A task named in an error: its id and label.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskName {
+    /// The task's id.
+    pub id: u64,
+    /// Its label.
+    pub label: String,
+}
+
+/// The kinds of [`TaskError`], as the scheduler's [`smqsched::TaskError`]; written with a
+/// `kind` field in snake case.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ErrorDetail {
+    /// The task body panicked.
+    Panicked {
+        /// The task.
+        task: TaskName,
+        /// The panic message.
+        message: String,
+    },
+    /// The task body returned an error.
+    Failed {
+        /// The task.
+        task: TaskName,
+        /// The error's message.
+        message: String,
+    },
+    /// An input failed, so the task never ran.
+    DependencyFailed {
+        /// The task.
+        task: TaskName,
+        /// The input that failed.
+        input: TaskName,
+        /// The root cause.
+        reason: String,
+    },
+    /// Cancelled before it started.
+    Cancelled {
+        /// The task.
+        task: TaskName,
+    },
+    /// It asked for an item its producer did not produce.
+    ItemOutOfRange {
+        /// The task.
+        task: TaskName,
+        /// The producer.
+        producer: TaskName,
+        /// The item asked for.
+        item: usize,
+        /// How many items the producer produced.
+        produced: usize,
+    },
+    /// The scheduler shut down before it could run.
+    Shutdown {
+        /// The task.
+        task: TaskName,
+    },
+    /// A kind this version does not describe; see the text.
+    Other,
+}
+
+fn name(t: &smqsched::TaskRef) -> TaskName {
+    TaskName {
+        id: t.id.index(),
+        label: t.label.to_string(),
+    }
+}
+
+fn task_ref(t: &TaskName) -> smqsched::TaskRef {
+    smqsched::TaskRef {
+        id: smqsched::TaskId::from_index(t.id),
+        label: t.label.as_str().into(),
+    }
+}
+
+impl From<&smqsched::TaskError> for TaskError {
+    fn from(e: &smqsched::TaskError) -> Self {
+        use smqsched::TaskError as E;
+        let detail = match e {
+            E::Panicked { task, message } => ErrorDetail::Panicked {
+                task: name(task),
+                message: message.to_string(),
+            },
+            E::Failed { task, message } => ErrorDetail::Failed {
+                task: name(task),
+                message: message.to_string(),
+            },
+            E::DependencyFailed {
+                task,
+                input,
+                reason,
+            } => ErrorDetail::DependencyFailed {
+                task: name(task),
+                input: name(input),
+                reason: reason.to_string(),
+            },
+            E::Cancelled { task } => ErrorDetail::Cancelled { task: name(task) },
+            E::ItemOutOfRange {
+                task,
+                producer,
+                item,
+                produced,
+            } => ErrorDetail::ItemOutOfRange {
+                task: name(task),
+                producer: name(producer),
+                item: *item,
+                produced: *produced,
+            },
+            E::Shutdown { task } => ErrorDetail::Shutdown { task: name(task) },
+            _ => ErrorDetail::Other,
+        };
+        TaskError {
+            text: e.to_string(),
+            detail,
+        }
+    }
+}
+
+impl TaskError {
+    /// The scheduler's error this one was made from; for [`ErrorDetail::Other`], a
+    /// [`Failed`](smqsched::TaskError::Failed) error of task `task` carrying the text.
+    pub fn to_scheduler(&self, task: u64, label: &str) -> smqsched::TaskError {
+        use smqsched::TaskError as E;
+        match &self.detail {
+            ErrorDetail::Panicked { task, message } => E::Panicked {
+                task: task_ref(task),
+                message: message.as_str().into(),
+            },
+            ErrorDetail::Failed { task, message } => E::Failed {
+                task: task_ref(task),
+                message: message.as_str().into(),
+            },
+            ErrorDetail::DependencyFailed {
+                task,
+                input,
+                reason,
+            } => E::DependencyFailed {
+                task: task_ref(task),
+                input: task_ref(input),
+                reason: reason.as_str().into(),
+            },
+            ErrorDetail::Cancelled { task } => E::Cancelled {
+                task: task_ref(task),
+            },
+            ErrorDetail::ItemOutOfRange {
+                task,
+                producer,
+                item,
+                produced,
+            } => E::ItemOutOfRange {
+                task: task_ref(task),
+                producer: task_ref(producer),
+                item: *item,
+                produced: *produced,
+            },
+            ErrorDetail::Shutdown { task } => E::Shutdown {
+                task: task_ref(task),
+            },
+            ErrorDetail::Other => E::Failed {
+                task: task_ref(&TaskName {
+                    id: task,
+                    label: label.to_owned(),
+                }),
+                message: self.text.as_str().into(),
+            },
+        }
+    }
 }
 
 /// One queue of a [`Snapshot`], as [`smqsched::QueueSnapshot`].
@@ -168,7 +349,7 @@ pub enum EventKind {
     /// A task failed, or did not run because an input failed.
     Failed {
         /// Why.
-        error: String,
+        error: TaskError,
     },
     /// A task was cancelled, or will not run because the scheduler shut down.
     Cancelled,
@@ -208,7 +389,7 @@ impl Event {
             K::ItemProduced { index } => EventKind::ItemProduced { index: *index },
             K::Finished => EventKind::Finished,
             K::Failed { error } => EventKind::Failed {
-                error: error.to_string(),
+                error: error.into(),
             },
             K::Cancelled => EventKind::Cancelled,
             K::Stopped => EventKind::Stopped,
@@ -223,6 +404,111 @@ impl Event {
             queue: e.queue.as_deref().map(str::to_owned),
             kind,
         }
+    }
+}
+
+impl Event {
+    /// The scheduler's event this one was made from (task ids and errors refer to the served
+    /// scheduler).
+    pub fn to_scheduler(&self) -> smqsched::Event {
+        use smqsched::EventKind as K;
+        let kind = match &self.kind {
+            EventKind::Submitted => K::Submitted,
+            EventKind::Started { slot } => K::Started { slot: *slot },
+            EventKind::ItemProduced { index } => K::ItemProduced { index: *index },
+            EventKind::Finished => K::Finished,
+            EventKind::Failed { error } => K::Failed {
+                error: error
+                    .to_scheduler(self.task.unwrap_or(0), self.label.as_deref().unwrap_or("")),
+            },
+            EventKind::Cancelled | EventKind::Other => K::Cancelled,
+            EventKind::Stopped => K::Stopped,
+            EventKind::Resumed => K::Resumed,
+        };
+        smqsched::Event {
+            at: secs(self.at),
+            task: self.task.map(smqsched::TaskId::from_index),
+            label: self.label.as_deref().map(Into::into),
+            queue: self.queue.as_deref().map(Into::into),
+            kind,
+        }
+    }
+}
+
+/// `s` seconds as a duration; negative or not finite gives zero.
+fn secs(s: f64) -> std::time::Duration {
+    std::time::Duration::try_from_secs_f64(s).unwrap_or_default()
+}
+
+impl Snapshot {
+    /// Merge this reply into `tasks`, the tasks known so far (by id): a full reply
+    /// (`since` 0) replaces them, an incremental one updates and extends them.
+    pub fn merge_into(self, tasks: &mut Vec<Task>) {
+        if self.since == 0 {
+            tasks.clear();
+        }
+        for t in self.tasks {
+            let i = t.id as usize;
+            if i < tasks.len() {
+                tasks[i] = t;
+            } else if i == tasks.len() {
+                tasks.push(t);
+            }
+        }
+    }
+
+    /// The scheduler's snapshot of `tasks` (every task, by id) and this reply's queues.
+    pub fn to_scheduler(&self, tasks: &[Task]) -> smqsched::Snapshot {
+        let mut snap = smqsched::Snapshot::new();
+        snap.at = secs(self.at);
+        snap.running = self.running;
+        snap.queues = self
+            .queues
+            .iter()
+            .map(|q| smqsched::QueueSnapshot {
+                name: q.name.as_str().into(),
+                slots: q.slots,
+                in_use: q.in_use,
+                held: q.held,
+                ready: q.ready,
+                waiting: q.waiting,
+                running: q.running,
+                done: q.done,
+                failed: q.failed,
+            })
+            .collect();
+        for t in tasks {
+            let from = snap.edges.len();
+            snap.edges.extend(t.inputs.iter().map(|d| smqsched::Dep {
+                task: smqsched::TaskId::from_index(d.task),
+                item: d.item,
+            }));
+            let state = match t.state {
+                State::Waiting => smqsched::TaskState::Waiting,
+                State::Ready => smqsched::TaskState::Ready,
+                State::Running => smqsched::TaskState::Running,
+                State::Done => smqsched::TaskState::Done,
+                State::Failed => smqsched::TaskState::Failed,
+                State::Cancelled => smqsched::TaskState::Cancelled,
+            };
+            snap.tasks.push(smqsched::TaskSnapshot {
+                id: smqsched::TaskId::from_index(t.id),
+                label: t.label.as_str().into(),
+                queue: t.queue,
+                state,
+                inputs: from..snap.edges.len(),
+                items: t.items,
+                slot: t.slot,
+                submitted: secs(t.submitted),
+                started: t.started.map(secs),
+                finished: t.finished.map(secs),
+                error: t
+                    .error
+                    .as_ref()
+                    .map(|e| std::sync::Arc::new(e.to_scheduler(t.id, &t.label))),
+            });
+        }
+        snap
     }
 }
 

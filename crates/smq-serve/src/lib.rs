@@ -55,6 +55,12 @@
 //! (nothing is cancelled then), 409 to pause or resume a run that has finished, 503 when
 //! too many viewers follow the events.
 //!
+//! ## Following a run from another process
+//!
+//! With the `client` feature, [`Remote`] follows a served run as the scheduler's own
+//! snapshots and events, and pauses, resumes and cancels it: the dashboard attached to a
+//! run reads the same types as the dashboard in the run's process.
+//!
 //! ## Why these dependencies
 //!
 //! * `axum` on `tokio`: a maintained HTTP server with server-sent events, confined to the
@@ -62,14 +68,19 @@
 //! * `serde`/`serde_json`: the wire types in [`api`], shared with clients.
 //! * `getrandom`: the token, from the operating system's generator.
 //! * `subtle`: constant-time comparison of the token.
+//! * `ureq` (feature `client`): a small blocking HTTP client, for the client's two threads.
 
 mod auth;
+#[cfg(feature = "client")]
+mod client;
 mod routes;
 mod server;
 
 pub mod api;
 
 pub use auth::{TOKEN_FILE, read_token_file};
+#[cfg(feature = "client")]
+pub use client::{ClientError, Link, POLL, RETRY, Remote};
 pub use server::{Options, Server, serve};
 
 use std::net::SocketAddr;

@@ -113,7 +113,7 @@ impl Cache {
                 submitted: secs(t.submitted),
                 started: t.started.map(secs),
                 finished: t.finished.map(secs),
-                error: t.error.as_ref().map(|e| e.to_string()),
+                error: t.error.as_deref().map(api::TaskError::from),
             })
             .collect();
         api::Snapshot {

@@ -545,3 +545,49 @@ fn serving_beyond_loopback_needs_an_explicit_choice() {
     assert!(!public.local_addr().ip().is_loopback());
     public.shutdown().unwrap();
 }
+
+#[test]
+fn a_remote_rebuilds_the_scheduler_snapshot_errors_included() {
+    let sch = Scheduler::new();
+    let q = sch.queue("q", 1).unwrap();
+    let bad = q
+        .task()
+        .label("probe")
+        .submit_result((), |()| Err::<u32, _>("no signal"))
+        .unwrap();
+    let after = q.submit(&bad, |x: &u32| x + 1);
+    let s = q.submit_iter((), |()| 0..2u32);
+    let _past = q.submit(s.item(5), |x: &u32| *x);
+    sch.start();
+    sch.wait_timeout(LONG).unwrap();
+    let server = local(&sch);
+    let remote = smq_serve::Remote::connect(&server.url(), server.token());
+    assert!(remote.wait_update(1, LONG));
+    let (theirs, ours) = (remote.snapshot(), sch.snapshot());
+    assert_eq!(theirs.tasks.len(), ours.tasks.len());
+    for (a, b) in theirs.tasks.iter().zip(&ours.tasks) {
+        assert_eq!(
+            (a.id, &a.label, a.state, a.queue, a.slot),
+            (b.id, &b.label, b.state, b.queue, b.slot)
+        );
+        assert_eq!(a.error, b.error, "{}", b.label);
+        assert_eq!(theirs.inputs(a), ours.inputs(b));
+    }
+    assert_eq!(theirs.queues, ours.queues);
+    assert!(matches!(
+        after.result(),
+        Err(TaskError::DependencyFailed { .. })
+    ));
+    // Control through the client: the run has finished, so pausing is refused, clearly.
+    match remote.pause() {
+        Err(smq_serve::ClientError::Refused {
+            status: 409,
+            message,
+        }) => {
+            assert!(message.contains("finished"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let reply = remote.cancel(&[bad.id()]).unwrap();
+    assert_eq!(reply.tasks[0].outcome, api::CancelOutcome::Finished);
+}
