@@ -154,6 +154,13 @@ pub(crate) fn router(state: Shared) -> Router {
                  POST /api/pause, POST /api/resume, POST /api/cancel",
             )
         })
+        .method_not_allowed_fallback(|| async {
+            error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "wrong method: GET /api/snapshot and /api/events; POST /api/pause, \
+                 /api/resume and /api/cancel",
+            )
+        })
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
             require_token,

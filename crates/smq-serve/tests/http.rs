@@ -307,7 +307,9 @@ fn bad_requests_get_clear_errors_and_change_nothing() {
     let r = c.get("/api/elsewhere");
     assert_eq!(r.status, 404);
     assert!(r.error().contains("/api/snapshot"));
-    assert_eq!(c.get("/api/pause").status, 405);
+    let r = c.get("/api/pause");
+    assert_eq!(r.status, 405);
+    assert!(r.error().contains("wrong method"), "{}", r.body);
     sch.start();
     assert_eq!(*a.result().unwrap(), 1);
 }
@@ -351,6 +353,8 @@ fn the_snapshot_shows_the_graph_and_since_gives_only_what_changed() {
     assert!(c.snapshot(v).tasks.is_empty());
     sch.start();
     b.result().unwrap();
+    // The value is stored before the task is marked done: wait for the latter.
+    sch.wait_timeout(LONG).unwrap();
     let later = c.snapshot(v);
     assert!(later.version > v);
     assert_eq!(later.tasks.len(), 2);
@@ -498,6 +502,7 @@ fn a_burst_of_requests_leaves_the_run_unaffected_and_the_server_answering() {
     for (i, s) in sums.iter().enumerate() {
         assert_eq!(*s.result().unwrap(), 2 * i as u64);
     }
+    sch.wait_timeout(LONG).unwrap();
     let snap = c.snapshot(0);
     assert!(snap.is_finished());
     assert!(snap.tasks.iter().all(|t| t.state == State::Done));
