@@ -9,6 +9,9 @@
 use std::sync::mpsc;
 use std::time::Duration;
 
+mod common;
+
+use common::{click_at, harness};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use smqsched::{Scheduler, TaskError, TaskState};
@@ -17,12 +20,6 @@ use smqsched_dashboard::Dashboard;
 /// Failure guard: snapshots to wait for before giving up.
 const GUARD: usize = 300;
 const LONG: Duration = Duration::from_secs(30);
-
-fn harness(dash: Dashboard) -> Harness<'static, Dashboard> {
-    Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
-        .build_ui_state(|ui, d: &mut Dashboard| d.ui(ui), dash)
-}
 
 /// Run frames, each after a new snapshot of the served run, until `done`.
 fn until(
@@ -93,16 +90,7 @@ fn an_attached_dashboard_shows_and_steers_a_served_run() {
     });
     let r = h.state().node_rect(target).unwrap();
     h.get_by_label("Resume"); // still paused
-    let pos = r.center();
-    h.event(egui::Event::PointerMoved(pos));
-    for pressed in [true, false] {
-        h.event(egui::Event::PointerButton {
-            pos,
-            button: egui::PointerButton::Primary,
-            pressed,
-            modifiers: egui::Modifiers::NONE,
-        });
-    }
+    click_at(&h, r);
     h.run();
     assert_eq!(h.state().selection(), [target]);
     h.key_press(egui::Key::Delete);
