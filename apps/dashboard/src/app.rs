@@ -34,14 +34,14 @@ use std::time::Duration;
 
 use egui::{Color32, Key, RichText, Ui};
 use smq_cli::RunStatus;
-use smqsched::crossbeam_channel::Receiver;
-use smqsched::{Event, EventKind, Scheduler, Snapshot, TaskState};
+use smqsched::{EventKind, Scheduler, Snapshot, TaskId, TaskState};
 
 use crate::dag::{Camera, ViewMode};
 use crate::groups::{Counts, Groups};
 use crate::layout::Layout;
 use crate::plots::Plots;
 use crate::progress::{Progress, human};
+use crate::source::Source;
 use crate::timeline::Timeline;
 
 /// Events taken per frame at most, so that a burst cannot stall a frame.
@@ -85,8 +85,7 @@ pub(crate) struct ScreenshotPlan {
 /// assert!(!dash.is_grouped());
 /// ```
 pub struct Dashboard {
-    pub(crate) sch: Scheduler,
-    events: Receiver<Event>,
+    pub(crate) source: Source,
     pub(crate) snap: Snapshot,
     pub(crate) layout: Layout,
     pub(crate) groups: Groups,
@@ -128,9 +127,34 @@ impl std::fmt::Debug for Dashboard {
 impl Dashboard {
     /// A dashboard of `sch`, subscribed to its events from now on.
     pub fn new(sch: &Scheduler) -> Self {
-        Dashboard {
+        Self::with_source(Source::Local {
             sch: sch.clone(),
             events: sch.subscribe(),
+        })
+    }
+
+    /// A dashboard of the run served at `url` by another process (`smq demo --serve`),
+    /// with its `token`: it shows the run as [`new`](Self::new) shows a local one, and
+    /// pause, resume and cancel act on the served run. A lost connection is shown on screen
+    /// and retried; the view catches up on reconnect.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smqsched_dashboard::Dashboard;
+    ///
+    /// let sch = smqsched::Scheduler::new();
+    /// let server = smq_serve::serve(&sch, "127.0.0.1:0", Default::default()).unwrap();
+    /// let dash = Dashboard::attach(&server.url(), server.token());
+    /// assert!(dash.scheduler().is_none());
+    /// ```
+    pub fn attach(url: &str, token: &str) -> Self {
+        Self::with_source(Source::Remote(smq_serve::Remote::connect(url, token)))
+    }
+
+    fn with_source(source: Source) -> Self {
+        Dashboard {
+            source,
             snap: Snapshot::new(),
             layout: Layout::default(),
             groups: Groups::default(),
@@ -165,9 +189,28 @@ impl Dashboard {
         self
     }
 
-    /// The scheduler shown.
-    pub fn scheduler(&self) -> &Scheduler {
-        &self.sch
+    /// The scheduler shown, if it is in this process (not for [`attach`](Self::attach)).
+    pub fn scheduler(&self) -> Option<&Scheduler> {
+        match &self.source {
+            Source::Local { sch, .. } => Some(sch),
+            Source::Remote(_) => None,
+        }
+    }
+
+    /// For a dashboard [attached](Self::attach) to a served run: block until the next
+    /// snapshot arrives from it, or `timeout`; whether one did. `false` at once for a
+    /// scheduler in this process. Lets a test or a tool step in time with the served run.
+    pub fn wait_remote_update(&self, timeout: Duration) -> bool {
+        match &self.source {
+            Source::Local { .. } => false,
+            Source::Remote(r) => r.wait_update(r.updates() + 1, timeout),
+        }
+    }
+
+    /// What is wrong with the connection to a served run, as shown on screen; `None` while
+    /// it answers, and always for a scheduler in this process.
+    pub fn link_problem(&self) -> Option<String> {
+        self.source.link_problem()
     }
 
     /// Tasks in the graph, as of the last frame.
@@ -211,37 +254,44 @@ impl Dashboard {
 
     /// Pause: the scheduler starts no new task; running ones finish.
     pub fn pause(&mut self) {
-        self.sch.stop();
-        self.message = Some("paused: running tasks finish, no new task starts".into());
+        self.message = Some(match self.source.pause() {
+            Ok(()) => "paused: running tasks finish, no new task starts".into(),
+            Err(e) => format!("could not pause: {e}"),
+        });
     }
 
     /// Resume after [`pause`](Self::pause).
     pub fn resume(&mut self) {
-        self.sch.start();
-        self.message = Some("resumed".into());
+        self.message = Some(match self.source.resume() {
+            Ok(()) => "resumed".into(),
+            Err(e) => format!("could not resume: {e}"),
+        });
     }
 
     /// Cancel every selected task that has not started (and what depends on it); returns how
     /// many tasks were cancelled.
     pub fn cancel_selected(&mut self) -> usize {
-        let mut cancelled = 0;
-        let mut refused = 0;
-        for &i in &self.selected {
-            let Some(t) = self.snap.tasks.get(i as usize) else {
-                continue;
-            };
-            if matches!(t.state, TaskState::Waiting | TaskState::Ready) {
-                match self.sch.cancel(t.id) {
-                    Ok(n) => cancelled += n,
-                    // It started or was cancelled since the last snapshot.
-                    Err(_) => refused += 1,
-                }
-            }
+        let tasks: Vec<TaskId> = self
+            .selected
+            .iter()
+            .filter_map(|&i| self.snap.tasks.get(i as usize))
+            .filter(|t| matches!(t.state, TaskState::Waiting | TaskState::Ready))
+            .map(|t| t.id)
+            .collect();
+        if tasks.is_empty() {
+            self.message = Some("cancelled 0 task(s)".into());
+            return 0;
         }
-        self.message = Some(match refused {
-            0 => format!("cancelled {cancelled} task(s)"),
-            r => format!("cancelled {cancelled} task(s); {r} had started meanwhile"),
-        });
+        let (cancelled, message) = match self.source.cancel(&tasks) {
+            // It started or was cancelled since the last snapshot.
+            Ok((n, 0)) => (n, format!("cancelled {n} task(s)")),
+            Ok((n, r)) => (
+                n,
+                format!("cancelled {n} task(s); {r} had started meanwhile"),
+            ),
+            Err(e) => (0, format!("could not cancel: {e}")),
+        };
+        self.message = Some(message);
         cancelled
     }
 
@@ -251,7 +301,9 @@ impl Dashboard {
         let mut taken = 0;
         self.backlog = false;
         while taken < MAX_EVENTS_PER_FRAME {
-            let Ok(e) = self.events.try_recv() else { break };
+            let Some(e) = self.source.next_event() else {
+                break;
+            };
             taken += 1;
             self.timeline.push(&e);
             if let Some(id) = e.task
@@ -268,7 +320,7 @@ impl Dashboard {
         if taken == MAX_EVENTS_PER_FRAME {
             self.backlog = true;
         }
-        self.sch.snapshot_into(&mut self.snap);
+        self.source.snapshot_into(&mut self.snap);
         if self.snap.tasks.len() < self.layout.len() {
             // Another scheduler's snapshot: nothing placed is valid.
             self.failures.clear();
@@ -326,7 +378,7 @@ impl Dashboard {
     }
 
     fn toggle_pause(&mut self) {
-        if self.sch.is_running() {
+        if self.source.is_running(&self.snap) {
             self.pause();
         } else {
             self.resume();
@@ -337,7 +389,7 @@ impl Dashboard {
     /// the control bar, the queues and inspector, the task stream, the plots and the DAG.
     pub fn ui(&mut self, ui: &mut Ui) {
         if std::mem::take(&mut self.start_on_show) {
-            self.sch.start();
+            let _ = self.source.resume();
         }
         self.refresh();
         self.shortcuts(ui);
@@ -384,7 +436,10 @@ impl Dashboard {
     fn controls(&mut self, ui: &mut Ui) {
         ui.horizontal_wrapped(|ui| {
             ui.heading("smqsched");
-            let running = self.sch.is_running();
+            if let Some(problem) = self.source.link_problem() {
+                ui.label(RichText::new(problem).strong().color(crate::dag::FAILED));
+            }
+            let running = self.source.is_running(&self.snap);
             let in_flight: usize = self.snap.queues.iter().map(|q| q.running).sum();
             let all_done = self.progress.finished() == self.progress.total();
             // The run's state in the words of `RunStatus`, the pause as a detail of it.

@@ -96,6 +96,7 @@ mod panels;
 mod plots;
 mod progress;
 mod screenshot;
+mod source;
 mod timeline;
 
 use std::path::PathBuf;

@@ -1,4 +1,5 @@
-//! `smq-dashboard`: the demo scan on the simulated instruments, in the dashboard.
+//! `smq-dashboard`: the demo scan on the simulated instruments, in the dashboard; or a run
+//! served by another process (`--attach`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,6 +32,28 @@ struct Cli {
     #[arg(long, value_name = "FRACTION", default_value_t = 0.5, allow_negative_numbers = true,
           value_parser = fraction)]
     screenshot_at: f64,
+    /// Show the run served at this URL by another process (`smq demo --serve ADDR`), such
+    /// as http://127.0.0.1:40125, instead of running the demo; pause, resume and cancel act
+    /// on that run.
+    #[arg(long, value_name = "URL", requires = "token_file", value_parser = attach_url)]
+    attach: Option<String>,
+    /// The token file of the served run (serve.token in the run's folder).
+    #[arg(long, value_name = "PATH", requires = "attach", value_parser = token_file)]
+    token_file: Option<String>,
+}
+
+/// An http:// URL.
+fn attach_url(text: &str) -> Result<String, String> {
+    let url = text.trim();
+    match url.strip_prefix("http://") {
+        Some(rest) if !rest.is_empty() => Ok(url.trim_end_matches('/').to_owned()),
+        _ => Err("must be the URL the run is served at, such as http://127.0.0.1:40125".into()),
+    }
+}
+
+/// The token in a token file, read when the command line is parsed.
+fn token_file(text: &str) -> Result<String, String> {
+    smq_serve::read_token_file(std::path::Path::new(text)).map_err(|e| e.to_string())
 }
 
 /// A number from 0 to 1.
@@ -43,13 +66,26 @@ fn fraction(text: &str) -> Result<f64, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match demo(&cli) {
+    let shown = match (&cli.attach, &cli.token_file) {
+        (Some(url), Some(token)) => attach(url, token),
+        _ => demo(&cli),
+    };
+    match shown {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("smq-dashboard: error: {e}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Show the run served at `url` until the window is closed; the run goes on.
+fn attach(url: &str, token: &str) -> Result<(), Error> {
+    let options = Options {
+        title: format!("smqsched dashboard: {url}"),
+        ..Options::default()
+    };
+    smqsched_dashboard::Dashboard::attach(url, token).open(&options)
 }
 
 fn demo(cli: &Cli) -> Result<(), Error> {

@@ -66,3 +66,37 @@ fn bad_options_are_refused_before_anything_starts() {
         assert_eq!(std::fs::read_to_string(file).unwrap(), "kept");
     }
 }
+
+#[test]
+fn bad_attach_options_are_refused_before_any_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("serve.token");
+    std::fs::write(&token, "").unwrap();
+    let token = token.to_str().unwrap();
+    let missing = dir.path().join("missing.token");
+    let missing = missing.to_str().unwrap();
+    let cases: [(&[&str], &str); 4] = [
+        (&["--attach", "http://127.0.0.1:1"], "--token-file"),
+        (
+            &["--attach", "ftp://host", "--token-file", token],
+            "such as http://",
+        ),
+        (
+            &["--attach", "http://127.0.0.1:1", "--token-file", missing],
+            "No such file",
+        ),
+        (
+            &["--attach", "http://127.0.0.1:1", "--token-file", token],
+            "holds no token",
+        ),
+    ];
+    for (args, says) in cases {
+        let o = Command::new(env!("CARGO_BIN_EXE_smq-dashboard"))
+            .args(args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}

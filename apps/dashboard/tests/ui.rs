@@ -7,30 +7,12 @@
 
 use std::sync::mpsc;
 
-use egui_kittest::Harness;
+mod common;
+
+use common::{click_at, harness};
 use egui_kittest::kittest::{NodeT, Queryable};
 use smqsched::{Scheduler, TaskState};
 use smqsched_dashboard::{Dashboard, Plots};
-
-fn harness(dash: Dashboard) -> Harness<'static, Dashboard> {
-    Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
-        .build_ui_state(|ui, d: &mut Dashboard| d.ui(ui), dash)
-}
-
-/// Click at the centre of `r` with the primary button.
-fn click_at(h: &Harness<'_, Dashboard>, r: egui::Rect) {
-    let pos = r.center();
-    h.event(egui::Event::PointerMoved(pos));
-    for pressed in [true, false] {
-        h.event(egui::Event::PointerButton {
-            pos,
-            button: egui::PointerButton::Primary,
-            pressed,
-            modifiers: egui::Modifiers::NONE,
-        });
-    }
-}
 
 #[test]
 fn pause_lets_the_running_task_finish_and_starts_nothing_new_until_resume() {

@@ -87,6 +87,34 @@ pub fn store_folder(text: &str) -> Result<PathBuf, String> {
     }
 }
 
+/// The address to serve a run on (`--serve`): `HOST:PORT`, such as `127.0.0.1:0` (port 0
+/// picks a free one) or `localhost:8080`.
+///
+/// # Errors
+///
+/// A message saying what is expected, for an address without a port or a host that does
+/// not resolve.
+///
+/// # Examples
+///
+/// ```
+/// use smq_cli::serve_address;
+///
+/// assert!(serve_address("127.0.0.1:0").unwrap().ip().is_loopback());
+/// assert!(serve_address("127.0.0.1").unwrap_err().contains("HOST:PORT"));
+/// ```
+pub fn serve_address(text: &str) -> Result<std::net::SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    let bad = |why: String| {
+        format!("{text:?} is not an address to serve on, HOST:PORT such as 127.0.0.1:0 ({why})")
+    };
+    text.trim()
+        .to_socket_addrs()
+        .map_err(|e| bad(e.to_string()))?
+        .next()
+        .ok_or_else(|| bad("it resolves to nothing".into()))
+}
+
 /// A file to write at the end of a command (a trace, a screenshot): its folder must exist
 /// and be writable, and the file, if it exists already, must be a file this process can
 /// write. Nothing is created or changed.

@@ -140,6 +140,17 @@ pub(crate) fn run(args: DemoArgs) -> Result<Outcome, Error> {
     for (instrument, idn) in &lab.identified {
         run.set_instrument(instrument, idn)?;
     }
+    let server = match args.serve {
+        None => None,
+        Some(addr) => match serve_run(&lab.sch, addr, args.serve_public, run.path()) {
+            Ok(server) => Some(server),
+            Err(e) => {
+                RunStatus::Failed.close(&run, dag_summary(&lab.sch))?;
+                lab.sch.shutdown();
+                return Err(e);
+            }
+        },
+    };
 
     let first_task = lab.sch.task_count() as u64;
     let scan = demo_scan(&lab, &run, &positions)?;
@@ -203,6 +214,12 @@ pub(crate) fn run(args: DemoArgs) -> Result<Outcome, Error> {
         }
     };
     status.close(&run, summary.clone())?;
+    if let Some(server) = server {
+        // Also removes the token file: the run is over.
+        server
+            .shutdown()
+            .map_err(|e| format!("serving the run: {e}"))?;
+    }
     lab.sch.shutdown();
     if let Some(path) = &args.trace {
         let text = serde_json::to_string(&smq_cli::chrome_trace(&log.events))?;
@@ -229,6 +246,29 @@ pub(crate) fn run(args: DemoArgs) -> Result<Outcome, Error> {
         return Err(format!("{failed} tasks failed; see `smq show {name}`").into());
     }
     Ok(outcome)
+}
+
+/// Serve the run at `addr` (`--serve`), the token written to the run's folder `dir`, and say
+/// where.
+fn serve_run(
+    sch: &smqsched::Scheduler,
+    addr: std::net::SocketAddr,
+    public: bool,
+    dir: &std::path::Path,
+) -> Result<smq_serve::Server, Error> {
+    let options = smq_serve::Options {
+        token_dir: Some(dir.to_owned()),
+        public,
+        ..smq_serve::Options::default()
+    };
+    let server =
+        smq_serve::serve(sch, addr, options).map_err(|e| format!("cannot serve the run: {e}"))?;
+    println!("serving the run at {}", server.url());
+    println!("token {}", server.token());
+    if let Some(file) = server.token_file() {
+        println!("token file {}", file.display());
+    }
+    Ok(server)
 }
 
 /// Run the scan to its end, pausing on Ctrl-C; returns how it ended. On

@@ -111,7 +111,7 @@ mod report;
 mod scan;
 mod status;
 
-pub use crate::args::{MAX_POINTS, output_file, parse_points, store_folder};
+pub use crate::args::{MAX_POINTS, output_file, parse_points, serve_address, store_folder};
 pub use crate::control::AbortReport;
 pub use crate::lab::{
     Addresses, CHANNEL, COMPUTE_SLOTS, ConnectError, IDENTIFY_TIMEOUT, Lab, MOTION_TIMEOUT,

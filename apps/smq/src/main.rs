@@ -99,10 +99,37 @@ struct DemoArgs {
     /// `failed LABEL: ERROR`), for logs and scripts.
     #[arg(long)]
     plain: bool,
+    /// Serve the live run over HTTP at this address, such as 127.0.0.1:0 (port 0 picks a
+    /// free one): its graph, its events, pause, resume and cancel, for a dashboard attached
+    /// from another window. Every request needs the token printed at start and written to
+    /// serve.token in the run's folder (readable by you only).
+    #[arg(long, value_name = "ADDR", value_parser = smq_cli::serve_address)]
+    serve: Option<std::net::SocketAddr>,
+    /// Allow --serve on an address other than loopback, reachable from other machines.
+    #[arg(long, requires = "serve")]
+    serve_public: bool,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Demo(DemoArgs {
+        serve: Some(addr),
+        serve_public: false,
+        ..
+    }) = &cli.command
+        && !addr.ip().is_loopback()
+    {
+        use clap::CommandFactory;
+        Cli::command()
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!(
+                    "--serve {addr} is reachable from other machines: add --serve-public to \
+                     allow it, or serve on 127.0.0.1"
+                ),
+            )
+            .exit();
+    }
     let result = match cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Sim { seed } => sim(seed).map(|()| Outcome::Complete),

@@ -7,9 +7,12 @@
 //! park on its address (the protocol is in the `once` module). So the writer of a task nobody
 //! waits for pays one atomic swap, and a cell costs no mutex or condition variable.
 //!
-//! A stream cell keeps the plain form: every push takes the mutex and notifies.
+//! A stream cell keeps the plain form: every push takes the mutex and notifies; async readers
+//! keep their wakers in the cell's state, under the same mutex, and every push or the end
+//! takes and wakes them after unlocking (each reader registers again if it still waits).
 
 use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
@@ -68,6 +71,16 @@ impl<T> ValueCell<T> {
             None => Some(self.wait()),
         }
     }
+
+    /// The outcome, or pending with the task's waker registered under `id`.
+    pub(crate) fn poll(&self, cx: &mut Context<'_>, id: u64) -> Poll<&Outcome<T>> {
+        self.value.poll(cx, id)
+    }
+
+    /// Forget registration `id` of an async reader that gave up.
+    pub(crate) fn forget(&self, id: u64) {
+        self.value.forget(id);
+    }
 }
 
 impl<T: Send + Sync> Settle for ValueCell<T> {
@@ -87,6 +100,15 @@ pub(crate) enum StreamEnd {
 struct StreamState<T> {
     items: Vec<Arc<T>>,
     end: Option<StreamEnd>,
+    /// Async readers waiting for the next item or the end, by registration id.
+    wakers: Vec<(u64, Waker)>,
+}
+
+/// Wake `wakers`, taken from the state under the lock, after unlocking.
+fn wake_all(wakers: Vec<(u64, Waker)>) {
+    for (_, w) in wakers {
+        w.wake();
+    }
 }
 
 /// The items of a progressive producer.
@@ -112,6 +134,7 @@ impl<T> StreamCell<T> {
             state: Mutex::new(StreamState {
                 items: Vec::new(),
                 end: None,
+                wakers: Vec::new(),
             }),
             cv: Condvar::new(),
             all: OnceLock::new(),
@@ -123,7 +146,13 @@ impl<T> StreamCell<T> {
         let mut st = self.state.lock();
         st.items.push(Arc::new(item));
         self.cv.notify_all();
-        st.items.len() - 1
+        let index = st.items.len() - 1;
+        if !st.wakers.is_empty() {
+            let wakers = std::mem::take(&mut st.wakers);
+            drop(st);
+            wake_all(wakers);
+        }
+        index
     }
 
     pub(crate) fn finish(&self, end: StreamEnd) {
@@ -132,6 +161,50 @@ impl<T> StreamCell<T> {
             st.end = Some(end);
         }
         self.cv.notify_all();
+        let wakers = std::mem::take(&mut st.wakers);
+        drop(st);
+        wake_all(wakers);
+    }
+
+    /// Register (or refresh) async reader `id`'s waker, under the lock held as `st`.
+    fn register(st: &mut StreamState<T>, cx: &Context<'_>, id: u64) {
+        match st.wakers.iter_mut().find(|(i, _)| *i == id) {
+            Some((_, w)) => {
+                if !w.will_wake(cx.waker()) {
+                    w.clone_from(cx.waker());
+                }
+            }
+            None => st.wakers.push((id, cx.waker().clone())),
+        }
+    }
+
+    /// Item `index`, its absence, or pending with the task's waker registered under `id`.
+    pub(crate) fn poll_item(&self, index: usize, cx: &Context<'_>, id: u64) -> ItemState<T> {
+        let mut st = self.state.lock();
+        let state = Self::item_state(&st, index);
+        if let ItemState::NotYet = state {
+            Self::register(&mut st, cx, id);
+        }
+        state
+    }
+
+    /// The end (`Ok(count)` or the failure), or pending with the task's waker registered.
+    pub(crate) fn poll_end(&self, cx: &Context<'_>, id: u64) -> Poll<Result<usize, TaskError>> {
+        let mut st = self.state.lock();
+        match &st.end {
+            Some(StreamEnd::Complete) => Poll::Ready(Ok(st.items.len())),
+            Some(StreamEnd::Failed(e)) => Poll::Ready(Err(e.clone())),
+            None => {
+                Self::register(&mut st, cx, id);
+                Poll::Pending
+            }
+        }
+    }
+
+    /// Forget async reader `id`, which gave up.
+    pub(crate) fn forget(&self, id: u64) {
+        let mut st = self.state.lock();
+        st.wakers.retain(|(i, _)| *i != id);
     }
 
     pub(crate) fn len(&self) -> usize {

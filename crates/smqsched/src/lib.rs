@@ -39,6 +39,10 @@
 //! * Inputs: a promise, an item, a stream, a `Vec` or slice of them (fan-in), or a tuple of
 //!   up to eight; the body gets `&T` (or `Vec<&T>`), never a copy. Plain values are captured
 //!   by the closure. See [`IntoInputs`].
+//! * Async code: `promise.await` (a copy of the value) or `(&promise).await` (a
+//!   reference), `item.await`, `stream.await` (every item), and [`Stream::items`] (a
+//!   [`futures_core::Stream`] of the items as they come), on any runtime, without blocking a
+//!   runtime thread; see [`ResultFuture`].
 //!
 //! ## The order rule
 //!
@@ -68,6 +72,8 @@
 //! * `parking_lot_core`: the parking lot under `parking_lot`, used directly so that a blocked
 //!   `Promise::result` parks on the result cell's address: a cell is one byte of state
 //!   beside the value, with no mutex or condition variable of its own.
+//! * `futures-core`: the `Stream` trait every async runtime and combinator library uses, and
+//!   nothing else (no dependencies of its own), for [`Stream::items`].
 //! * `smallvec`: most tasks have at most four inputs; collecting their edges inline saves an
 //!   allocation per submission.
 //! * `quanta`: every task is stamped when submitted and when it finishes (for events,
@@ -82,17 +88,20 @@ mod cell;
 mod core;
 mod error;
 mod event;
+mod future;
 mod input;
 mod once;
 mod promise;
 mod scheduler;
 mod task;
+mod wakers;
 
 pub use crate::builder::{Dependency, Emitter, TaskBuilder};
 pub use crate::error::{
     BodyError, CancelError, QueueError, SubmitError, TaskError, TaskRef, Timeout,
 };
 pub use crate::event::{Event, EventKind, QueueSnapshot, Snapshot, TaskSnapshot, TaskState};
+pub use crate::future::{ItemFuture, Items, ResultFuture, StreamFuture, ValueFuture};
 pub use crate::input::{Input, IntoInputs};
 pub use crate::promise::{Item, Promise, Stream};
 pub use crate::scheduler::{MAX_SLOTS, Queue, Scheduler};

@@ -14,28 +14,43 @@
 //! Invariant: the value is read at most once, by the thread that won step 1, so it is never
 //! shared between threads: `F: Send` suffices for `Sync`.
 //!
-//! `SetOnce<T>`: built empty. `state` holds the bits `WRITING`, `READY` and `PARKED`;
-//! `WRITING` and `READY`, once set, are never cleared.
+//! `SetOnce<T>`: built empty. `state` holds the bits `WRITING`, `READY`, `PARKED` and
+//! `WAKERS`; `WRITING` and `READY`, once set, are never cleared.
 //! 1. `set` sets `WRITING` with `fetch_or`. Only the caller that found it clear writes the
 //!    value; it then swaps `state` to `READY` with `Release` ordering, and if the old state had
-//!    `PARKED`, unparks every thread parked on the slot's address. A loser gets its value back.
+//!    `PARKED`, unparks every thread parked on the slot's address; if it had `WAKERS`, it locks
+//!    the slot's shard of the waker table (module `wakers`), takes the wakers registered under
+//!    the slot's address, unlocks, and wakes them. A loser gets its value back.
 //! 2. `get` loads `state` with `Acquire`; only on `READY` does it hand out `&T`, and the
 //!    `Acquire` load pairs with the `Release` swap of step 1, so the write is visible.
 //! 3. `wait` loops: `get`; if empty, set `PARKED` (compare-exchange), then park on the address
 //!    with a validation, run under the parking table's bucket lock, that `READY` is still clear
 //!    and `PARKED` still set.
-//! 4. `drop` (exclusive access) drops the value if `READY` is set.
+//! 4. `drop` (exclusive access) drops the value if `READY` is set, and forgets any waker
+//!    still registered under the slot's address if `WAKERS` is set.
+//! 5. `poll` (an async reader) does `get`; if empty, it locks the slot's shard of the waker
+//!    table, sets `WAKERS` with `fetch_or` (`AcqRel`), and, still under the shard lock, either
+//!    finds `READY` in the old state (and returns the value) or registers its waker under the
+//!    slot's address and its registration id (replacing the waker it registered before), and
+//!    returns pending. `forget` (a reader dropped before the value came) removes its
+//!    registration under the same lock.
 //!
 //! Invariants: after `READY` the value is never written again, so shared references handed
 //! out by `get` stay valid for the life of the slot, and `T: Send + Sync` suffices for `Sync`.
 //! A reader never sleeps through the write: the writer's unpark takes the same bucket lock as
 //! the reader's validation, so either the validation sees `READY` (the reader does not
 //! sleep), or the reader is queued before the writer unparks, and the writer, whose swap came
-//! after the reader set `PARKED`, sees `PARKED` and wakes it.
+//! after the reader set `PARKED`, sees `PARKED` and wakes it. Async readers likewise: either
+//! the reader's `fetch_or` (step 5) comes after the writer's swap and sees `READY`, or it
+//! comes before, so the writer's swap sees `WAKERS`, and the writer's taking of the wakers,
+//! under the shard lock the reader holds from its `fetch_or` until its waker is registered,
+//! finds the waker. The blocking path pays nothing for this: `set` tests one more bit of the
+//! state it already reads, and the table is touched only when an async reader registered.
 
 use std::cell::UnsafeCell;
 use std::mem::{ManuallyDrop, MaybeUninit};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use parking_lot_core::{DEFAULT_PARK_TOKEN, DEFAULT_UNPARK_TOKEN, ParkResult};
@@ -81,6 +96,7 @@ impl<F> Drop for TakeOnce<F> {
 const WRITING: u8 = 1;
 const READY: u8 = 2;
 const PARKED: u8 = 4;
+const WAKERS: u8 = 8;
 
 /// A value written at most once and then read by any number of threads, which may block
 /// until it is written.
@@ -111,12 +127,54 @@ impl<T> SetOnce<T> {
         // SAFETY: step 1: only the caller that set `WRITING` writes, and no reader looks at
         // the value before `READY`.
         unsafe { (*self.value.get()).write(value) };
-        if self.state.swap(READY, Ordering::Release) & PARKED != 0 {
+        let old = self.state.swap(READY, Ordering::Release);
+        if old & (PARKED | WAKERS) != 0 {
+            self.wake_readers(old);
+        }
+        Ok(())
+    }
+
+    /// Step 1, once the value is ready: wake the threads and the tasks waiting for it.
+    #[cold]
+    fn wake_readers(&self, old: u8) {
+        if old & PARKED != 0 {
             // SAFETY: the key is this slot's address, on which only `wait` parks; nothing is
             // called back.
             unsafe { parking_lot_core::unpark_all(self.key(), DEFAULT_UNPARK_TOKEN) };
         }
-        Ok(())
+        if old & WAKERS != 0 {
+            let woken = crate::wakers::lock(self.key()).take(self.key());
+            for w in woken {
+                w.wake();
+            }
+        }
+    }
+
+    /// Step 5: the value if it is stored; otherwise register the task's waker under
+    /// registration `id` (see [`wakers::new_id`](crate::wakers::new_id)) to be woken when it
+    /// is, and return pending. Call [`forget`](Self::forget) with the same `id` if the reader
+    /// gives up before the value comes.
+    pub(crate) fn poll(&self, cx: &mut Context<'_>, id: u64) -> Poll<&T> {
+        if let Some(v) = self.get() {
+            return Poll::Ready(v);
+        }
+        let mut shard = crate::wakers::lock(self.key());
+        if self.state.fetch_or(WAKERS, Ordering::AcqRel) & READY != 0 {
+            drop(shard);
+            return match self.get() {
+                Some(v) => Poll::Ready(v),
+                None => unreachable!("READY is never cleared"),
+            };
+        }
+        shard.register(self.key(), id, cx.waker());
+        Poll::Pending
+    }
+
+    /// Step 5: remove registration `id` made by [`poll`](Self::poll), if it is still there.
+    pub(crate) fn forget(&self, id: u64) {
+        if self.state.load(Ordering::Relaxed) & WAKERS != 0 {
+            crate::wakers::lock(self.key()).forget(id);
+        }
     }
 
     /// The value, once it is stored.
@@ -179,6 +237,8 @@ impl<T> Drop for SetOnce<T> {
         if *self.state.get_mut() & READY != 0 {
             // SAFETY: step 4: the value was written, and `&mut self` excludes every reader.
             unsafe { self.value.get_mut().assume_init_drop() }
+        } else if *self.state.get_mut() & WAKERS != 0 {
+            drop(crate::wakers::lock(self.key()).take(self.key()));
         }
     }
 }
@@ -308,5 +368,74 @@ mod tests {
         assert!(slot.set((0..100).collect()).is_ok());
         let _ = tx.send(());
         assert_eq!(reader.join().ok().flatten(), Some(4950));
+    }
+
+    /// Counts its wake-ups.
+    struct CountWakes(AtomicUsize);
+
+    impl std::task::Wake for CountWakes {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn set_once_wakes_a_registered_waker_once_and_forgets_a_withdrawn_one() {
+        let slot: SetOnce<u32> = SetOnce::new();
+        let count = Arc::new(CountWakes(AtomicUsize::new(0)));
+        let waker = std::task::Waker::from(Arc::clone(&count));
+        let mut cx = Context::from_waker(&waker);
+        let (first, second) = (crate::wakers::new_id(), crate::wakers::new_id());
+        assert!(slot.poll(&mut cx, first).is_pending());
+        assert!(slot.poll(&mut cx, first).is_pending());
+        assert_eq!(
+            crate::wakers::registered(slot.key()),
+            1,
+            "a re-poll replaces"
+        );
+        slot.forget(first);
+        assert_eq!(crate::wakers::registered(slot.key()), 0);
+        assert!(slot.poll(&mut cx, second).is_pending());
+        assert!(slot.set(5).is_ok());
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert_eq!(crate::wakers::registered(slot.key()), 0);
+        assert_eq!(slot.poll(&mut cx, second), Poll::Ready(&5));
+    }
+
+    /// Unparks a thread.
+    struct Unpark(std::thread::Thread);
+
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+
+    #[test]
+    fn set_once_never_loses_the_wake_up_of_an_async_reader_racing_the_writer() {
+        let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
+        let mut cx = Context::from_waker(&waker);
+        for round in 0..2000u64 {
+            let slot = Arc::new(SetOnce::new());
+            let writer = {
+                let slot = Arc::clone(&slot);
+                std::thread::spawn(move || slot.set(round).is_ok())
+            };
+            let deadline = Instant::now() + std::time::Duration::from_secs(60);
+            let id = crate::wakers::new_id();
+            let got = loop {
+                if let Poll::Ready(v) = slot.poll(&mut cx, id) {
+                    break Some(*v);
+                }
+                // A lost wake-up shows as `None` after a minute, not as a hang.
+                let now = Instant::now();
+                if now >= deadline {
+                    break None;
+                }
+                std::thread::park_timeout(deadline - now);
+            };
+            assert_eq!(got, Some(round));
+            assert_eq!(writer.join().ok(), Some(true));
+        }
     }
 }

@@ -252,6 +252,35 @@ impl<T> Stream<T> {
         })
     }
 
+    /// The items as they are produced, for async code: a [`futures_core::Stream`] that yields
+    /// each item in order, waiting without blocking a thread, and ends when the producer
+    /// completes (after an `Err` if it failed). Any number of readers may follow one producer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::Future;
+    /// use std::task::{Context, Poll, Waker};
+    /// use futures_core::Stream as _;
+    ///
+    /// let sch = smqsched::Scheduler::new();
+    /// let q = sch.queue("q", 1).unwrap();
+    /// let squares = q.submit_iter((), |()| (1..=3).map(|i| i * i));
+    /// sch.start();
+    /// sch.wait();
+    /// // Everything is produced already, so every poll is ready (an executor would await).
+    /// let mut items = std::pin::pin!(squares.items());
+    /// let mut cx = Context::from_waker(Waker::noop());
+    /// let mut got = Vec::new();
+    /// while let Poll::Ready(Some(item)) = items.as_mut().poll_next(&mut cx) {
+    ///     got.push(*item.unwrap());
+    /// }
+    /// assert_eq!(got, [1, 4, 9]);
+    /// ```
+    pub fn items(&self) -> crate::future::Items<T> {
+        crate::future::Items::new(self.clone())
+    }
+
     /// How many items exist so far.
     pub fn produced(&self) -> usize {
         self.cell.cell().len()
@@ -325,20 +354,30 @@ impl<T> Item<T> {
     fn resolve(&self, state: ItemState<T>) -> Option<Result<&T, TaskError>> {
         match state {
             ItemState::Ready(v) => Some(Ok(&**self.got.get_or_init(|| v))),
+            ItemState::NotYet => None,
+            other => self.resolve_owned(other).err().map(Err),
+        }
+    }
+
+    /// What `state` means for this item, shared: the item, or why it will not come; an
+    /// error for [`ItemState::NotYet`] is never asked for.
+    pub(crate) fn resolve_owned(&self, state: ItemState<T>) -> Result<Arc<T>, TaskError> {
+        match state {
+            ItemState::Ready(v) => Ok(v),
             ItemState::Past(produced) => {
                 let me = TaskRef {
                     id: self.producer,
                     label: self.cell.label_arc(),
                 };
-                Some(Err(TaskError::ItemOutOfRange {
+                Err(TaskError::ItemOutOfRange {
                     task: me.clone(),
                     producer: me,
                     item: self.index as usize,
                     produced,
-                }))
+                })
             }
-            ItemState::Failed(e) => Some(Err(e)),
-            ItemState::NotYet => None,
+            ItemState::Failed(e) => Err(e),
+            ItemState::NotYet => unreachable!("only an outcome is resolved"),
         }
     }
 

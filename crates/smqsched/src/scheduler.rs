@@ -543,6 +543,23 @@ impl Scheduler {
         self.shared().core.lock().task_count()
     }
 
+    /// The id of the task at position `index` in submission order (see [`TaskId::index`]), or
+    /// `None` if fewer tasks were submitted: turns a number from outside (a command line, a
+    /// request) into an id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sch = smqsched::Scheduler::new();
+    /// let q = sch.queue("q", 1).unwrap();
+    /// let a = q.submit((), |()| 1);
+    /// assert_eq!(sch.task_id(0), Some(a.id()));
+    /// assert_eq!(sch.task_id(1), None);
+    /// ```
+    pub fn task_id(&self, index: u64) -> Option<TaskId> {
+        (index < self.task_count() as u64).then_some(TaskId(index))
+    }
+
     /// The state of task `id`, or `None` if there is no such task.
     pub fn state(&self, id: TaskId) -> Option<TaskState> {
         self.shared().task_state(id)

@@ -28,6 +28,23 @@ impl TaskId {
     pub fn index(self) -> u64 {
         self.0
     }
+
+    /// The id of index `index`, as read back from outside: a served run's JSON, a stored
+    /// summary. It names a task only of the scheduler it came from; given to another, it
+    /// names another task or none ([`Scheduler::task_id`](crate::Scheduler::task_id) checks
+    /// an index against a scheduler).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sch = smqsched::Scheduler::new();
+    /// let q = sch.queue("q", 1).unwrap();
+    /// let a = q.submit((), |()| 1);
+    /// assert_eq!(smqsched::TaskId::from_index(a.id().index()), a.id());
+    /// ```
+    pub fn from_index(index: u64) -> Self {
+        TaskId(index)
+    }
 }
 
 impl std::fmt::Display for TaskId {
