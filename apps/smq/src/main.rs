@@ -27,7 +27,7 @@ struct Cli {
 enum Command {
     /// Run the demo scan and store it: on the simulated lab, or on real instruments given
     /// by address (those not given are simulated). Ctrl-C pauses.
-    Demo(DemoArgs),
+    Demo(Box<DemoArgs>),
     /// Serve the simulated instruments until Ctrl-C: serial (pseudo-terminals), raw TCP and
     /// VXI-11 addresses are printed.
     Sim {
@@ -112,11 +112,12 @@ struct DemoArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Command::Demo(DemoArgs {
-        serve: Some(addr),
-        serve_public: false,
-        ..
-    }) = &cli.command
+    if let Command::Demo(args) = &cli.command
+        && let DemoArgs {
+            serve: Some(addr),
+            serve_public: false,
+            ..
+        } = args.as_ref()
         && !addr.ip().is_loopback()
     {
         use clap::CommandFactory;
@@ -131,7 +132,7 @@ fn main() -> ExitCode {
             .exit();
     }
     let result = match cli.command {
-        Command::Demo(args) => demo::run(args),
+        Command::Demo(args) => demo::run(*args),
         Command::Sim { seed } => sim(seed).map(|()| Outcome::Complete),
         Command::Instruments { idn } => instruments::run(idn).map(|()| Outcome::Complete),
         Command::Ls { out } => ls(&out).map(|()| Outcome::Complete),
