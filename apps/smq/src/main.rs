@@ -129,8 +129,8 @@ fn open_store(out: &Path) -> Result<Store, Error> {
     if !out.is_dir() {
         return Err(format!("no store at {}: directory not found", out.display()).into());
     }
-    let store = Store::open(out)
-        .map_err(|e| format!("cannot open the store {}: {e}", out.display()))?;
+    let store =
+        Store::open(out).map_err(|e| format!("cannot open the store {}: {e}", out.display()))?;
     demo::report_repairs(&store);
     Ok(store)
 }

@@ -404,10 +404,16 @@ fn a_write_error_fails_the_run_and_keeps_what_was_committed() {
     assert_eq!(meta.attributes["status"], "failed", "{meta:?}");
     let recorded = meta.attributes["error"].as_str().unwrap_or_default();
     assert!(recorded.contains("os error 2"), "{recorded}");
-    for (d, saved) in ["position", "dmm_voltage", "spectrum_peak"].iter().zip(at_pause) {
+    for (d, saved) in ["position", "dmm_voltage", "spectrum_peak"]
+        .iter()
+        .zip(at_pause)
+    {
         let values = stored(&run, d);
         assert_eq!(values, stored(&run, &format!("{d}_point")), "{d}");
-        assert!(values >= saved, "{d}: {values} stored, {saved} at the pause");
+        assert!(
+            values >= saved,
+            "{d}: {values} stored, {saved} at the pause"
+        );
         assert_eq!(run.read::<f64>(d).unwrap().shape()[0], values, "{d}");
     }
 }
