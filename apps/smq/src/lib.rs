@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! smq demo [--points N] [--out DIR] [--seed S] [--trace FILE] [--plain]
-//!          [--stage ADDRESS] [--dmm ADDRESS] [--scope ADDRESS]
+//!          [--commit-every INTERVAL] [--stage ADDRESS] [--dmm ADDRESS] [--scope ADDRESS]
 //!                                                run the demo scan, store it under DIR
 //! smq sim  [--seed S]                            serve the simulated instruments until Ctrl-C
 //! smq ls   [--out DIR]                           list the stored runs
