@@ -248,10 +248,11 @@ struct Job {
 }
 
 enum ChunkWrite {
-    /// Plain bytes at `offset` of a chunk file of `len` bytes.
+    /// Plain bytes `range` of `bytes`, at `offset` of a chunk file of `len` bytes.
     InPlace {
         offset: u64,
-        bytes: Vec<u8>,
+        bytes: Arc<Vec<u8>>,
+        range: std::ops::Range<usize>,
         len: u64,
     },
     /// The whole decoded chunk, to encode and replace the chunk with.
@@ -276,12 +277,12 @@ fn commit_locked(shared: &Shared) -> Result<()> {
         }
         match cell.points.get() {
             Some(p) => {
-                let pg = p.lock();
-                let vg = cell.lock();
-                first.extend(snapshot(cell, &vg)?);
-                last.extend(snapshot(p, &pg)?);
+                let mut pg = p.lock();
+                let mut vg = cell.lock();
+                first.extend(snapshot(cell, &mut vg)?);
+                last.extend(snapshot(p, &mut pg)?);
             }
-            None => first.extend(snapshot(cell, &cell.lock())?),
+            None => first.extend(snapshot(cell, &mut cell.lock())?),
         }
     }
     let fs = &*shared.options.fs;
@@ -301,12 +302,26 @@ fn commit_locked(shared: &Shared) -> Result<()> {
     Ok(())
 }
 
-/// Step 1 for one dataset, under its mutex: `None` if it has nothing new.
-fn snapshot(cell: &Arc<Cell>, g: &Inner) -> Result<Option<Job>> {
+/// Step 1 for one dataset, under its mutex: `None` if it has nothing new. Plain chunks'
+/// new bytes are handed over without a copy: the tail moves to `Inner::flight`.
+fn snapshot(cell: &Arc<Cell>, g: &mut Inner) -> Result<Option<Job>> {
     if g.on_disk && g.len == g.committed {
         return Ok(None);
     }
     let target = g.len;
+    let flight = if g.plain && g.flight.is_none() && g.buf_start == g.committed {
+        let capacity = g.buf.capacity();
+        let taken = Arc::new(std::mem::replace(&mut g.buf, Vec::with_capacity(capacity)));
+        g.buf_start = target;
+        g.flight = Some(taken.clone());
+        Some(taken)
+    } else if g.plain {
+        // Not expected (a commit hands over the whole tail and publishes it before the
+        // next), but a copy keeps it correct.
+        Some(Arc::new(g.uncommitted(g.committed..target)))
+    } else {
+        None
+    };
     let k = g.chunk_acqs;
     let mut dirs = Vec::new();
     if !g.on_disk {
@@ -350,9 +365,11 @@ fn snapshot(cell: &Arc<Cell>, g: &Inner) -> Result<Option<Job>> {
         }
         let write = if g.plain {
             let from = g.committed.max(start);
+            let at = |i: u64| (i - g.committed) as usize * g.acq_bytes;
             ChunkWrite::InPlace {
                 offset: (from - start) * g.acq_bytes as u64,
-                bytes: g.tail(from..end).to_vec(),
+                bytes: flight.clone().unwrap_or_default(),
+                range: at(from)..at(end),
                 len: k * g.acq_bytes as u64,
             }
         } else {
@@ -393,8 +410,16 @@ fn write_chunks(fs: &dyn FileSystem, job: &Job, new_entries: &mut BTreeSet<PathB
     }
     for (path, write) in &job.chunks {
         match write {
-            ChunkWrite::InPlace { offset, bytes, len } => {
-                if fs.write_at(path, *offset, bytes, *len).map_err(io(path))? {
+            ChunkWrite::InPlace {
+                offset,
+                bytes,
+                range,
+                len,
+            } => {
+                if fs
+                    .write_at(path, *offset, &bytes[range.clone()], *len)
+                    .map_err(io(path))?
+                {
                     created(path);
                 }
             }
@@ -428,8 +453,11 @@ impl Inner {
         self.meta["shape"] = std::iter::once(self.committed)
             .chain(self.acq_shape.iter().copied())
             .collect();
+        if self.committed >= self.buf_start {
+            self.flight = None;
+        }
         let keep_from = if self.plain {
-            self.committed
+            self.committed.max(self.buf_start)
         } else {
             self.committed / self.chunk_acqs * self.chunk_acqs
         };

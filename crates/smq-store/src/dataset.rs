@@ -160,6 +160,9 @@ pub(crate) struct Inner {
     pub(crate) buf_start: u64,
     /// The bytes, in this machine's order, of acquisitions `buf_start..len`.
     pub(crate) buf: Vec<u8>,
+    /// Plain chunks: the bytes of acquisitions `committed..buf_start`, handed to the
+    /// commit in progress (taken from `buf` without a copy), until it has published them.
+    pub(crate) flight: Option<Arc<Vec<u8>>>,
 }
 
 /// A dataset's writer, shared by its handles and the commits.
@@ -260,6 +263,7 @@ impl Inner {
                 on_disk: true,
                 buf_start,
                 buf: bytemuck::cast_slice(&kept).to_vec(),
+                flight: None,
                 acq_shape: stored_acq,
             })
         } else {
@@ -310,6 +314,7 @@ impl Inner {
                 on_disk: false,
                 buf_start: 0,
                 buf: Vec::new(),
+                flight: None,
                 acq_shape: acq.to_vec(),
             })
         }
@@ -335,10 +340,29 @@ impl Inner {
         self.len - 1
     }
 
-    /// The bytes of acquisitions `range`, all held in the tail.
+    /// The bytes of acquisitions `range`, all at or after `buf_start`.
     pub(crate) fn tail(&self, range: Range<u64>) -> &[u8] {
         let at = |i: u64| (i - self.buf_start) as usize * self.acq_bytes;
         &self.buf[at(range.start)..at(range.end)]
+    }
+
+    /// A copy of the bytes of acquisitions `range`, all at or after `committed`: from the
+    /// commit in progress and the tail.
+    pub(crate) fn uncommitted(&self, range: Range<u64>) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity((range.end - range.start) as usize * self.acq_bytes);
+        if let Some(flight) = self
+            .flight
+            .as_ref()
+            .filter(|_| range.start < self.buf_start)
+        {
+            let at = |i: u64| (i - self.committed) as usize * self.acq_bytes;
+            bytes.extend_from_slice(&flight[at(range.start)..at(range.end.min(self.buf_start))]);
+        }
+        let from = range.start.max(self.buf_start);
+        if from < range.end {
+            bytes.extend_from_slice(self.tail(from..range.end));
+        }
+        bytes
     }
 }
 
@@ -570,7 +594,7 @@ impl<T: Element> Dataset<T> {
     pub fn read(&self) -> Result<ArrayD<T>> {
         let (name, node, acq, committed, len, tail) = {
             let g = self.cell.lock();
-            let tail = g.tail(g.committed..g.len).to_vec();
+            let tail = g.uncommitted(g.committed..g.len);
             let node = g.node.clone();
             (
                 g.name.clone(),
@@ -602,7 +626,7 @@ impl<T: Element> Dataset<T> {
                     len: g.len,
                 });
             }
-            let held = (index >= g.committed).then(|| g.tail(index..index + 1).to_vec());
+            let held = (index >= g.committed).then(|| g.uncommitted(index..index + 1));
             (g.name.clone(), g.node.clone(), g.acq_shape.clone(), held)
         };
         let elements: Vec<T> = match held {

@@ -10,8 +10,10 @@
 
 #![allow(clippy::unwrap_used)] // a failing test may panic
 
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -215,20 +217,6 @@ fn writer_child() {
     }
 }
 
-/// Every `*.tmp` file under `dir`.
-fn temporaries(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = e.path();
-        if path.is_dir() {
-            found.extend(temporaries(&path));
-        } else if path.to_string_lossy().ends_with(".tmp") {
-            found.push(path);
-        }
-    }
-    found
-}
-
 /// The length in a dataset's `zarr.json`, as any Zarr reader sees it.
 fn raw_len(run_dir: &Path, dataset: &str) -> u64 {
     let text = std::fs::read(run_dir.join(dataset).join("zarr.json")).unwrap();
@@ -241,9 +229,9 @@ fn raw_len(run_dir: &Path, dataset: &str) -> u64 {
 fn verify(dir: &Path, reported: [u64; 3], what: &str) -> u64 {
     let store = Store::open(dir).unwrap();
     assert!(
-        temporaries(dir).is_empty(),
+        common::temporaries(dir).is_empty(),
         "{what}: {:?}",
-        temporaries(dir)
+        common::temporaries(dir)
     );
     assert_eq!(store.runs().unwrap(), [RUN]);
     let run = store.open_run(RUN).unwrap();

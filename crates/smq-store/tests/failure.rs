@@ -3,7 +3,9 @@
 
 #![allow(clippy::unwrap_used)] // a failing test may panic
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -27,27 +29,14 @@ fn append(run: &Run, range: std::ops::Range<u64>) -> Result<(), Error> {
     Ok(())
 }
 
-fn temporaries(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = e.path();
-        if path.is_dir() {
-            found.extend(temporaries(&path));
-        } else if path.to_string_lossy().ends_with(".tmp") {
-            found.push(path);
-        }
-    }
-    found
-}
-
 /// The run as the next process sees it: each dataset holds the acquisitions `0..n` of one
 /// commit or the other (`before` or `after`), exactly, and values and points agree.
 fn check_readable(dir: &Path, before: u64, after: u64, what: &str) {
     let store = Store::open(dir).unwrap();
     assert!(
-        temporaries(dir).is_empty(),
+        common::temporaries(dir).is_empty(),
         "{what}: {:?}",
-        temporaries(dir)
+        common::temporaries(dir)
     );
     let run = store.open_run("r").unwrap();
     let w = run.read::<f64>("wave").unwrap();
@@ -181,7 +170,11 @@ fn a_run_closed_after_a_transient_failure_is_clean_and_ended() {
     let meta = store.open_run("r").unwrap().metadata().unwrap();
     assert!(meta.end.is_some());
     assert_eq!(meta.attributes["status"], "failed");
-    assert!(temporaries(&dir).is_empty(), "{:?}", temporaries(&dir));
+    assert!(
+        common::temporaries(&dir).is_empty(),
+        "{:?}",
+        common::temporaries(&dir)
+    );
     drop((run, store));
     check_readable(&dir, 4, 8, "after a transient failure");
 }

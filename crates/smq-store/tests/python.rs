@@ -38,6 +38,7 @@ fn zarr_python_reads_what_the_store_writes() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("runs");
     {
+        // The first writer, closed with the end of this block (datasets hold it too).
         let store = Store::create(&dir).unwrap();
         let run = store
             .create_run("r", "python", json!({"points": 3}))
@@ -65,7 +66,8 @@ fn zarr_python_reads_what_the_store_writes() {
             run.append_at("signal", p, &(p as f64 * 0.5)).unwrap();
         }
         run.finish(Some(json!({"done": 1}))).unwrap();
-        drop((run, store));
+    }
+    {
         let zstd = StoreOptions::new().compression(Compression::Zstd { level: 3 });
         let store = Store::open_with(&dir, zstd).unwrap();
         let run = store.open_run("r").unwrap();
