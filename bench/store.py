@@ -144,7 +144,7 @@ def main():
                          "read", "read_one_chunk", "demo_disk", "demo_tmpfs"]}
     for round in range(ARGS.rounds):
         d = fresh(ARGS.dir, "work")
-        r["disk"].append(ours("disk", d, "256")["mib_per_s"])
+        r["disk"].append(ours("disk", d, "1024")["mib_per_s"])
         r["ours"].append(ours("scalars", fresh(ARGS.dir, "s"), str(ARGS.seconds))["per_s"])
         r["ours_zstd"].append(
             ours("scalars", fresh(ARGS.dir, "sz"), str(ARGS.seconds), "zstd")["per_s"])

@@ -194,13 +194,22 @@ fn run_writer(shared: &Weak<Shared>, stop: &(Mutex<bool>, Condvar), every: Durat
     }
 }
 
-/// After an append of acquisition `index` to `cell`: if the store commits every append,
-/// commit it (unless a concurrent commit already did).
-pub(crate) fn after_append(shared: &Shared, cell: &Cell, index: u64) -> Result<()> {
-    if !shared.options.commit_every.is_zero() {
-        return Ok(());
+/// The most bytes a dataset holds in memory, appended and not handed to a commit, before
+/// an append commits on its own thread: a producer faster than the disk then waits for the
+/// disk instead of filling the memory.
+pub(crate) const MAX_UNCOMMITTED: usize = 64 << 20;
+
+/// After an append of acquisition `index` to `cell`, whose tail now holds `held` bytes: if
+/// the store commits every append, commit it (unless a concurrent commit already did); if
+/// the tail is over [`MAX_UNCOMMITTED`], commit now.
+pub(crate) fn after_append(shared: &Shared, cell: &Cell, index: u64, held: usize) -> Result<()> {
+    if shared.options.commit_every.is_zero() {
+        commit(shared, || cell.lock().committed > index)
+    } else if held >= MAX_UNCOMMITTED {
+        commit(shared, || cell.lock().buf.len() < MAX_UNCOMMITTED)
+    } else {
+        Ok(())
     }
-    commit(shared, || cell.lock().committed > index)
 }
 
 /// Commit everything appended so far.

@@ -556,12 +556,12 @@ impl<T: Element> Dataset<T> {
     /// Append elements in row-major order for an acquisition of shape `shape`.
     pub(crate) fn append_raw(&self, shape: &[u64], elements: &[T]) -> Result<u64> {
         self.shared.check_running()?;
-        let index = {
+        let (index, held) = {
             let mut g = self.cell.lock();
             g.check_shape(shape)?;
-            g.push(bytemuck::cast_slice(elements))
+            (g.push(bytemuck::cast_slice(elements)), g.buf.len())
         };
-        commit::after_append(&self.shared, &self.cell, index)?;
+        commit::after_append(&self.shared, &self.cell, index, held)?;
         Ok(index)
     }
 
@@ -650,7 +650,7 @@ pub(crate) fn append_pair<T: Element>(
     point: u64,
 ) -> Result<u64> {
     values.shared.check_running()?;
-    let index = {
+    let index: (u64, usize) = {
         let mut p = points.cell.lock();
         p.check_shape(&[])?;
         let mut v = values.cell.lock();
@@ -668,8 +668,9 @@ pub(crate) fn append_pair<T: Element>(
         }
         let index = v.push(bytemuck::cast_slice(elements));
         p.push(bytemuck::bytes_of(&point));
-        index
+        (index, v.buf.len())
     };
-    commit::after_append(&points.shared, &points.cell, index)?;
-    Ok(index)
+    commit::after_append(&points.shared, &points.cell, index.0, 0)?;
+    commit::after_append(&values.shared, &values.cell, index.0, index.1)?;
+    Ok(index.0)
 }

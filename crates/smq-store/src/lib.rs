@@ -21,7 +21,7 @@
 //! `dag_summary` (whatever JSON the caller gives, e.g. task counts by state and label).
 //!
 //! A chunk holds `k` whole acquisitions, as many as fit in about 1 MiB
-//! ([`StoreOptions::chunk_bytes`]): 131,072 `f64` readings, or 104 waveforms of 10 KB. A
+//! ([`StoreOptions::chunk_bytes`]): 131,072 `f64` readings, or 102 waveforms of 10 KB. A
 //! million scalar readings are 8 chunk files. Chunks are uncompressed by default (the
 //! `bytes` codec, in this machine's byte order: little-endian on x86 and ARM), and the
 //! fill value is 0; the `zstd` codec is an option ([`Compression`]).
@@ -81,7 +81,9 @@
 //! Commits happen every [`StoreOptions::commit_every`] (0.2 s by default) on the store's
 //! own thread, and when asked: [`Store::commit`] (e.g. on a pause), [`Run::finish`] and
 //! when the store's last handle is dropped. With an interval of zero, every append commits
-//! before returning (per-acquisition durability, at a few `fsync`s each).
+//! before returning (per-acquisition durability, at a few `fsync`s each). A dataset that
+//! holds more than 64 MiB not yet handed to a commit commits on the appending thread: a
+//! producer faster than the disk waits for it rather than filling the memory.
 //!
 //! A failed commit (disk full, directory removed, read-only file system) **stops** the
 //! store: the error, with its path and OS error, is returned by the next append or
