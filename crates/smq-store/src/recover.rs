@@ -20,10 +20,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::dataset::{parse_array_meta, points_name};
 use crate::error::{Error, Result};
 use crate::fs::FileSystem;
 use crate::fsutil::{TMP_SUFFIX, child_nodes, read_json, write_json};
+use crate::info::{parse_array_meta, points_name};
 
 /// A repair made when a store was opened or a run taken up again: what an interrupted
 /// writer left behind. See [`Store::repairs`](crate::Store::repairs).

@@ -9,9 +9,10 @@ use serde_json::{Map, Value};
 
 use crate::Element;
 use crate::commit;
-use crate::dataset::{Cell, Dataset, DatasetInfo, Inner, read_committed};
+use crate::dataset::{Cell, Dataset, Inner, read_committed};
 use crate::error::{Error, Result};
 use crate::fsutil::{check_name, child_nodes, now_rfc3339, read_json, write_json};
+use crate::info::DatasetInfo;
 use crate::recover::is_locked;
 use crate::store::{OpenDataset, Store, lock};
 

@@ -5,7 +5,8 @@ use std::borrow::Cow;
 use ndarray::{ArrayBase, Data, Dimension};
 use smqsched::{Promise, Queue};
 
-use crate::dataset::{append_pair, points_name};
+use crate::dataset::append_pair;
+use crate::info::points_name;
 use crate::{Element, Error, Result, Run};
 
 /// A value that can be appended to a dataset as one acquisition: a scalar element, a
