@@ -42,8 +42,11 @@ struct CommitOnExit(Store);
 
 impl Drop for CommitOnExit {
     fn drop(&mut self) {
-        if let Err(e) = self.0.commit() {
-            eprintln!("smq: error: {e}");
+        // A store that failed has had its error reported already.
+        if self.0.failure().is_none() {
+            if let Err(e) = self.0.commit() {
+                eprintln!("smq: error: {e}");
+            }
         }
     }
 }
