@@ -10,20 +10,45 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde_json::json;
 use smq_cli::{Addresses, Error, Lab, RunStatus, dag_summary, default_positions, demo_scan};
-use smq_store::Store;
+use smq_store::{Store, StoreOptions};
 use smqsched::EventKind;
 use smqsched::crossbeam_channel::{self, Receiver, Sender, unbounded};
 
 use crate::DemoArgs;
 
-/// Open the store at `out`, creating it if needed.
-fn open_or_create_store(out: &Path) -> Result<Store, Error> {
+/// Open the store at `out`, creating it if needed, committing every `commit_every`.
+fn open_or_create_store(out: &Path, commit_every: Duration) -> Result<Store, Error> {
+    let options = StoreOptions::new().commit_every(commit_every);
     let store = if out.join("zarr.json").is_file() {
-        Store::open(out)
+        Store::open_with(out, options)
     } else {
-        Store::create(out)
+        Store::create_with(out, options)
     };
-    store.map_err(|e| format!("cannot open the store {}: {e}", out.display()).into())
+    let store = store.map_err(|e| format!("cannot open the store {}: {e}", out.display()))?;
+    report_repairs(&store);
+    Ok(store)
+}
+
+/// Say what opening `store` repaired in runs left by an interrupted writer.
+pub(crate) fn report_repairs(store: &Store) {
+    for repair in store.repairs() {
+        eprintln!("smq: {repair}");
+    }
+}
+
+/// Commits the store when dropped: what was saved reaches the disk on every way out of
+/// [`run`], errors included.
+struct CommitOnExit(Store);
+
+impl Drop for CommitOnExit {
+    fn drop(&mut self) {
+        // A store that failed has had its error reported already.
+        if self.0.failure().is_none() {
+            if let Err(e) = self.0.commit() {
+                eprintln!("smq: error: {e}");
+            }
+        }
+    }
 }
 
 /// What the operator asks for while a run goes on: from the Ctrl-C handler and, once the
@@ -35,6 +60,8 @@ enum Control {
     Line(String),
     /// Standard input is closed: nobody can answer the prompt.
     Closed,
+    /// A commit of the store failed: the error.
+    StoreFailed(String),
 }
 
 /// How a run ended.
@@ -43,6 +70,8 @@ pub(crate) enum Outcome {
     Complete,
     /// Aborted by the operator; the reason.
     Aborted(&'static str),
+    /// Stopped because the store could not write: the error.
+    Failed(String),
 }
 
 /// Exit code of an aborted run, the shell's convention for a command ended by SIGINT.
@@ -104,7 +133,8 @@ pub(crate) fn run(args: DemoArgs) -> Result<Outcome, Error> {
         let idn = lab.identified.get(name).map_or("?", String::as_str);
         println!("{name:<6} {link}  {idn}");
     }
-    let store = open_or_create_store(&args.out)?;
+    let store = open_or_create_store(&args.out, args.commit_every)?;
+    let _commit_on_exit = CommitOnExit(store.clone());
     let name = store.new_run_name("demo")?;
     let events = lab.sch.subscribe();
     lab.sch.start();
@@ -116,6 +146,10 @@ pub(crate) fn run(args: DemoArgs) -> Result<Outcome, Error> {
     // the handler's thread.
     let (control_tx, control) = unbounded::<Control>();
     let interrupts = control_tx.clone();
+    let failures = control_tx.clone();
+    store.on_failure(move |e| {
+        let _ = failures.send(Control::StoreFailed(e.to_string()));
+    });
     let aborting = Arc::new(AtomicBool::new(false));
     let saving = Arc::clone(&aborting);
     let plain = args.plain;
@@ -174,6 +208,7 @@ pub(crate) fn run(args: DemoArgs) -> Result<Outcome, Error> {
     };
     let outcome = supervise(
         &lab,
+        &store,
         &events,
         &control,
         control_tx,
@@ -182,6 +217,14 @@ pub(crate) fn run(args: DemoArgs) -> Result<Outcome, Error> {
     );
     if let Some(p) = &progress {
         p.finish();
+    }
+    if let Outcome::Failed(error) = &outcome {
+        say(
+            args.plain,
+            &format!("stopping: {error}; acquisitions not started are cancelled"),
+        );
+        aborting.store(true, Ordering::Release);
+        let _ = lab.abort();
     }
     if let Outcome::Aborted(reason) = outcome {
         say(
@@ -206,11 +249,24 @@ pub(crate) fn run(args: DemoArgs) -> Result<Outcome, Error> {
     }
 
     let summary = dag_summary(&lab.sch);
-    let status = match outcome {
+    // The end of the run: everything saved is committed before the status is written.
+    let outcome = match (outcome, store.commit()) {
+        (Outcome::Failed(e), _) => Outcome::Failed(e),
+        (_, Err(e)) => Outcome::Failed(e.to_string()),
+        (outcome, Ok(())) => outcome,
+    };
+    let status = match &outcome {
         Outcome::Complete => RunStatus::Complete,
         Outcome::Aborted(reason) => {
             run.set_attribute("abort_reason", json!(reason))?;
             RunStatus::Aborted
+        }
+        Outcome::Failed(error) => {
+            if let Some(server) = server {
+                let _ = server.shutdown();
+            }
+            lab.sch.shutdown();
+            return Err(fail_run(&run, error, summary).into());
         }
     };
     status.close(&run, summary.clone())?;
@@ -271,6 +327,24 @@ fn serve_run(
     Ok(server)
 }
 
+/// Close a run stopped by a store failure as `failed`, with the error, as far as the disk
+/// allows (what was committed before stays readable either way); the message to exit with.
+fn fail_run(run: &smq_store::Run, error: &str, summary: serde_json::Value) -> String {
+    let marked = run
+        .set_attribute("status", json!(RunStatus::Failed.as_str()))
+        .and_then(|()| run.set_attribute("error", json!(error)));
+    // `finish` reports the store's failure again: it is the one being reported.
+    let _ = run.finish(Some(summary));
+    if let Err(e) = marked {
+        eprintln!("smq: cannot record the failure in run {}: {e}", run.name());
+    }
+    format!(
+        "run {} failed, stopped by a write error: {error}; what was committed before is kept in {}",
+        run.name(),
+        run.path().display()
+    )
+}
+
 /// Run the scan to its end, pausing on Ctrl-C; returns how it ended. On
 /// [`Outcome::Aborted`] the scheduler is stopped and drained, ready for [`Lab::abort`].
 ///
@@ -278,8 +352,8 @@ fn serve_run(
 ///
 /// 1. A first Ctrl-C: stop starting tasks, then print `pausing` (from then on no task
 ///    starts), wait for the running tasks to finish, print their results' lines (plain
-///    mode), then print `paused` with the tasks that were running, and the prompt.
-///    Nothing runs while paused.
+///    mode), commit the store (everything saved is on disk), then print `paused` with the
+///    tasks that were running, and the prompt. Nothing runs while paused.
 /// 2. From then on standard input is read line by line (a TTY or not): `r`, `resume` or an
 ///    empty line resumes (`resumed` is printed before any task starts again); `a` or
 ///    `abort` aborts; anything else repeats the prompt.
@@ -288,8 +362,10 @@ fn serve_run(
 /// 4. A Ctrl-C after resuming is again a first one.
 /// 5. Once aborting (after this returns), a Ctrl-C only says to wait: what is left is
 ///    saving the finished results, which must not be lost.
+/// 6. A failed commit of the store, at any time, ends the run as [`Outcome::Failed`].
 fn supervise(
     lab: &Lab,
+    store: &Store,
     events: &Receiver<smqsched::Event>,
     control: &Receiver<Control>,
     control_tx: Sender<Control>,
@@ -329,6 +405,9 @@ fn supervise(
                     lab.wait_running();
                     for e in events.try_iter() {
                         log.record(e);
+                    }
+                    if let Err(e) = store.commit() {
+                        return Outcome::Failed(e.to_string());
                     }
                     if lab.sch.wait_timeout(Duration::ZERO).is_ok() {
                         say("paused: every task has finished already; nothing to resume");
@@ -370,6 +449,8 @@ fn supervise(
                     return Outcome::Aborted("standard input closed while paused");
                 }
                 (Ok(Control::Closed), false) => stdin_closed = true,
+                // Step 6.
+                (Ok(Control::StoreFailed(error)), _) => return Outcome::Failed(error),
                 // Unreachable while `control_tx` or its clones live; nothing to do.
                 (Err(_), _) => {}
             },

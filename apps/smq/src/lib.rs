@@ -6,7 +6,8 @@
 //!
 //! ```text
 //! smq demo [--points N] [--out DIR] [--seed S] [--trace FILE] [--plain] [--compute-slots N]
-//!          [--stage ADDRESS] [--dmm ADDRESS] [--scope ADDRESS]
+//!          [--commit-every INTERVAL] [--stage ADDRESS] [--dmm ADDRESS] [--scope ADDRESS]
+//!          [--serve ADDR [--serve-public]]
 //!                                                run the demo scan, store it under DIR
 //! smq sim  [--seed S]                            serve the simulated instruments until Ctrl-C
 //! smq instruments [--idn]                        list the serial ports and USBTMC instruments

@@ -7,6 +7,7 @@ mod instruments;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::mpsc;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use smq_cli::{Address, Error, RunStatus};
@@ -108,6 +109,29 @@ struct DemoArgs {
     /// Allow --serve on an address other than loopback, reachable from other machines.
     #[arg(long, requires = "serve")]
     serve_public: bool,
+    /// How often the store commits what was saved, e.g. 0.2s or 500ms (also on pause,
+    /// abort and at the end); 0 makes every save durable before it is reported done.
+    #[arg(long, value_name = "INTERVAL", default_value = "0.2s", value_parser = parse_interval)]
+    commit_every: Duration,
+}
+
+/// An interval such as `0.2s`, `200ms` or `0`; a bare number is in seconds.
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let (number, scale) = if let Some(ms) = t.strip_suffix("ms") {
+        (ms, 1e-3)
+    } else if let Some(s) = t.strip_suffix('s') {
+        (s, 1.0)
+    } else {
+        (t, 1.0)
+    };
+    number
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite() && *x >= 0.0 && x * scale <= 3600.0)
+        .map(|x| Duration::from_secs_f64(x * scale))
+        .ok_or_else(|| format!("{text:?}: give an interval from 0 to 3600s, e.g. 0.2s or 200ms"))
 }
 
 fn main() -> ExitCode {
@@ -141,6 +165,7 @@ fn main() -> ExitCode {
     match result {
         Ok(Outcome::Complete) => ExitCode::SUCCESS,
         Ok(Outcome::Aborted(_)) => ExitCode::from(EXIT_ABORTED),
+        Ok(Outcome::Failed(_)) => ExitCode::FAILURE,
         Err(e) => {
             eprintln!("smq: error: {e}");
             ExitCode::FAILURE
@@ -153,7 +178,10 @@ fn open_store(out: &Path) -> Result<Store, Error> {
     if !out.is_dir() {
         return Err(format!("no store at {}: directory not found", out.display()).into());
     }
-    Store::open(out).map_err(|e| format!("cannot open the store {}: {e}", out.display()).into())
+    let store =
+        Store::open(out).map_err(|e| format!("cannot open the store {}: {e}", out.display()))?;
+    demo::report_repairs(&store);
+    Ok(store)
 }
 
 fn sim(seed: u64) -> Result<(), Error> {

@@ -303,3 +303,28 @@ fn demo_writes_a_chrome_trace() {
         );
     }
 }
+
+#[test]
+fn commit_every_zero_runs_and_bad_intervals_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = out_arg(dir.path());
+    let demo = smq(&[
+        "demo",
+        "--points",
+        "3",
+        "--commit-every",
+        "0",
+        "--out",
+        &out,
+    ]);
+    assert!(demo.status.success(), "{}", stderr(&demo));
+    let store = smq_store::Store::open(dir.path()).unwrap();
+    let run = store.open_run(&store.runs().unwrap()[0]).unwrap();
+    assert_eq!(run.read::<f64>("dmm_voltage").unwrap().len(), 3);
+    for bad in ["abc", "-1s", "2h"] {
+        let arg = format!("--commit-every={bad}");
+        let o = smq(&["demo", &arg, "--out", &out]);
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+        assert!(stderr(&o).contains("--commit-every"), "{}", stderr(&o));
+    }
+}

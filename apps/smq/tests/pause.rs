@@ -421,3 +421,52 @@ fn a_paused_run_is_running_and_unfinished_once_killed() {
     );
     assert!(show.lines().any(|l| l == "end         -"), "{show}");
 }
+
+/// A pause commits the store: while paused, every save reported done is on disk. A write
+/// error after that (a dataset's directory removed while paused) stops the run with the OS
+/// error, ends it `failed`, and keeps everything committed before readable.
+#[test]
+fn a_write_error_fails_the_run_and_keeps_what_was_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("runs");
+    let mut demo = Demo::start_and_pause(&out);
+    let run = the_run(&out);
+    let mut at_pause = Vec::new();
+    for d in ["position", "dmm_voltage", "waveform", "spectrum_peak"] {
+        let saved = count(&demo.seen, &format!("done save:{d}"));
+        assert_eq!(stored(&run, d), saved, "{d}:\n{}", demo.seen.join("\n"));
+        assert_eq!(stored(&run, &format!("{d}_point")), saved, "{d}");
+        at_pause.push(saved);
+    }
+    assert!(at_pause[2] > 0, "no waveform saved before the pause");
+    std::fs::remove_dir_all(run.path().join("waveform")).unwrap();
+    demo.answer("r");
+    let (status, lines) = demo.finish();
+    assert_eq!(status.code(), Some(1), "{}", lines.join("\n"));
+    let error = lines
+        .iter()
+        .find(|l| l.starts_with("stderr: smq: error:"))
+        .unwrap_or_else(|| panic!("no error:\n{}", lines.join("\n")));
+    assert!(
+        error.contains("No such file or directory (os error 2)") && error.contains("waveform"),
+        "{error}"
+    );
+
+    let run = the_run(&out);
+    let meta = run.metadata().unwrap();
+    assert_eq!(meta.attributes["status"], "failed", "{meta:?}");
+    let recorded = meta.attributes["error"].as_str().unwrap_or_default();
+    assert!(recorded.contains("os error 2"), "{recorded}");
+    for (d, saved) in ["position", "dmm_voltage", "spectrum_peak"]
+        .iter()
+        .zip(at_pause)
+    {
+        let values = stored(&run, d);
+        assert_eq!(values, stored(&run, &format!("{d}_point")), "{d}");
+        assert!(
+            values >= saved,
+            "{d}: {values} stored, {saved} at the pause"
+        );
+        assert_eq!(run.read::<f64>(d).unwrap().shape()[0], values, "{d}");
+    }
+}

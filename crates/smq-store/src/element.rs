@@ -15,6 +15,7 @@ pub trait Element:
     sealed::Sealed
     + zarrs::array::Element
     + zarrs::array::ElementOwned
+    + bytemuck::Pod
     + Copy
     + Default
     + Send

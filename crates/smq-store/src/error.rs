@@ -1,4 +1,5 @@
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Everything that can go wrong in the store; every message names the path, run or dataset.
 #[derive(Debug, thiserror::Error)]
@@ -79,15 +80,40 @@ pub enum Error {
         /// The number of acquisitions.
         len: u64,
     },
-    /// [`Run::save_at`](crate::Run::save_at) stored a value but not its point.
-    #[error("dataset {dataset:?}: acquisition {index} was stored, but its point was not: {source}")]
-    PointNotStored {
-        /// The dataset of the value.
+    /// The run is being written by another process, or by another [`Store`](crate::Store)
+    /// opened on the same directory: a run has one writer at a time.
+    #[error("run {0:?} is being written by another process or store handle")]
+    RunBusy(String),
+    /// A commit failed, so the store stopped writing: what was committed before stays
+    /// readable, what was appended since is not stored, and every later append or commit
+    /// fails with this error. `source` is the first failure, with its path and OS error.
+    #[error("storing stopped after a failed write: {source}")]
+    Stopped {
+        /// The failure that stopped the store.
+        source: Arc<Error>,
+    },
+    /// A dataset on disk whose chunks do not hold whole acquisitions along the first axis,
+    /// so it cannot be appended to.
+    #[error("dataset {dataset:?}: cannot append: {reason}")]
+    UnsupportedLayout {
+        /// The dataset.
         dataset: String,
-        /// The index of the value in it.
-        index: u64,
-        /// Why the point could not be stored.
-        source: Box<Error>,
+        /// What the layout is.
+        reason: String,
+    },
+    /// [`Run::save_at`](crate::Run::save_at) found the points dataset longer than its
+    /// values: something else appended points, so values and points no longer pair up.
+    #[error(
+        "dataset {dataset:?} has {values} acquisitions but its points dataset {points}: \
+         write the pair with save_at only"
+    )]
+    PointsAhead {
+        /// The dataset of the values.
+        dataset: String,
+        /// Its number of acquisitions.
+        values: u64,
+        /// The number of points.
+        points: u64,
     },
     /// The scheduler refused a save task.
     #[error("cannot submit save task: {0}")]

@@ -1,34 +1,34 @@
-//! Crash-safe file updates and small helpers.
+//! Atomic metadata updates, names, times.
 
-use std::fs::{self, File};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
 use crate::error::{Error, Result, io};
+use crate::fs::FileSystem;
 
-/// Replace `path` by `bytes` atomically: write `path.tmp`, fsync it, rename it over `path`,
-/// fsync the directory. A reader (or a crash) sees either the old or the new content.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+/// The temporary file beside `path` that [`write_atomic`] renames over it.
+pub(crate) fn tmp_path(path: &Path) -> PathBuf {
     let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    {
-        let mut f = File::create(&tmp).map_err(io(&tmp))?;
-        f.write_all(bytes).map_err(io(&tmp))?;
-        f.sync_all().map_err(io(&tmp))?;
-    }
-    fs::rename(&tmp, path).map_err(io(path))?;
-    if let Some(dir) = path.parent() {
-        sync_dir(dir)?;
-    }
-    Ok(())
+    tmp.push(TMP_SUFFIX);
+    PathBuf::from(tmp)
 }
 
-/// Make a directory's entries (new files, renames) durable.
-pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+/// The suffix of temporary files: what a crash can leave behind, removed on the next open.
+pub(crate) const TMP_SUFFIX: &str = ".tmp";
+
+/// Replace `path` by `bytes` atomically: write `path.tmp` and fsync it, rename it over
+/// `path`, fsync the directory. A reader (or a crash) sees either the old or the new
+/// content.
+pub(crate) fn write_atomic(fs: &dyn FileSystem, path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = tmp_path(path);
+    fs.write_file(&tmp, bytes).map_err(io(&tmp))?;
+    fs.rename(&tmp, path).map_err(io(path))?;
+    if let Some(dir) = path.parent() {
+        fs.sync_dir(dir).map_err(io(dir))?;
+    }
+    Ok(())
 }
 
 /// Read and parse a `zarr.json`.
@@ -40,13 +40,17 @@ pub(crate) fn read_json(path: &Path) -> Result<Value> {
     })
 }
 
-/// Serialize and write a `zarr.json` atomically.
-pub(crate) fn write_json(path: &Path, value: &Value) -> Result<()> {
-    let bytes = serde_json::to_vec_pretty(value).map_err(|e| Error::CorruptMetadata {
+/// Serialize a `zarr.json`.
+pub(crate) fn json_bytes(path: &Path, value: &Value) -> Result<Vec<u8>> {
+    serde_json::to_vec_pretty(value).map_err(|e| Error::CorruptMetadata {
         path: path.to_owned(),
         reason: e.to_string(),
-    })?;
-    write_atomic(path, &bytes)
+    })
+}
+
+/// Serialize and write a `zarr.json` atomically.
+pub(crate) fn write_json(fs: &dyn FileSystem, path: &Path, value: &Value) -> Result<()> {
+    write_atomic(fs, path, &json_bytes(path, value)?)
 }
 
 /// The metadata of an empty Zarr v3 group with these attributes.

@@ -5,6 +5,8 @@ use std::borrow::Cow;
 use ndarray::{ArrayBase, Data, Dimension};
 use smqsched::{Promise, Queue};
 
+use crate::dataset::append_pair;
+use crate::info::points_name;
 use crate::{Element, Error, Result, Run};
 
 /// A value that can be appended to a dataset as one acquisition: a scalar element, a
@@ -63,22 +65,26 @@ where
 
 impl Run {
     /// Append a value to the dataset `name` (created from the value's shape and type if it
-    /// does not exist) and make it durable; returns the acquisition's index.
+    /// does not exist; it reaches the disk with the next commit); returns the acquisition's
+    /// index.
     ///
     /// # Errors
     ///
     /// As [`Run::dataset`] and [`Dataset::append`](crate::Dataset::append).
     pub fn append<V: Record>(&self, name: &str, value: &V) -> Result<u64> {
         let shape = value.shape();
-        self.dataset_u64::<V::Elem>(name, Some(&shape))?
+        self.writer::<V::Elem>(name, Some(&shape))?
             .append_raw(&shape, &value.elements())
     }
 
     /// Save a promised result: submit on `queue` a task, labelled `save:<name>`, that takes
     /// `promise` as input and appends its value to the dataset `name` (see
-    /// [`append`](Self::append)). The returned promise holds the acquisition's index, or
-    /// fails with the store's error message; if `promise` fails, the save fails as a
-    /// dependent and nothing is written. Appends to one dataset are serialized, in the order
+    /// [`append`](Self::append)). The task only copies the value into the store's memory
+    /// and returns: the store's writer thread writes it with the next commit, so the disk
+    /// never holds a slot of `queue` (unless the store commits every append; then the task
+    /// waits for its commit). The returned promise holds the acquisition's index, or fails
+    /// with the store's error message (e.g. after a failed commit); if `promise` fails, the
+    /// save fails as a dependent and nothing is written. Appends to one dataset are serialized, in the order
     /// the values become ready (not necessarily the order of submission: the scheduler runs
     /// the newest tasks first). A dataset that does not exist is created from the first
     /// value saved; create it with [`Run::dataset`] beforehand to fix its shape.
@@ -135,24 +141,22 @@ impl Run {
     /// assert_eq!(smq_store::Run::points_of("waveform"), "waveform_point");
     /// ```
     pub fn points_of(dataset: &str) -> String {
-        format!("{dataset}_point")
+        points_name(dataset)
     }
 
     /// Save a promised result as the acquisition of scan point `point`: like
-    /// [`save`](Self::save), and the point's number is written to the `u64` dataset
-    /// [`points_of(name)`](Self::points_of) at the same index, right after the value. The
-    /// scheduler runs the newest tasks first and values are appended as they become ready,
-    /// so acquisition `i` of `name` belongs to point `name_point[i]`, whatever order the
-    /// points were taken in. This holds on a disk queue of any number of slots: a value and
-    /// its point are written as a pair, under the points dataset's lock, and the point goes
-    /// to its value's index.
+    /// [`save`](Self::save), and the point's number is appended to the `u64` dataset
+    /// [`points_of(name)`](Self::points_of) at the same index. The scheduler runs the newest
+    /// tasks first and values are appended as they become ready, so acquisition `i` of
+    /// `name` belongs to point `name_point[i]`, whatever order the points were taken in.
     ///
-    /// The value and its point are still two writes. The points dataset is opened (and
-    /// checked) before the value is written, so a points dataset of the wrong type or shape
-    /// fails the save with nothing written. If writing the point fails after the value was
-    /// stored, the save fails with [`Error::PointNotStored`], which names the index. After a
-    /// crash between the two writes, `name` holds one acquisition more than `name_point`:
-    /// pair acquisition `i` with `name_point[i]` for `i` below the length of `name_point`.
+    /// A value and its point are appended as one step (under both datasets' locks, on a
+    /// disk queue of any number of slots) and committed together: the points dataset is
+    /// published after its values in every commit, so the number of committed points is
+    /// the pair's committed length. Readers of this crate trim `name` to it; a reader of
+    /// its own should read `name[: len(name_point)]` (see the crate docs). Both datasets
+    /// are checked before anything is appended, so a points dataset of the wrong type or
+    /// shape fails the save with nothing written.
     ///
     /// ```
     /// # let dir = std::env::temp_dir().join(format!("smq-store-doc-save-at-{}", std::process::id()));
@@ -194,27 +198,40 @@ impl Run {
     ) -> Result<Promise<u64>> {
         let run = self.clone();
         let dataset = name.to_owned();
-        let points = Self::points_of(name);
         queue
             .task()
             .label(format!("save:{name}"))
-            .submit_result(promise, move |v: &V| {
-                // Both opened first: the pair is then written under the datasets' own locks
-                // only (points, then values), never the store's table of open datasets.
-                let shape = v.shape();
-                let values = run.dataset_u64::<V::Elem>(&dataset, Some(&shape))?;
-                let points = run.dataset_u64::<u64>(&points, Some(&[]))?;
-                points
-                    .write_paired(|| values.append_raw(&shape, &v.elements()), point)
-                    .map_err(|(index, e)| match index {
-                        Some(index) => Error::PointNotStored {
-                            dataset: dataset.clone(),
-                            index,
-                            source: Box::new(e),
-                        },
-                        None => e,
-                    })
-            })
+            .submit_result(promise, move |v: &V| run.append_at(&dataset, point, v))
             .map_err(|e| Error::Submit(e.to_string()))
+    }
+
+    /// Append `value` to the dataset `name` as the acquisition of scan point `point`, and
+    /// the point to [`points_of(name)`](Self::points_of) at the same index, as one step:
+    /// what [`save_at`](Self::save_at) does when the value is ready. Returns the index.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let store = smq_store::Store::create(dir.path())?;
+    /// let run = store.create_run("scan", "demo", serde_json::json!({}))?;
+    /// assert_eq!(run.append_at("reading", 7, &1.5f64)?, 0);
+    /// assert_eq!(run.append_at("reading", 3, &2.5f64)?, 1);
+    /// run.commit()?;
+    /// let again = smq_store::Store::open(dir.path())?.open_run("scan")?;
+    /// assert_eq!(again.read::<u64>("reading_point")?.as_slice(), Some(&[7, 3][..]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`append`](Self::append), for either dataset; [`Error::PointsAhead`] if the
+    /// points dataset holds more points than `name` values.
+    pub fn append_at<V: Record>(&self, name: &str, point: u64, value: &V) -> Result<u64> {
+        // Both opened first: the pair is then appended under the datasets' own locks only
+        // (points, then values), never the store's table of open datasets.
+        let shape = value.shape();
+        let values = self.writer::<V::Elem>(name, Some(&shape))?;
+        let points = self.writer::<u64>(&Self::points_of(name), Some(&[]))?;
+        values.pair_with(&points)?;
+        append_pair(&values, &points, &shape, &value.elements(), point)
     }
 }

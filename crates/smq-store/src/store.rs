@@ -1,18 +1,22 @@
-//! The store, its runs and their metadata.
+//! The store: a directory of runs, its writer and its commits.
 
-use std::any::Any;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use ndarray::ArrayD;
 use serde_json::{Map, Value};
 use zarrs::filesystem::FilesystemStore;
 
-use crate::Element;
-use crate::dataset::{Dataset, DatasetInfo};
+use crate::commit::{self, Committer};
+use crate::dataset::Cell;
 use crate::error::{Error, Result, io};
-use crate::fsutil::{check_name, child_nodes, group_json, now_rfc3339, read_json, write_json};
+use crate::fs::FileSystem;
+use crate::fsutil::{
+    TMP_SUFFIX, check_name, child_nodes, group_json, now_rfc3339, read_json, write_json,
+};
+use crate::options::StoreOptions;
+use crate::recover::{Repair, RunLock, is_locked, lock_run, remove_temporary, repair_run};
+use crate::run::{Run, keys};
 
 /// A store directory: a Zarr v3 root group holding one group per run.
 ///
@@ -27,57 +31,151 @@ use crate::fsutil::{check_name, child_nodes, group_json, now_rfc3339, read_json,
 /// # Ok::<(), smq_store::Error>(())
 /// ```
 ///
-/// Open a store once per process for writing: the handle and its clones share the
-/// dataset writers (so appends to one dataset are serialized) and the lock on run
-/// attributes.
+/// A store handle and its clones share the dataset writers (so appends to a dataset are
+/// serialized), the commits and the writer thread. A run is written by one store at a
+/// time: a second store (in this process or another) that tries to write to it gets
+/// [`Error::RunBusy`]; reading is always allowed. When the last handle (including those
+/// held by runs and datasets) is dropped, what was appended is committed.
 #[derive(Clone)]
 pub struct Store {
-    root: PathBuf,
-    zarr: Arc<FilesystemStore>,
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
 }
 
-/// State shared by a store's handles and runs.
-#[derive(Default)]
-struct Shared {
+/// State shared by a store's handles, runs and datasets.
+pub(crate) struct Shared {
+    pub(crate) root: PathBuf,
+    pub(crate) zarr: Arc<FilesystemStore>,
+    pub(crate) options: StoreOptions,
     /// Serializes read-modify-write updates of run attributes.
-    attrs: Mutex<()>,
+    pub(crate) attrs: Mutex<()>,
     /// The open dataset writers, by (run, dataset).
-    datasets: Mutex<HashMap<(String, String), OpenDataset>>,
+    pub(crate) datasets: Mutex<HashMap<(String, String), OpenDataset>>,
+    /// The runs this store writes to, with their locks.
+    locks: Mutex<HashMap<String, RunLock>>,
+    /// What was repaired when the store was opened or a run taken up again.
+    repairs: Mutex<Vec<Repair>>,
+    pub(crate) commits: Committer,
+}
+
+/// An open dataset writer and its element type's name.
+pub(crate) struct OpenDataset {
+    pub(crate) cell: Arc<Cell>,
+    pub(crate) data_type: &'static str,
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Shared {
+    pub(crate) fn fs(&self) -> &dyn FileSystem {
+        &*self.options.fs
+    }
+
+    /// `Ok` unless a commit failed.
+    pub(crate) fn check_running(&self) -> Result<()> {
+        self.commits.check()
+    }
+
+    /// Make this store the writer of run `name` (directory `dir`), once: take its lock
+    /// and repair what an interrupted writer left in it.
+    pub(crate) fn write_run(&self, name: &str, dir: &Path) -> Result<()> {
+        let mut locks = lock(&self.locks);
+        if locks.contains_key(name) {
+            return Ok(());
+        }
+        let run_lock = lock_run(dir, name)?;
+        let repairs = repair_run(self.fs(), dir);
+        lock(&self.repairs).extend(repairs);
+        locks.insert(name.to_owned(), run_lock);
+        Ok(())
+    }
+
+    /// After a failed commit, repair the run in `dir` (which this store writes) as its
+    /// next writer would, so that it is left as clean as the disk allows.
+    pub(crate) fn repair_own_run(&self, dir: &Path) {
+        let repairs = repair_run(self.fs(), dir);
+        lock(&self.repairs).extend(repairs);
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.commits.stop_writer();
+        // The last commit; a failure reaches the `on_failure` callbacks.
+        let _ = commit::commit_all(self);
+    }
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.root).finish()
+        f.debug_struct("Store")
+            .field("path", &self.shared.root)
+            .field("options", &self.shared.options)
+            .finish()
     }
 }
 
+/// Create `path` and its missing parents through `fs`.
+fn create_dirs(fs: &dyn FileSystem, path: &Path) -> Result<()> {
+    let missing: Vec<&Path> = path.ancestors().take_while(|p| !p.is_dir()).collect();
+    for dir in missing.into_iter().rev() {
+        if dir.as_os_str().is_empty() {
+            continue;
+        }
+        fs.create_dir(dir).map_err(io(dir))?;
+    }
+    Ok(())
+}
+
 impl Store {
-    /// Open the store at `path`, creating the directory and its root group if needed.
+    /// Open the store at `path` with the default [`StoreOptions`], creating the directory
+    /// and its root group if needed.
     ///
     /// # Errors
     ///
     /// An I/O error if the directory cannot be created; [`Error::NotAStore`] or
     /// [`Error::CorruptMetadata`] if `path/zarr.json` exists but is not a group.
     pub fn create(path: impl AsRef<Path>) -> Result<Self> {
+        Self::create_with(path, StoreOptions::default())
+    }
+
+    /// [`create`](Self::create) with `options`.
+    ///
+    /// # Errors
+    ///
+    /// As [`create`](Self::create).
+    pub fn create_with(path: impl AsRef<Path>, options: StoreOptions) -> Result<Self> {
         let root = path.as_ref().to_owned();
-        std::fs::create_dir_all(&root).map_err(io(&root))?;
+        let fs = &*options.fs;
+        create_dirs(fs, &root)?;
         let meta = root.join("zarr.json");
         if !meta.exists() {
             let mut attrs = Map::new();
             attrs.insert("smq_store".into(), serde_json::json!({"layout": 1}));
-            write_json(&meta, &group_json(attrs))?;
+            write_json(fs, &meta, &group_json(attrs))?;
         }
-        Self::open(root)
+        Self::open_with(root, options)
     }
 
-    /// Open an existing store.
+    /// Open an existing store with the default [`StoreOptions`]. Runs left by a writer
+    /// that was interrupted (no `end`, no writer any more) are repaired: see
+    /// [`repairs`](Self::repairs).
     ///
     /// # Errors
     ///
     /// [`Error::NotAStore`] if `path/zarr.json` is missing or not a group;
     /// [`Error::CorruptMetadata`] if it cannot be parsed.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(path, StoreOptions::default())
+    }
+
+    /// [`open`](Self::open) with `options`.
+    ///
+    /// # Errors
+    ///
+    /// As [`open`](Self::open).
+    pub fn open_with(path: impl AsRef<Path>, options: StoreOptions) -> Result<Self> {
         let root = path.as_ref().to_owned();
         let meta = root.join("zarr.json");
         if !meta.is_file() {
@@ -91,16 +189,116 @@ impl Store {
             path: root.clone(),
             source: std::io::Error::other(e.to_string()),
         })?;
-        Ok(Self {
+        let shared = Shared {
             root,
             zarr: Arc::new(zarr),
-            shared: Arc::default(),
-        })
+            options,
+            attrs: Mutex::default(),
+            datasets: Mutex::default(),
+            locks: Mutex::default(),
+            repairs: Mutex::default(),
+            commits: Committer::default(),
+        };
+        let store = Self {
+            shared: Arc::new(shared),
+        };
+        store.repair_interrupted()?;
+        Ok(store)
+    }
+
+    /// Repair every run that has no `end` and no writer.
+    fn repair_interrupted(&self) -> Result<()> {
+        let root = &self.shared.root;
+        let mut repairs = Vec::new();
+        let tmp = root.join(format!("zarr.json{TMP_SUFFIX}"));
+        if tmp.is_file() {
+            repairs.push(remove_temporary(self.shared.fs(), &tmp));
+        }
+        for name in child_nodes(root, "group")? {
+            let dir = root.join(&name);
+            let ended = read_json(&dir.join("zarr.json"))
+                .ok()
+                .is_some_and(|m| m["attributes"].get(keys::END).is_some());
+            if !ended && !is_locked(&dir) {
+                repairs.extend(repair_run(self.shared.fs(), &dir));
+            }
+        }
+        lock(&self.shared.repairs).extend(repairs);
+        Ok(())
     }
 
     /// The store's directory.
     pub fn path(&self) -> &Path {
-        &self.root
+        &self.shared.root
+    }
+
+    /// The options the store was opened with.
+    pub fn options(&self) -> &StoreOptions {
+        &self.shared.options
+    }
+
+    /// What this store repaired, when opened or when it took up a run again, in runs left
+    /// by an interrupted writer: temporary files removed, datasets set back to the length
+    /// of their points. Empty after clean runs.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let store = smq_store::Store::create(dir.path())?;
+    /// let run = store.create_run("r", "demo", serde_json::json!({}))?;
+    /// drop((run, store));
+    /// // What a writer killed in the middle of a metadata update leaves behind:
+    /// std::fs::write(dir.path().join("r/zarr.json.tmp"), b"{\"half\": ")?;
+    /// let store = smq_store::Store::open(dir.path())?;
+    /// let repairs = store.repairs();
+    /// assert_eq!(repairs.len(), 1);
+    /// assert!(repairs[0].to_string().contains("zarr.json.tmp, left by an interrupted write"));
+    /// assert!(!dir.path().join("r/zarr.json.tmp").exists());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn repairs(&self) -> Vec<Repair> {
+        lock(&self.shared.repairs).clone()
+    }
+
+    /// Commit everything appended so far, to all runs, and wait until it is durable (see
+    /// the crate docs on commits). Commits also happen on their own, every
+    /// [`commit_every`](StoreOptions::commit_every).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Stopped`] if this or an earlier commit failed; it holds the first failure.
+    pub fn commit(&self) -> Result<()> {
+        commit::commit_all(&self.shared)
+    }
+
+    /// Call `f` once, with the error, when a commit fails and the store stops writing; at
+    /// once if it has stopped already. `f` runs on the thread whose commit failed (the
+    /// writer thread, usually): keep it short, e.g. send a message.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// use std::sync::mpsc;
+    /// use smq_store::{FailingFileSystem, Store, StoreOptions};
+    ///
+    /// let disk = FailingFileSystem::after(u64::MAX);
+    /// let store = Store::create_with(dir.path(), StoreOptions::new().file_system(disk.clone()))?;
+    /// let (tx, failures) = mpsc::channel();
+    /// store.on_failure(move |e| {
+    ///     let _ = tx.send(e.to_string());
+    /// });
+    /// let run = store.create_run("r", "demo", serde_json::json!({}))?;
+    /// run.dataset::<f64>("temperature", &[])?.push(21.5)?;
+    /// disk.fail_after(0);
+    /// assert!(store.commit().is_err());
+    /// assert!(failures.recv()?.contains("No space left on device"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn on_failure(&self, f: impl Fn(&Error) + Send + Sync + 'static) {
+        self.shared.commits.on_failure(Arc::new(f));
+    }
+
+    /// The failure that stopped the store, if a commit failed.
+    pub fn failure(&self) -> Option<Arc<Error>> {
+        self.shared.commits.failure()
     }
 
     /// The names of the runs, sorted.
@@ -110,7 +308,7 @@ impl Store {
     /// An I/O error if the directory cannot be listed; [`Error::CorruptMetadata`] if a
     /// subdirectory's `zarr.json` cannot be parsed.
     pub fn runs(&self) -> Result<Vec<String>> {
-        child_nodes(&self.root, "group")
+        child_nodes(&self.shared.root, "group")
     }
 
     /// A run name not taken yet in this store: `<prefix>-<unix seconds>`, with `-2`, `-3`...
@@ -149,7 +347,7 @@ impl Store {
     }
 
     /// Create the run `name`, recording its start time (now), the experiment name and its
-    /// parameters.
+    /// parameters; this store becomes its writer.
     ///
     /// # Errors
     ///
@@ -157,18 +355,21 @@ impl Store {
     /// `.`); [`Error::RunExists`] if the run exists; an I/O error if writing fails.
     pub fn create_run(&self, name: &str, experiment: &str, parameters: Value) -> Result<Run> {
         check_name(name)?;
-        let dir = self.root.join(name);
+        let dir = self.shared.root.join(name);
         if dir.join("zarr.json").exists() {
             return Err(Error::RunExists(name.to_owned()));
         }
-        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let fs = self.shared.fs();
+        fs.create_dir(&dir).map_err(io(&dir))?;
+        self.shared.write_run(name, &dir)?;
         let mut attrs = Map::new();
         attrs.insert(keys::START.into(), now_rfc3339().into());
         attrs.insert(keys::EXPERIMENT.into(), experiment.into());
         attrs.insert(keys::PARAMETERS.into(), parameters);
         attrs.insert(keys::INSTRUMENTS.into(), Value::Object(Map::new()));
-        write_json(&dir.join("zarr.json"), &group_json(attrs))?;
-        crate::fsutil::sync_dir(&self.root)?;
+        write_json(fs, &dir.join("zarr.json"), &group_json(attrs))?;
+        fs.sync_dir(&self.shared.root)
+            .map_err(io(&self.shared.root))?;
         self.open_run(name)
     }
 
@@ -179,332 +380,10 @@ impl Store {
     /// [`Error::RunNotFound`] if there is no such run.
     pub fn open_run(&self, name: &str) -> Result<Run> {
         check_name(name).map_err(|_| Error::RunNotFound(name.to_owned()))?;
-        let dir = self.root.join(name);
+        let dir = self.shared.root.join(name);
         if crate::fsutil::node_type(&dir).as_deref() != Some("group") {
             return Err(Error::RunNotFound(name.to_owned()));
         }
-        Ok(Run {
-            inner: Arc::new(RunInner {
-                store: self.clone(),
-                name: name.to_owned(),
-                dir,
-            }),
-        })
-    }
-}
-
-/// Attribute names of a run group.
-pub mod keys {
-    /// Start time, RFC 3339.
-    pub const START: &str = "start";
-    /// End time, RFC 3339 (absent while the run is going on or if it crashed).
-    pub const END: &str = "end";
-    /// The experiment's name.
-    pub const EXPERIMENT: &str = "experiment";
-    /// The experiment's parameters (any JSON).
-    pub const PARAMETERS: &str = "parameters";
-    /// A map instrument name → `*IDN?` string.
-    pub const INSTRUMENTS: &str = "instruments";
-    /// The caller's summary of the task graph (any JSON).
-    pub const DAG_SUMMARY: &str = "dag_summary";
-}
-
-/// The metadata of a run, read from its group attributes.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RunMetadata {
-    /// The run's name.
-    pub name: String,
-    /// Start time, RFC 3339.
-    pub start: Option<String>,
-    /// End time, RFC 3339; `None` while running or after a crash.
-    pub end: Option<String>,
-    /// The experiment's name.
-    pub experiment: Option<String>,
-    /// The experiment's parameters.
-    pub parameters: Value,
-    /// Instrument name → `*IDN?` string.
-    pub instruments: BTreeMap<String, String>,
-    /// The summary of the task graph, if recorded.
-    pub dag_summary: Option<Value>,
-    /// All attributes as stored, including any set with [`Run::set_attribute`].
-    pub attributes: Map<String, Value>,
-}
-
-/// An open dataset writer of some element type: (type name, `Dataset<T>`).
-type OpenDataset = (&'static str, Box<dyn Any + Send + Sync>);
-
-struct RunInner {
-    store: Store,
-    name: String,
-    dir: PathBuf,
-}
-
-/// A run: a group of datasets plus its metadata. Cheap to clone (a shared handle).
-///
-/// One process should write a run at a time; within it, all runs and datasets obtained
-/// from one [`Store`] (and its clones) share their dataset writers, so appends to a
-/// dataset are serialized.
-#[derive(Clone)]
-pub struct Run {
-    inner: Arc<RunInner>,
-}
-
-impl std::fmt::Debug for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Run")
-            .field("name", &self.inner.name)
-            .field("path", &self.inner.dir)
-            .finish()
-    }
-}
-
-impl Run {
-    /// The run's name.
-    pub fn name(&self) -> &str {
-        &self.inner.name
-    }
-
-    /// The run's directory.
-    pub fn path(&self) -> &Path {
-        &self.inner.dir
-    }
-
-    /// Open the dataset `name`, creating it if it does not exist, for acquisitions of shape
-    /// `acquisition_shape` (`&[points]` for waveforms, `&[]` for scalar readings, `&[h, w]`
-    /// for images). The chunk shape is `[1, acquisition_shape…]`: one chunk per acquisition.
-    ///
-    /// ```
-    /// # let dir = std::env::temp_dir().join(format!("smq-store-doc-dataset-{}", std::process::id()));
-    /// use ndarray::{Array1, Array2};
-    /// let store = smq_store::Store::create(&dir)?;
-    /// let run = store.create_run("scan", "demo", serde_json::json!({}))?;
-    /// let images = run.dataset::<u8>("images", &[2, 3])?;
-    /// images.append_nd(&Array2::from_elem((2, 3), 7u8).view().into_dyn())?;
-    /// let info = &run.datasets()?[0];
-    /// assert_eq!((info.name.as_str(), info.data_type.as_str()), ("images", "uint8"));
-    /// assert_eq!(info.shape, vec![1, 2, 3]);
-    /// assert!(run.dataset::<f64>("images", &[2, 3]).is_err()); // another element type
-    /// # std::fs::remove_dir_all(&dir).ok();
-    /// # Ok::<(), smq_store::Error>(())
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidName`]; [`Error::EmptyAxis`] for a zero-length axis;
-    /// [`Error::DataTypeMismatch`] or [`Error::ShapeMismatch`] if the dataset exists with
-    /// another element type or acquisition shape; an I/O error if writing fails.
-    pub fn dataset<T: Element>(
-        &self,
-        name: &str,
-        acquisition_shape: &[usize],
-    ) -> Result<Dataset<T>> {
-        let shape: Vec<u64> = acquisition_shape.iter().map(|&n| n as u64).collect();
-        self.dataset_u64(name, Some(&shape))
-    }
-
-    pub(crate) fn dataset_u64<T: Element>(
-        &self,
-        name: &str,
-        shape: Option<&[u64]>,
-    ) -> Result<Dataset<T>> {
-        check_name(name)?;
-        let mut cache = self
-            .inner
-            .store
-            .shared
-            .datasets
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let key = (self.inner.name.clone(), name.to_owned());
-        if let Some((ty, any)) = cache.get(&key) {
-            let ds = any
-                .downcast_ref::<Dataset<T>>()
-                .ok_or_else(|| Error::DataTypeMismatch {
-                    dataset: name.to_owned(),
-                    stored: (*ty).to_owned(),
-                    requested: T::ZARR_NAME.to_owned(),
-                })?;
-            if let Some(shape) = shape {
-                let expected = ds.acquisition_shape();
-                if expected != shape {
-                    return Err(Error::ShapeMismatch {
-                        dataset: name.to_owned(),
-                        expected,
-                        got: shape.to_vec(),
-                    });
-                }
-            }
-            return Ok(ds.clone());
-        }
-        let store = &self.inner.store;
-        let ds = Dataset::<T>::open(&store.zarr, &store.root, &self.inner.name, name, shape)?;
-        cache.insert(key, (T::ZARR_NAME, Box::new(ds.clone())));
-        Ok(ds)
-    }
-
-    /// The datasets of the run with their types and shapes, sorted by name.
-    ///
-    /// # Errors
-    ///
-    /// An I/O error or [`Error::CorruptMetadata`] if a dataset's metadata cannot be read.
-    pub fn datasets(&self) -> Result<Vec<DatasetInfo>> {
-        child_nodes(&self.inner.dir, "array")?
-            .iter()
-            .map(|n| DatasetInfo::read(n, &self.inner.dir.join(n)))
-            .collect()
-    }
-
-    /// Read a whole dataset: shape `[acquisitions, acquisition shape…]`.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::DatasetNotFound`], [`Error::DataTypeMismatch`], or a read error.
-    pub fn read<T: Element>(&self, dataset: &str) -> Result<ArrayD<T>> {
-        self.dataset_u64::<T>(dataset, None)?.read()
-    }
-
-    /// Read one acquisition of a dataset.
-    ///
-    /// # Errors
-    ///
-    /// As [`read`](Self::read), and [`Error::OutOfRange`].
-    pub fn read_acquisition<T: Element>(&self, dataset: &str, index: u64) -> Result<ArrayD<T>> {
-        self.dataset_u64::<T>(dataset, None)?
-            .read_acquisition(index)
-    }
-
-    /// Read the run's metadata.
-    ///
-    /// ```
-    /// # let dir = std::env::temp_dir().join(format!("smq-store-doc-meta-{}", std::process::id()));
-    /// use serde_json::json;
-    /// let store = smq_store::Store::create(&dir)?;
-    /// let run = store.create_run("run-7", "rabi", json!({"points": 1024}))?;
-    /// run.set_instrument("scope", "ACME,DSO-1,42,1.0")?;
-    /// run.finish(Some(json!({"done": {"acquire": 10, "save": 10}})))?;
-    /// let meta = store.open_run("run-7")?.metadata()?;
-    /// assert_eq!(meta.experiment.as_deref(), Some("rabi"));
-    /// assert_eq!(meta.parameters["points"], 1024);
-    /// assert_eq!(meta.instruments["scope"], "ACME,DSO-1,42,1.0");
-    /// assert!(meta.start.is_some() && meta.end.is_some());
-    /// assert_eq!(meta.dag_summary.unwrap()["done"]["save"], 10);
-    /// # std::fs::remove_dir_all(&dir).ok();
-    /// # Ok::<(), smq_store::Error>(())
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// An I/O error or [`Error::CorruptMetadata`].
-    pub fn metadata(&self) -> Result<RunMetadata> {
-        let path = self.inner.dir.join("zarr.json");
-        let json = read_json(&path)?;
-        let attributes = match json.get("attributes") {
-            Some(Value::Object(m)) => m.clone(),
-            None => Map::new(),
-            Some(_) => {
-                return Err(Error::CorruptMetadata {
-                    path,
-                    reason: "attributes is not an object".into(),
-                });
-            }
-        };
-        let text = |k: &str| attributes.get(k).and_then(Value::as_str).map(str::to_owned);
-        let instruments = attributes
-            .get(keys::INSTRUMENTS)
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
-                    .collect()
-            })
-            .unwrap_or_default();
-        Ok(RunMetadata {
-            name: self.inner.name.clone(),
-            start: text(keys::START),
-            end: text(keys::END),
-            experiment: text(keys::EXPERIMENT),
-            parameters: attributes
-                .get(keys::PARAMETERS)
-                .cloned()
-                .unwrap_or(Value::Null),
-            instruments,
-            dag_summary: attributes.get(keys::DAG_SUMMARY).cloned(),
-            attributes,
-        })
-    }
-
-    /// Update the run's attributes atomically (read, modify, write a temporary file,
-    /// rename it over the group's `zarr.json`).
-    fn update_attributes(&self, f: impl FnOnce(&mut Map<String, Value>)) -> Result<()> {
-        let _g = self
-            .inner
-            .store
-            .shared
-            .attrs
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let path = self.inner.dir.join("zarr.json");
-        let mut json = read_json(&path)?;
-        let Some(Value::Object(attrs)) = json.get_mut("attributes") else {
-            return Err(Error::CorruptMetadata {
-                path,
-                reason: "no attributes object".into(),
-            });
-        };
-        f(attrs);
-        write_json(&path, &json)
-    }
-
-    /// Set one attribute of the run group (any JSON).
-    ///
-    /// # Errors
-    ///
-    /// An I/O error or [`Error::CorruptMetadata`].
-    pub fn set_attribute(&self, key: &str, value: Value) -> Result<()> {
-        self.update_attributes(|a| {
-            a.insert(key.to_owned(), value);
-        })
-    }
-
-    /// Record an instrument's `*IDN?` string under its name.
-    ///
-    /// # Errors
-    ///
-    /// An I/O error or [`Error::CorruptMetadata`].
-    pub fn set_instrument(&self, name: &str, idn: &str) -> Result<()> {
-        self.update_attributes(|a| {
-            let e = a
-                .entry(keys::INSTRUMENTS)
-                .or_insert_with(|| Value::Object(Map::new()));
-            if !e.is_object() {
-                *e = Value::Object(Map::new());
-            }
-            if let Value::Object(m) = e {
-                m.insert(name.to_owned(), idn.into());
-            }
-        })
-    }
-
-    /// Record the summary of the task graph (e.g. task counts by state and label).
-    ///
-    /// # Errors
-    ///
-    /// An I/O error or [`Error::CorruptMetadata`].
-    pub fn set_dag_summary(&self, summary: Value) -> Result<()> {
-        self.set_attribute(keys::DAG_SUMMARY, summary)
-    }
-
-    /// Record the end time (now) and, if given, the summary of the task graph.
-    ///
-    /// # Errors
-    ///
-    /// An I/O error or [`Error::CorruptMetadata`].
-    pub fn finish(&self, dag_summary: Option<Value>) -> Result<()> {
-        self.update_attributes(|a| {
-            a.insert(keys::END.into(), now_rfc3339().into());
-            if let Some(s) = dag_summary {
-                a.insert(keys::DAG_SUMMARY.into(), s);
-            }
-        })
+        Ok(Run::new(self.clone(), name, dir))
     }
 }

@@ -31,6 +31,8 @@ fn element_types_round_trip() {
     }
     // An acquisition equal to the fill value is stored too.
     a.append(&Array1::zeros(3).view()).unwrap();
+    store.commit().unwrap();
+    // Read as another process would: what was committed.
     let store = Store::open(store.path()).unwrap();
     let run = store.open_run("r").unwrap();
     let a = run.read::<f32>("f32").unwrap();
@@ -55,8 +57,10 @@ fn reopened_dataset_continues() {
     let run = store.create_run("r", "e", json!({})).unwrap();
     let d = run.dataset::<f64>("w", &[4]).unwrap();
     d.append(&Array1::from_elem(4, 1.0).view()).unwrap();
-    drop((d, run));
-    let run = Store::open(store.path()).unwrap().open_run("r").unwrap();
+    let path = store.path().to_owned();
+    // The last handle commits and gives the run up.
+    drop((d, run, store));
+    let run = Store::open(&path).unwrap().open_run("r").unwrap();
     let d = run.dataset::<f64>("w", &[4]).unwrap();
     assert_eq!(d.len(), 1);
     assert_eq!(d.append(&Array1::from_elem(4, 2.0).view()).unwrap(), 1);
@@ -66,21 +70,35 @@ fn reopened_dataset_continues() {
 }
 
 #[test]
-fn leftover_chunk_beyond_the_length_is_ignored_then_overwritten() {
+fn leftovers_of_an_interrupted_commit_are_ignored_removed_and_overwritten() {
     let (_tmp, store) = store();
     let run = store.create_run("r", "e", json!({})).unwrap();
     let d = run.dataset::<f64>("w", &[2]).unwrap();
     d.append(&Array1::from_elem(2, 5.0).view()).unwrap();
-    // What a crash between the chunk write and the metadata rename leaves behind.
-    let chunk = run.path().join("w/c/1/0");
-    std::fs::create_dir_all(chunk.parent().unwrap()).unwrap();
-    std::fs::write(&chunk, b"garbage").unwrap();
-    std::fs::write(run.path().join("w/zarr.json.tmp"), b"{trunc").unwrap();
-    let run = Store::open(store.path()).unwrap().open_run("r").unwrap();
+    let (path, dir) = (store.path().to_owned(), run.path().to_owned());
+    drop((d, run, store));
+    // What a crash in the middle of the next commit leaves behind: bytes of acquisition 1
+    // in the chunk beyond the committed length, and a metadata file not renamed yet.
+    let chunk = dir.join("w/c/0/0");
+    let mut bytes = std::fs::read(&chunk).unwrap();
+    assert!(bytes.len() >= 32, "a chunk holds many acquisitions");
+    bytes[16..32].copy_from_slice(b"garbage-garbage!");
+    std::fs::write(&chunk, &bytes).unwrap();
+    std::fs::write(dir.join("w/zarr.json.tmp"), b"{trunc").unwrap();
+
+    let store = Store::open(&path).unwrap();
+    let repairs: Vec<String> = store.repairs().iter().map(ToString::to_string).collect();
+    assert_eq!(repairs.len(), 1, "{repairs:?}");
+    assert!(repairs[0].contains("w/zarr.json.tmp"), "{repairs:?}");
+    assert!(!dir.join("w/zarr.json.tmp").exists());
+    let run = store.open_run("r").unwrap();
     assert_eq!(run.read::<f64>("w").unwrap().shape(), &[1, 2]);
     let d = run.dataset::<f64>("w", &[2]).unwrap();
     d.append(&Array1::from_elem(2, 6.0).view()).unwrap();
-    assert_eq!(run.read::<f64>("w").unwrap()[[1, 1]], 6.0);
+    d.commit().unwrap();
+    let fresh = Store::open(&path).unwrap().open_run("r").unwrap();
+    let all = fresh.read::<f64>("w").unwrap();
+    assert_eq!(all.into_raw_vec_and_offset().0, vec![5.0, 5.0, 6.0, 6.0]);
 }
 
 #[test]
@@ -264,6 +282,8 @@ fn handles_from_one_store_share_the_writer() {
     assert_eq!(a.append(&Array1::from_elem(2, 1.0).view()).unwrap(), 0);
     assert_eq!(b.append(&Array1::from_elem(2, 2.0).view()).unwrap(), 1);
     assert_eq!(a.len(), 2);
+    b.commit().unwrap();
+    assert_eq!(a.committed_len(), 2);
     let all = Store::open(store.path())
         .unwrap()
         .open_run("r")
@@ -325,4 +345,171 @@ fn save_at_with_a_points_dataset_of_another_type_fails_and_writes_nothing() {
         "{e}"
     );
     assert_eq!(run.read::<f64>("reading").unwrap().len(), 0);
+}
+
+/// The files of a dataset's chunks.
+fn chunk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            files.extend(chunk_files(&p));
+        } else {
+            files.push(p);
+        }
+    }
+    files
+}
+
+#[test]
+fn a_million_readings_take_a_few_chunk_files() {
+    let (_tmp, store) = store();
+    let run = store.create_run("r", "e", json!({})).unwrap();
+    let d = run.dataset::<f64>("reading", &[]).unwrap();
+    for i in 0..1_000_000u32 {
+        d.push(f64::from(i)).unwrap();
+    }
+    d.commit().unwrap();
+    let files = chunk_files(&run.path().join("reading/c"));
+    assert!(files.len() <= 1000, "{} files", files.len());
+    assert_eq!(files.len(), 8); // 131,072 readings of 8 bytes: 1 MiB a chunk
+    let fresh = Store::open(store.path()).unwrap().open_run("r").unwrap();
+    let all = fresh.read::<f64>("reading").unwrap();
+    assert_eq!(all.len(), 1_000_000);
+    assert!(all.iter().enumerate().all(|(i, &x)| x == i as f64));
+}
+
+/// Waveforms of 10 KB, committed a few at a time: about 1 MiB of them per chunk, the last
+/// chunk growing at each commit, and every commit reads back whole from another handle.
+fn waveforms_read_back_after_every_commit(options: smq_store::StoreOptions) -> Vec<u8> {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Store::create_with(tmp.path(), options).unwrap();
+    let run = store.create_run("r", "e", json!({})).unwrap();
+    let d = run.dataset::<f64>("waveform", &[1280]).unwrap();
+    let wave = |i: u64| Array1::from_iter((0..1280u32).map(move |k| i as f64 + f64::from(k % 7)));
+    let mut n = 0;
+    for batch in [1, 6, 40, 55, 3, 60, 85] {
+        for _ in 0..batch {
+            d.append(&wave(n).view()).unwrap();
+            n += 1;
+        }
+        assert!(d.committed_len() < n);
+        d.commit().unwrap();
+        assert_eq!(d.committed_len(), n);
+        let fresh = Store::open(tmp.path()).unwrap().open_run("r").unwrap();
+        let all = fresh.read::<f64>("waveform").unwrap();
+        assert_eq!(all.shape(), &[n as usize, 1280]);
+        for (i, acq) in all.outer_iter().enumerate() {
+            assert_eq!(acq, wave(i as u64).into_dyn(), "waveform {i} of {n}");
+        }
+    }
+    // 250 waveforms, 102 to a chunk of about 1 MiB.
+    assert_eq!(chunk_files(&run.path().join("waveform/c")).len(), 3);
+    std::fs::read(run.path().join("waveform/zarr.json")).unwrap()
+}
+
+#[test]
+fn waveforms_fill_chunks_of_about_a_mebibyte() {
+    let meta = waveforms_read_back_after_every_commit(smq_store::StoreOptions::new());
+    let meta: serde_json::Value = serde_json::from_slice(&meta).unwrap();
+    assert_eq!(
+        meta["chunk_grid"]["configuration"]["chunk_shape"],
+        json!([102, 1280])
+    );
+    assert_eq!(meta["codecs"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn compressed_waveforms_read_back_after_every_commit() {
+    let options =
+        smq_store::StoreOptions::new().compression(smq_store::Compression::Zstd { level: 3 });
+    let meta = waveforms_read_back_after_every_commit(options);
+    let meta: serde_json::Value = serde_json::from_slice(&meta).unwrap();
+    assert_eq!(meta["codecs"][1]["name"], "zstd", "{meta}");
+}
+
+#[test]
+fn other_readers_see_what_is_committed() {
+    let (_tmp, store) = store();
+    let run = store.create_run("r", "e", json!({})).unwrap();
+    let d = run.dataset::<f64>("t", &[]).unwrap();
+    let other = || Store::open(store.path()).unwrap().open_run("r").unwrap();
+    d.push(1.0).unwrap();
+    // The writer sees its appends; another reader, once they are committed.
+    assert_eq!(run.read::<f64>("t").unwrap().len(), 1);
+    assert_eq!(other().read::<f64>("t").unwrap().len(), 0);
+    d.commit().unwrap();
+    assert_eq!(other().read::<f64>("t").unwrap().len(), 1);
+
+    let tmp = tempfile::tempdir().unwrap();
+    let each = Store::create_with(
+        tmp.path(),
+        smq_store::StoreOptions::new().commit_every(std::time::Duration::ZERO),
+    )
+    .unwrap();
+    let t = each
+        .create_run("r", "e", json!({}))
+        .unwrap()
+        .dataset::<f64>("t", &[])
+        .unwrap();
+    t.push(2.0).unwrap();
+    assert_eq!(t.committed_len(), 1); // durable on return
+    let fresh = Store::open(tmp.path()).unwrap().open_run("r").unwrap();
+    assert_eq!(fresh.read::<f64>("t").unwrap().as_slice(), Some(&[2.0][..]));
+}
+
+#[test]
+fn a_run_has_one_writer_at_a_time() {
+    let (_tmp, store) = store();
+    let run = store.create_run("r", "e", json!({})).unwrap();
+    assert!(run.is_being_written());
+    let second = Store::open(store.path()).unwrap();
+    let e = second
+        .open_run("r")
+        .unwrap()
+        .dataset::<f64>("t", &[])
+        .unwrap_err();
+    assert!(matches!(e, Error::RunBusy(_)), "{e}");
+    // Reading is always allowed.
+    assert!(second.open_run("r").unwrap().metadata().is_ok());
+    drop(run);
+    drop(store);
+    let run = second.open_run("r").unwrap();
+    assert!(!run.is_being_written());
+    run.dataset::<f64>("t", &[]).unwrap();
+    assert!(run.is_being_written());
+}
+
+#[test]
+fn values_committed_beyond_their_points_are_set_back_on_the_next_open() {
+    let (_tmp, store) = store();
+    let run = store.create_run("r", "e", json!({})).unwrap();
+    for p in 0..5u64 {
+        run.append_at("v", p, &(p as f64)).unwrap();
+    }
+    let (path, dir) = (store.path().to_owned(), run.path().to_owned());
+    drop((run, store));
+    // What a crash between the two renames of a commit leaves: the values committed, their
+    // points not yet (here: the points' metadata of an earlier commit, of length 3).
+    let meta_path = dir.join("v_point/zarr.json");
+    let mut meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
+    meta["shape"] = json!([3]);
+    std::fs::write(&meta_path, serde_json::to_vec(&meta).unwrap()).unwrap();
+
+    let store = Store::open(&path).unwrap();
+    let repairs = store.repairs();
+    assert_eq!(repairs.len(), 1, "{repairs:?}");
+    assert!(
+        matches!(
+            &repairs[0],
+            smq_store::Repair::TrimmedToPoints { from: 5, to: 3, .. }
+        ),
+        "{repairs:?}"
+    );
+    let run = store.open_run("r").unwrap();
+    assert_eq!(run.read::<f64>("v").unwrap().len(), 3);
+    let raw: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("v/zarr.json")).unwrap()).unwrap();
+    assert_eq!(raw["shape"], json!([3]));
 }
