@@ -42,6 +42,35 @@ impl Core {
         self.schedule();
     }
 
+    /// Empty the list of dependents of task `t`; returns its first entry in `links`.
+    #[inline]
+    fn take_dependents(&mut self, t: u64) -> u64 {
+        std::mem::replace(&mut self.heads[t as usize], NO_LINK)
+    }
+
+    /// The error of task `t` whose input `input` (item `item`) failed or came up short.
+    pub(super) fn input_error(&self, t: u64, input: u64, item: Option<u32>) -> TaskError {
+        let p = &self.nodes[input as usize];
+        match (p.state, item) {
+            (St::Done, Some(i)) => TaskError::ItemOutOfRange {
+                task: self.task_ref(t),
+                producer: self.task_ref(input),
+                item: i as usize,
+                produced: p.items as usize,
+            },
+            _ => TaskError::DependencyFailed {
+                task: self.task_ref(t),
+                input: self.task_ref(input),
+                // The root cause, shared: the text does not grow along a chain.
+                reason: match p.error().map(|e| &**e) {
+                    Some(TaskError::DependencyFailed { reason, .. }) => Arc::clone(reason),
+                    Some(e) => Arc::from(e.to_string()),
+                    None => Arc::from("failed"),
+                },
+            },
+        }
+    }
+
     /// Release the slot held by `h`, if it still holds one.
     pub(super) fn release_hold(&mut self, h: u64) {
         let hn = &mut self.nodes[h as usize];
@@ -61,7 +90,7 @@ impl Core {
         self.complete_at(t, outcome.map_err(Box::new), now);
     }
 
-    /// [`complete`](Self::complete), at time `now` ([`Clock::stamp`](super::Clock::stamp)) read by the
+    /// [`complete`](Self::complete), at time `now` ([`Clock::stamp`]) read by the
     /// caller before it took the lock.
     pub(crate) fn complete_at(&mut self, t: TaskId, outcome: Result<(), Box<TaskError>>, now: u64) {
         let t = t.0;
