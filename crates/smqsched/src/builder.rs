@@ -41,10 +41,33 @@ use crate::task::{Dep, HoldsCell, Job, Label, Meta, RunCtx, TaskId, TaskJob};
 /// // Each task followed the one before: submission order, not the newest first.
 /// assert_eq!(*ran.lock().unwrap(), [0, 1, 2]);
 /// ```
-pub trait Dependency {
+///
+/// The trait is sealed, as [`Input`] is: its one method hands the scheduler an edge and the
+/// id of the scheduler it belongs to, which only the crate's handles can vouch for. A type
+/// of your own that wraps a handle passes the handle (`after(&wrapper.promise)`):
+///
+/// ```compile_fail
+/// struct Mine;
+/// impl smqsched::Dependency for Mine {
+///     fn edge(&self) -> (smqsched::Dep, u64) {
+///         unimplemented!()
+///     }
+/// }
+/// ```
+pub trait Dependency: sealed::Sealed {
     /// The edge and its scheduler's id.
     #[doc(hidden)]
     fn edge(&self) -> (Dep, u64);
+}
+
+mod sealed {
+    #[allow(unreachable_pub)]
+    pub trait Sealed {}
+
+    impl<D: super::Dependency + ?Sized> Sealed for Box<D> {}
+    impl<T> Sealed for crate::Promise<T> {}
+    impl<T> Sealed for crate::Stream<T> {}
+    impl<T> Sealed for crate::Item<T> {}
 }
 
 impl<D: Dependency + ?Sized> Dependency for Box<D> {
