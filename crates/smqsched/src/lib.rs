@@ -79,6 +79,7 @@ mod core;
 mod error;
 mod event;
 mod input;
+mod loom;
 mod once;
 mod promise;
 mod scheduler;

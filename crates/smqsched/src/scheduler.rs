@@ -32,7 +32,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
-use parking_lot::{Condvar, Mutex, MutexGuard, RwLock};
+use parking_lot::RwLock;
 use smallvec::SmallVec;
 
 use crate::builder::{Emitter, TaskBuilder};
@@ -40,6 +40,7 @@ use crate::core::{Core, TaskSpec};
 use crate::error::{CancelError, QueueError, SubmitError, Timeout};
 use crate::event::{Event, QueueSnapshot, Snapshot, TaskState};
 use crate::input::{Input, IntoInputs};
+use crate::loom::sync::{Condvar, Mutex, MutexGuard};
 use crate::promise::{Owner, Promise, Stream};
 use crate::task::{Job, Msg, RunCtx, TaskId};
 
@@ -50,7 +51,8 @@ static NEXT_SCHEDULER: AtomicU64 = AtomicU64::new(1);
 
 /// Every live scheduler by id, for the promises, which keep only the id (see `Owner`).
 /// Entries are added by `Scheduler::new` and removed when the scheduler's state is dropped.
-static SCHEDULERS: Mutex<BTreeMap<u64, Weak<Shared>>> = Mutex::new(BTreeMap::new());
+static SCHEDULERS: parking_lot::Mutex<BTreeMap<u64, Weak<Shared>>> =
+    parking_lot::Mutex::new(BTreeMap::new());
 
 pub(crate) struct Shared {
     pub(crate) id: u64,
@@ -61,7 +63,7 @@ pub(crate) struct Shared {
     idle: Condvar,
     /// Each queue's job channel, by queue index; written only when a queue is added.
     senders: RwLock<Vec<Sender<Msg>>>,
-    threads: Mutex<Vec<JoinHandle<()>>>,
+    threads: parking_lot::Mutex<Vec<JoinHandle<()>>>,
 }
 
 /// A job a worker takes for itself instead of through its channel.
@@ -211,6 +213,9 @@ impl Drop for Shared {
     }
 }
 
+#[cfg(all(test, loom))]
+mod loom_tests;
+
 /// A worker: one slot of queue `queue`. After each task it takes the next job the decision
 /// started on its own queue directly, without a channel round trip.
 fn worker(shared: Arc<Shared>, rx: Receiver<Msg>, queue: u32) {
@@ -223,17 +228,21 @@ fn worker(shared: Arc<Shared>, rx: Receiver<Msg>, queue: u32) {
                 Ok(Msg::Exit) | Err(_) => return,
             },
         };
-        let ctx = RunCtx {
-            shared: &shared,
-            task,
-        };
+        next = shared.run_job(queue, task, job);
+    }
+}
+
+impl Shared {
+    /// Run the job of `task`, started on `queue`, on this thread, and record its end; returns
+    /// the next job the decision started on `queue`, for this thread to run next.
+    fn run_job(self: &Arc<Self>, queue: u32, task: TaskId, job: Arc<dyn Job>) -> Option<Stolen> {
+        let ctx = RunCtx { shared: self, task };
         let outcome = job.run(&ctx);
         // The worker's reference goes first: a result nobody holds is freed now.
         drop(job);
-        let now = shared.clock.stamp();
-        next = shared
-            .with_steal(Some(queue), |core| core.complete_at(task, outcome, now))
-            .1;
+        let now = self.clock.stamp();
+        self.with_steal(Some(queue), |core| core.complete_at(task, outcome, now))
+            .1
     }
 }
 
@@ -303,7 +312,7 @@ impl Scheduler {
             core: Mutex::new(core),
             idle: Condvar::new(),
             senders: RwLock::new(Vec::new()),
-            threads: Mutex::new(Vec::new()),
+            threads: parking_lot::Mutex::new(Vec::new()),
         });
         SCHEDULERS.lock().insert(shared.id, Arc::downgrade(&shared));
         Scheduler {
@@ -366,6 +375,34 @@ impl Scheduler {
                 max: MAX_SLOTS,
             });
         }
+        let (queue, rx) = self.add_queue(name, slots, resources)?;
+        let shared = self.shared();
+        let mut threads = shared.threads.lock();
+        for i in 0..slots {
+            let (s, r) = (Arc::clone(shared), rx.clone());
+            let spawned = std::thread::Builder::new()
+                .name(format!("smq-{name}-{i}"))
+                .spawn(move || worker(s, r, queue.index));
+            match spawned {
+                Ok(h) => threads.push(h),
+                Err(e) => {
+                    return Err(QueueError::Spawn {
+                        message: e.to_string(),
+                    });
+                }
+            }
+        }
+        Ok(queue)
+    }
+
+    /// Record a new queue and its job channel, whose receiving end the caller gives to the
+    /// queue's workers.
+    fn add_queue(
+        &self,
+        name: &str,
+        slots: usize,
+        resources: &[(&str, u32)],
+    ) -> Result<(Queue, Receiver<Msg>), QueueError> {
         let shared = self.shared();
         let (tx, rx) = unbounded();
         let name: Arc<str> = Arc::from(name);
@@ -379,29 +416,15 @@ impl Scheduler {
                 });
             }
             let res = resources.iter().map(|&(n, c)| (n.to_string(), c)).collect();
-            shared.senders.write().push(tx.clone());
+            shared.senders.write().push(tx);
             Ok(core.add_queue(Arc::clone(&name), slots as u32, res))
         })?;
-        let mut threads = shared.threads.lock();
-        for i in 0..slots {
-            let (s, r) = (Arc::clone(shared), rx.clone());
-            let spawned = std::thread::Builder::new()
-                .name(format!("smq-{name}-{i}"))
-                .spawn(move || worker(s, r, index));
-            match spawned {
-                Ok(h) => threads.push(h),
-                Err(e) => {
-                    return Err(QueueError::Spawn {
-                        message: e.to_string(),
-                    });
-                }
-            }
-        }
-        Ok(Queue {
+        let queue = Queue {
             handle: Arc::clone(&self.handle),
             index,
             name,
-        })
+        };
+        Ok((queue, rx))
     }
 
     /// Start, or resume after [`stop`](Self::stop). Nothing finished runs again.
