@@ -128,13 +128,18 @@ impl Core {
     #[cold]
     fn complete_in_full(&mut self, t: u64, outcome: Result<(), Box<TaskError>>) {
         let ok = outcome.is_ok();
+        // A holder keeps its slot for its releaser, unless the releaser already ended
+        // without running (failed or cancelled): then nobody would release it.
+        let orphaned = self.nodes[t as usize]
+            .released_by()
+            .is_some_and(|r| self.nodes[r as usize].is_final());
         let n = &mut self.nodes[t as usize];
         let q = &mut self.queues[n.queue as usize];
         q.n_running -= 1;
         for &(r, units) in n.requires() {
             q.resources[r].available += units;
         }
-        if ok && n.hold {
+        if ok && n.hold && !orphaned {
             n.holding = true;
             q.held += 1;
         } else {
