@@ -53,7 +53,17 @@
 //!
 //! A task that panics or returns an error fails its own promise with that message; its
 //! dependents fail without running, with an error naming the failed input
-//! ([`TaskError::DependencyFailed`]); everything else carries on and no worker is lost.
+//! ([`TaskError::DependencyFailed`]); everything else carries on and no worker is lost. A
+//! progressive producer that fails keeps the items it produced.
+//!
+//! A panic in the `Drop` of a value is a failure of the task whose end dropped it, reported
+//! once like any other: a result that no handle holds any more is dropped by the worker
+//! right after its task ran, and its panic fails that task; a task that held the last handle
+//! to an input drops it at the end of its run, and the panic fails that task (after the
+//! body's own panic, if it panicked too, so that nothing panics during an unwinding). When
+//! the scheduler abandons a task that will not run (cancelled, or an input failed) and so
+//! drops the inputs it captured, such a panic is caught and left to the panic hook: the task
+//! already reports why it did not run, and whoever cancelled it is not hit by the panic.
 //!
 //! ## Why these dependencies
 //!

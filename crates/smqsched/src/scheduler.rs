@@ -26,6 +26,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Display;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
@@ -37,12 +38,12 @@ use smallvec::SmallVec;
 
 use crate::builder::{Emitter, TaskBuilder};
 use crate::core::{Core, TaskSpec};
-use crate::error::{CancelError, QueueError, SubmitError, Timeout};
+use crate::error::{CancelError, QueueError, SubmitError, TaskError, Timeout};
 use crate::event::{Event, QueueSnapshot, Snapshot, TaskState};
 use crate::input::{Input, IntoInputs};
 use crate::loom::sync::{Condvar, Mutex, MutexGuard};
 use crate::promise::{Owner, Promise, Stream};
-use crate::task::{Job, Msg, RunCtx, TaskId};
+use crate::task::{Job, Msg, RunCtx, TaskId, abandon, panic_message};
 
 /// The most slots one queue may have: each slot is a thread.
 pub const MAX_SLOTS: usize = 1024;
@@ -94,7 +95,7 @@ impl Shared {
         }
         self.unlock(core, None);
         added.map_err(|(e, job)| {
-            drop(job);
+            abandon(job);
             e
         })
     }
@@ -168,7 +169,7 @@ impl Shared {
         }
         drop(senders);
         for job in dead {
-            job.discard();
+            abandon(job);
         }
         if wake {
             self.idle.notify_all();
@@ -237,9 +238,19 @@ impl Shared {
     /// the next job the decision started on `queue`, for this thread to run next.
     fn run_job(self: &Arc<Self>, queue: u32, task: TaskId, job: Arc<dyn Job>) -> Option<Stolen> {
         let ctx = RunCtx { shared: self, task };
-        let outcome = job.run(&ctx);
-        // The worker's reference goes first: a result nobody holds is freed now.
-        drop(job);
+        let mut outcome = job.run(&ctx);
+        // The worker's reference goes first: a result nobody holds is freed now. If its
+        // `Drop` panics, that is the task's failure, reported with its end (a task whose body
+        // failed has no value to drop, so it fails once).
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(job))) {
+            outcome = outcome.and(Err(Box::new(TaskError::Panicked {
+                task: self.task_ref(task),
+                message: Arc::from(format!(
+                    "{} (in the `Drop` of its result)",
+                    panic_message(&*payload)
+                )),
+            })));
+        }
         let now = self.clock.stamp();
         self.with_steal(Some(queue), |core| core.complete_at(task, outcome, now))
             .1
