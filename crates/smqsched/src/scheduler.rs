@@ -614,6 +614,20 @@ impl Scheduler {
     }
 }
 
+#[cfg(test)]
+impl Scheduler {
+    /// Run `f` on the core under the lock, as the scheduler's own calls do.
+    pub(crate) fn with_core<R>(&self, f: impl FnOnce(&mut Core) -> R) -> R {
+        self.shared().with(f)
+    }
+
+    /// How many worker threads have not exited.
+    pub(crate) fn live_workers(&self) -> usize {
+        let threads = self.shared().threads.lock();
+        threads.iter().filter(|t| !t.is_finished()).count()
+    }
+}
+
 /// A queue of a [`Scheduler`], with its own number of slots.
 ///
 /// Submitting returns a promise at once; promises passed as inputs make the graph. The

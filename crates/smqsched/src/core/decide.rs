@@ -359,6 +359,8 @@ impl Core {
         let Some(job) = job else {
             return;
         };
+        #[cfg(test)]
+        self.traced(Traced::Start(t));
         self.outbox.push((
             queue,
             Msg::Run {

@@ -176,10 +176,17 @@ pub(crate) struct Core {
     pub(crate) outbox: Vec<(u32, Msg)>,
     /// Every distinct label; a node keeps its index.
     labels: Labels,
+    /// What the core was told and started, in order, when a test asks for it.
+    #[cfg(test)]
+    pub(crate) trace: Option<Vec<Traced>>,
 }
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod trace;
+#[cfg(test)]
+pub(crate) use trace::Traced;
 
 impl Core {
     pub(crate) fn new() -> Self {
@@ -207,6 +214,8 @@ impl Core {
             graveyard: Vec::new(),
             outbox: Vec::new(),
             labels: Labels::default(),
+            #[cfg(test)]
+            trace: None,
         }
     }
 

@@ -25,6 +25,8 @@ impl Core {
 
     /// Item `index` of producer `t` now exists.
     pub(crate) fn item_produced(&mut self, t: TaskId, index: usize) {
+        #[cfg(test)]
+        self.traced(Traced::Item(t.0, index));
         let t = t.0;
         let idx = index as u32;
         let n = &mut self.nodes[t as usize];
@@ -93,6 +95,8 @@ impl Core {
     /// [`complete`](Self::complete), at time `now` ([`Clock::stamp`]) read by the
     /// caller before it took the lock.
     pub(crate) fn complete_at(&mut self, t: TaskId, outcome: Result<(), Box<TaskError>>, now: u64) {
+        #[cfg(test)]
+        self.traced(Traced::End(t.0, outcome.is_ok()));
         let t = t.0;
         self.decision_time = Some(now);
         self.in_flight -= 1;
@@ -278,6 +282,8 @@ impl Core {
             St::Done | St::Failed | St::Cancelled => return Err(CancelError::Finished(t)),
             St::Waiting => {}
         }
+        #[cfg(test)]
+        self.traced(Traced::Cancel(t.0));
         let before = self.unfinished;
         let error = TaskError::Cancelled {
             task: self.task_ref(t.0),
@@ -295,6 +301,8 @@ impl Core {
             return;
         }
         self.running = running;
+        #[cfg(test)]
+        self.traced(Traced::Running(running));
         let kind = if running {
             EventKind::Resumed
         } else {
@@ -311,6 +319,8 @@ impl Core {
         }
         self.set_running(false);
         self.shutdown = true;
+        #[cfg(test)]
+        self.traced(Traced::Shutdown);
         let waiting = self.unfinished - self.in_flight;
         for t in (0..self.nodes.len() as u64).filter(|_| waiting > 0) {
             if self.nodes[t as usize].state == St::Waiting {

@@ -288,6 +288,8 @@ impl Core {
         self.heads.push(NO_LINK);
         self.unfinished += 1;
         self.log.tasks = self.nodes.len();
+        #[cfg(test)]
+        self.traced(Traced::Submit(id));
         let qs = &mut self.queues[queue as usize];
         if pending == 0 {
             qs.n_ready += 1;

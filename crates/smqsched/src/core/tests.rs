@@ -9,6 +9,8 @@ use proptest::prelude::*;
 use super::*;
 use crate::cell::ValueCell;
 
+mod soak;
+
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum MState {
     Waiting,
@@ -17,6 +19,7 @@ enum MState {
     Failed,
 }
 
+#[derive(Clone, Debug)]
 struct MTask {
     /// Inputs: value and ordering-only ones, then the released task.
     deps: Vec<(usize, Option<u32>)>,
@@ -102,36 +105,34 @@ impl Model {
         matches!(self.tasks[t].state, MState::Done | MState::Failed)
     }
 
-    /// Busy slots of queue `q`: running tasks and held slots.
-    fn busy(&self, q: usize) -> usize {
-        self.tasks
-            .iter()
-            .filter(|t| t.queue == q && (t.state == MState::Running || t.holding))
-            .count()
+    /// Each queue's busy slots (running tasks and held slots) and free units of each
+    /// resource.
+    fn load(&self) -> Vec<(usize, Vec<u32>)> {
+        let mut load: Vec<(usize, Vec<u32>)> =
+            self.capacity.iter().map(|c| (0, c.clone())).collect();
+        for t in &self.tasks {
+            let (busy, free) = &mut load[t.queue];
+            if t.state == MState::Running || t.holding {
+                *busy += 1;
+            }
+            if t.state == MState::Running {
+                for &(r, units) in &t.requires {
+                    free[r] -= units;
+                }
+            }
+        }
+        load
     }
 
-    /// Units of resource `r` of queue `q` that no running task requires.
-    fn free_units(&self, q: usize, r: usize) -> u32 {
-        let used: u32 = self
-            .tasks
-            .iter()
-            .filter(|t| t.queue == q && t.state == MState::Running)
-            .flat_map(|t| t.requires.iter())
-            .filter(|&&(rr, _)| rr == r)
-            .map(|&(_, u)| u)
-            .sum();
-        self.capacity[q][r] - used
-    }
-
-    /// Whether the queue of `t` can take it: a free slot, or the slot held by the task it
-    /// releases on the same queue; and the resources it requires.
-    fn can_take(&self, t: &MTask) -> bool {
-        let q = t.queue;
+    /// Whether the queue of `t` can take it, given the queues' `load`: a free slot, or the
+    /// slot held by the task it releases on the same queue; and the resources it requires.
+    fn can_take(&self, t: &MTask, load: &[(usize, Vec<u32>)]) -> bool {
+        let (busy, free) = &load[t.queue];
         let held = t
             .releases
-            .is_some_and(|h| self.tasks[h].holding && self.tasks[h].queue == q);
-        (held || self.busy(q) < self.slots[q])
-            && t.requires.iter().all(|&(r, u)| self.free_units(q, r) >= u)
+            .is_some_and(|h| self.tasks[h].holding && self.tasks[h].queue == t.queue);
+        (held || *busy < self.slots[t.queue])
+            && t.requires.iter().all(|&(r, units)| free[r] >= units)
     }
 
     /// `t` leaves the waiting state without running: it releases what it was to release.
@@ -184,6 +185,7 @@ impl Model {
 
     /// The order rule, literally.
     fn pick(&self) -> Option<usize> {
+        let load = self.load();
         let mut seen = std::collections::HashSet::new();
         for &root in self.waiting.iter().rev() {
             let mut stack = vec![root];
@@ -194,7 +196,7 @@ impl Model {
                 let t = &self.tasks[x];
                 if t.deps.iter().all(|&d| self.available(d))
                     && t.settled.iter().all(|&j| self.ended(j))
-                    && self.can_take(t)
+                    && self.can_take(t, &load)
                 {
                     return Some(x);
                 }
