@@ -96,27 +96,40 @@ impl Core {
     /// other goes through [`add_task_in_full`](Self::add_task_in_full).
     #[inline]
     pub(crate) fn add_task(&mut self, spec: TaskSpec<'_>) -> Result<TaskId, Rejected> {
-        let deps = spec.deps;
-        if spec.options.is_some() || self.shutdown || deps.iter().any(|d| d.item.is_some()) {
+        if spec.options.is_some() || self.shutdown || spec.deps.iter().any(|d| d.item.is_some()) {
             return self.add_task_in_full(spec);
         }
-        // One pass over the inputs, each a whole result: count those not available yet and
-        // register the new task with them. It reads the producers' entries in the dense
-        // arrays only, not their nodes, so that a fan-in of many inputs stays cheap. An
-        // unknown or failed input undoes the registrations.
         let id = self.nodes.len() as u64;
+        let pending = match self.register_with_inputs(id, spec.deps) {
+            Ok(pending) => pending,
+            Err(Some(input)) => return Err((SubmitError::ForeignInput { input }, spec.job)),
+            Err(None) => return self.add_task_in_full(spec),
+        };
+        let node = self.new_node(spec.label, spec.queue, spec.deps, spec.job, spec.at);
+        self.push_node(node, pending);
+        self.open_cursor(id);
+        Ok(TaskId(id))
+    }
+
+    /// The short path's one pass over the inputs of the new task `id`, each a whole result:
+    /// count those not available yet and register the task with them; `Ok` with the count.
+    /// It reads the producers' entries in the dense arrays only, not their nodes, so that a
+    /// fan-in of many inputs stays cheap. An unknown input (`Err(Some(it))`) or a failed one
+    /// (`Err(None)`) undoes the registrations.
+    #[inline]
+    fn register_with_inputs(&mut self, id: u64, deps: &[Dep]) -> Result<u32, Option<TaskId>> {
         let mut pending = 0u32;
         for (i, d) in deps.iter().enumerate() {
             let p = d.task.0 as usize;
             match self.pending.get(p) {
                 None => {
                     self.unregister(&deps[..i]);
-                    return Err((SubmitError::ForeignInput { input: d.task }, spec.job));
+                    return Err(Some(d.task));
                 }
                 Some(&DONE) => {}
                 Some(&ENDED) => {
                     self.unregister(&deps[..i]);
-                    return self.add_task_in_full(spec);
+                    return Err(None);
                 }
                 Some(_) => {
                     pending += 1;
@@ -124,10 +137,7 @@ impl Core {
                 }
             }
         }
-        let node = self.new_node(spec.label, spec.queue, deps, &[], spec.job, spec.at);
-        self.push_node(node, pending);
-        self.open_cursor(id);
-        Ok(TaskId(id))
+        Ok(pending)
     }
 
     /// [`add_task`](Self::add_task) for any task: with options, a failed input, or after
@@ -191,10 +201,12 @@ impl Core {
             }
             self.register_dependents(id, deps.iter().chain(&release));
         }
-        // Edges: the value inputs, the released task, then the settled inputs.
-        let mut after: SmallVec<[Dep; 4]> = release.into_iter().collect();
-        after.extend(settled.iter().map(|&task| Dep::whole(task)));
-        let mut node = self.new_node(spec.label, spec.queue, deps, &after, spec.job, spec.at);
+        // Edges: the inputs, then the released task, then the settled inputs.
+        let mut node = self.new_node(spec.label, spec.queue, deps, spec.job, spec.at);
+        self.edges.extend(release);
+        self.edges
+            .extend(settled.iter().map(|&task| Dep::whole(task)));
+        node.inputs_len += (release.iter().len() + settled.len()) as u32;
         node.hold = hold;
         node.extra = options
             .filter(|o| o.releases.is_some() || !o.requires.is_empty())
@@ -218,23 +230,22 @@ impl Core {
         Ok(TaskId(id))
     }
 
-    /// The node of a new task with edges `deps` then `after`, submitted at `at` (or now).
+    /// The node of a new task with inputs `deps`, submitted at `at` (or now); its edges
+    /// are appended to `edges`.
     #[inline]
     fn new_node(
         &mut self,
         label: Label,
         queue: u32,
         deps: &[Dep],
-        after: &[Dep],
         job: Arc<dyn Job>,
         at: Option<u64>,
     ) -> Node {
         let inputs_at = self.edges.len();
         self.edges.extend_from_slice(deps);
-        self.edges.extend_from_slice(after);
         let now = at.unwrap_or_else(|| self.stamp());
         let label = self.labels.intern(label);
-        Node::new(label, queue, inputs_at, deps.len() + after.len(), job, now)
+        Node::new(label, queue, inputs_at, deps.len(), job, now)
     }
 
     /// Add task `id` to the dependents of task `p`; `links` and `heads` are the core's.
