@@ -3,6 +3,7 @@
 
 use std::any::type_name;
 use std::fmt::Display;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::Arc;
 
 use crate::cell::{StreamCell, StreamEnd, ValueCell};
@@ -11,7 +12,7 @@ use crate::error::{BodyError, Failure, SubmitError};
 use crate::input::{Input, IntoInputs};
 use crate::promise::{Item, Promise, Stream};
 use crate::scheduler::{Queue, Shared};
-use crate::task::{Dep, HoldsCell, Job, Label, Meta, RunCtx, TaskId, TaskJob};
+use crate::task::{Dep, HoldsCell, Job, Label, Meta, RunCtx, TaskId, TaskJob, abandon};
 
 /// Anything a task can be ordered after, or release: a [`Promise`], [`Stream`] or [`Item`],
 /// also behind a `Box<dyn Dependency>`, which lets code keep "the last task" whatever its
@@ -41,10 +42,33 @@ use crate::task::{Dep, HoldsCell, Job, Label, Meta, RunCtx, TaskId, TaskJob};
 /// // Each task followed the one before: submission order, not the newest first.
 /// assert_eq!(*ran.lock().unwrap(), [0, 1, 2]);
 /// ```
-pub trait Dependency {
+///
+/// The trait is sealed, as [`Input`] is: its one method hands the scheduler an edge and the
+/// id of the scheduler it belongs to, which only the crate's handles can vouch for. A type
+/// of your own that wraps a handle passes the handle (`after(&wrapper.promise)`):
+///
+/// ```compile_fail
+/// struct Mine;
+/// impl smqsched::Dependency for Mine {
+///     fn edge(&self) -> (smqsched::Dep, u64) {
+///         unimplemented!()
+///     }
+/// }
+/// ```
+pub trait Dependency: sealed::Sealed {
     /// The edge and its scheduler's id.
     #[doc(hidden)]
     fn edge(&self) -> (Dep, u64);
+}
+
+mod sealed {
+    #[allow(unreachable_pub)]
+    pub trait Sealed {}
+
+    impl<D: super::Dependency + ?Sized> Sealed for Box<D> {}
+    impl<T> Sealed for crate::Promise<T> {}
+    impl<T> Sealed for crate::Stream<T> {}
+    impl<T> Sealed for crate::Item<T> {}
 }
 
 impl<D: Dependency + ?Sized> Dependency for Box<D> {
@@ -220,7 +244,7 @@ impl<'q> TaskBuilder<'q> {
             .options
             .map(|o| spec_options(*o, shared.id, deps, &mut foreign));
         if let Some(input) = foreign {
-            drop(job);
+            abandon(job);
             return Err(SubmitError::ForeignInput { input });
         }
         shared.submit(TaskSpec {
@@ -265,11 +289,10 @@ impl<'q> TaskBuilder<'q> {
             self.meta(),
             ValueCell::<T>::new(),
             move |cell: &ValueCell<T>, _: &RunCtx<'_>| {
-                let value = body(input.get());
-                // Release the inputs before the result is published, so that whoever sees
-                // the result also sees the inputs' values freed if nothing else needs them.
-                drop(input);
-                cell.set_value(value?);
+                // The inputs are released before the result is published, so that whoever
+                // sees the result also sees the inputs' values freed if nothing else needs
+                // them.
+                cell.set_value(with_inputs(input, body)?);
                 Ok(())
             },
         ));
@@ -303,9 +326,7 @@ impl<'q> TaskBuilder<'q> {
                     declared,
                     overflow: std::cell::Cell::new(false),
                 };
-                let outcome = body(input.get(), &emitter);
-                drop(input);
-                outcome?;
+                with_inputs(input, |args| body(args, &emitter))?;
                 if emitter.overflow.get() {
                     return Err(Failure::Message(Arc::from(format!(
                         "produced more items than the {} declared",
@@ -427,6 +448,20 @@ impl<'q> TaskBuilder<'q> {
         self.stream_task::<F, _, _>(inputs, move |args, emitter| {
             f(args, emitter).map_err(|e| Failure::Message(Arc::from(e.to_string())))
         })
+    }
+}
+
+/// Call `body` on the values of `input`, then release `input`, outside any unwinding. A
+/// body that panics has its panic resumed once the inputs are dropped: dropping the last
+/// handle to a result whose `Drop` panics would otherwise panic during the unwinding, which
+/// aborts the process. That panic instead fails the task, as any panic of its run does.
+#[inline]
+fn with_inputs<In: Input, R>(input: In, body: impl FnOnce(In::Ref<'_>) -> R) -> R {
+    let out = catch_unwind(AssertUnwindSafe(|| body(input.get())));
+    drop(input);
+    match out {
+        Ok(r) => r,
+        Err(payload) => resume_unwind(payload),
     }
 }
 

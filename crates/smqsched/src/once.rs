@@ -4,7 +4,9 @@
 //! initialisation call per task, and a `SetOnce` needs no mutex or condition variable of its
 //! own to let readers block: they park on its address in `parking_lot_core`'s global table.
 //!
-//! This is the crate's only `unsafe` code. The protocols:
+//! This is the crate's only `unsafe` code. Its atomics, cell and parking come from
+//! `crate::loom`, so that the model checker `loom` explores the protocols' interleavings
+//! (the `loom_tests` below). The protocols:
 //!
 //! `TakeOnce<F>`: built full.
 //! 1. `take` swaps `taken` to `true`. Exactly one caller sees `false`, and only it moves the
@@ -47,13 +49,14 @@
 //! finds the waker. The blocking path pays nothing for this: `set` tests one more bit of the
 //! state it already reads, and the table is touched only when an async reader registered.
 
-use std::cell::UnsafeCell;
 use std::mem::{ManuallyDrop, MaybeUninit};
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use parking_lot_core::{DEFAULT_PARK_TOKEN, DEFAULT_UNPARK_TOKEN, ParkResult};
+use crate::loom::Parked;
+use crate::loom::cell::UnsafeCell;
+use crate::loom::parking;
+use crate::loom::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 /// A value that one caller, once, may move out.
 pub(crate) struct TakeOnce<F> {
@@ -80,15 +83,20 @@ impl<F> TakeOnce<F> {
         }
         // SAFETY: step 1: this caller is the only one that saw `taken == false`, so nobody
         // else reads the value, now or later, and `drop` will not drop it again.
-        Some(unsafe { ManuallyDrop::take(&mut *self.value.get()) })
+        Some(
+            self.value
+                .with_mut(|v| unsafe { ManuallyDrop::take(&mut *v) }),
+        )
     }
 }
 
 impl<F> Drop for TakeOnce<F> {
     fn drop(&mut self) {
-        if !*self.taken.get_mut() {
+        // `&mut self` excludes every other access, so the weakest load sees the last store.
+        if !self.taken.load(Ordering::Relaxed) {
             // SAFETY: nobody took the value (step 2), and `&mut self` excludes everyone else.
-            unsafe { ManuallyDrop::drop(self.value.get_mut()) }
+            self.value
+                .with_mut(|v| unsafe { ManuallyDrop::drop(&mut *v) });
         }
     }
 }
@@ -110,7 +118,7 @@ pub(crate) struct SetOnce<T> {
 unsafe impl<T: Send + Sync> Sync for SetOnce<T> {}
 
 impl<T> SetOnce<T> {
-    pub(crate) const fn new() -> Self {
+    pub(crate) fn new() -> Self {
         SetOnce {
             state: AtomicU8::new(0),
             value: UnsafeCell::new(MaybeUninit::uninit()),
@@ -126,7 +134,7 @@ impl<T> SetOnce<T> {
         }
         // SAFETY: step 1: only the caller that set `WRITING` writes, and no reader looks at
         // the value before `READY`.
-        unsafe { (*self.value.get()).write(value) };
+        self.value.with_mut(|v| unsafe { (*v).write(value) });
         let old = self.state.swap(READY, Ordering::Release);
         if old & (PARKED | WAKERS) != 0 {
             self.wake_readers(old);
@@ -138,9 +146,8 @@ impl<T> SetOnce<T> {
     #[cold]
     fn wake_readers(&self, old: u8) {
         if old & PARKED != 0 {
-            // SAFETY: the key is this slot's address, on which only `wait` parks; nothing is
-            // called back.
-            unsafe { parking_lot_core::unpark_all(self.key(), DEFAULT_UNPARK_TOKEN) };
+            // SAFETY: the key is this slot's address, on which only `wait` parks.
+            unsafe { parking::unpark_all(self.key()) };
         }
         if old & WAKERS != 0 {
             let woken = crate::wakers::lock(self.key()).take(self.key());
@@ -182,7 +189,7 @@ impl<T> SetOnce<T> {
         if self.state.load(Ordering::Acquire) & READY != 0 {
             // SAFETY: step 2: `READY` is stored after the write, with `Release`, and the value
             // is never written again.
-            Some(unsafe { (*self.value.get()).assume_init_ref() })
+            Some(self.value.with(|v| unsafe { (*v).assume_init_ref() }))
         } else {
             None
         }
@@ -210,18 +217,9 @@ impl<T> SetOnce<T> {
                 s & READY == 0 && s & PARKED != 0
             };
             // SAFETY: the key is this slot's address, which outlives the wait (the caller
-            // borrows the slot); the callbacks neither panic nor call into parking_lot.
-            let parked = unsafe {
-                parking_lot_core::park(
-                    self.key(),
-                    validate,
-                    || {},
-                    |_, _| {},
-                    DEFAULT_PARK_TOKEN,
-                    deadline,
-                )
-            };
-            if parked == ParkResult::TimedOut {
+            // borrows the slot); the validation neither panics nor calls into the parking lot.
+            let parked = unsafe { parking::park(self.key(), validate, deadline) };
+            if parked == Parked::TimedOut {
                 return self.get();
             }
         }
@@ -234,10 +232,11 @@ impl<T> SetOnce<T> {
 
 impl<T> Drop for SetOnce<T> {
     fn drop(&mut self) {
-        if *self.state.get_mut() & READY != 0 {
+        // `&mut self` excludes every other access, so the weakest load sees the last store.
+        if self.state.load(Ordering::Relaxed) & READY != 0 {
             // SAFETY: step 4: the value was written, and `&mut self` excludes every reader.
-            unsafe { self.value.get_mut().assume_init_drop() }
-        } else if *self.state.get_mut() & WAKERS != 0 {
+            self.value.with_mut(|v| unsafe { (*v).assume_init_drop() });
+        } else if self.state.load(Ordering::Relaxed) & WAKERS != 0 {
             drop(crate::wakers::lock(self.key()).take(self.key()));
         }
     }
@@ -437,5 +436,131 @@ mod tests {
             assert_eq!(got, Some(round));
             assert_eq!(writer.join().ok(), Some(true));
         }
+    }
+}
+
+/// The protocols above under `loom`, which runs each test body once for every interleaving
+/// of its threads' atomic operations, lock acquisitions and parks that the memory model
+/// allows, and fails on a data race on the value, a value dropped twice or never, or a
+/// thread left parked for good (a lost wake-up).
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use loom::sync::Arc;
+    use loom::sync::atomic::AtomicUsize;
+    use loom::thread;
+
+    /// Counts its drops.
+    struct Counted(Arc<AtomicUsize>);
+
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn loom_take_once_gives_the_body_to_one_taker_and_drops_it_once() {
+        loom::model(|| {
+            let drops = Arc::new(AtomicUsize::new(0));
+            let slot = Arc::new(TakeOnce::new(Counted(Arc::clone(&drops))));
+            let other = {
+                let slot = Arc::clone(&slot);
+                thread::spawn(move || slot.take().is_some())
+            };
+            let mine = slot.take().is_some();
+            let theirs = other.join().expect("the taker does not panic");
+            assert!(mine ^ theirs, "exactly one taker wins");
+            assert_eq!(drops.load(Ordering::SeqCst), 1);
+            drop(slot);
+            assert_eq!(drops.load(Ordering::SeqCst), 1);
+        });
+    }
+
+    #[test]
+    fn loom_take_once_drops_an_untaken_body_with_the_slot() {
+        loom::model(|| {
+            let drops = Arc::new(AtomicUsize::new(0));
+            let slot = Arc::new(TakeOnce::new(Counted(Arc::clone(&drops))));
+            let other = {
+                let slot = Arc::clone(&slot);
+                thread::spawn(move || drop(slot))
+            };
+            drop(slot);
+            other.join().expect("the dropper does not panic");
+            assert_eq!(drops.load(Ordering::SeqCst), 1);
+        });
+    }
+
+    /// A reader that finds the value reads what was written (`loom` checks that the read
+    /// happens after the write), and the value is dropped once, with the slot.
+    #[test]
+    fn loom_set_once_publishes_the_value_to_a_racing_reader() {
+        loom::model(|| {
+            let drops = Arc::new(AtomicUsize::new(0));
+            let slot = Arc::new(SetOnce::new());
+            let reader = {
+                let slot = Arc::clone(&slot);
+                thread::spawn(move || slot.get().map(|c: &(u64, Counted)| c.0))
+            };
+            assert!(slot.set((7, Counted(Arc::clone(&drops)))).is_ok());
+            let seen = reader.join().expect("the reader does not panic");
+            assert!(seen.is_none() || seen == Some(7));
+            assert_eq!(slot.get().map(|c| c.0), Some(7));
+            drop(slot);
+            assert_eq!(drops.load(Ordering::SeqCst), 1);
+        });
+    }
+
+    #[test]
+    fn loom_set_once_keeps_one_of_two_racing_writers() {
+        loom::model(|| {
+            let slot = Arc::new(SetOnce::new());
+            let other = {
+                let slot = Arc::clone(&slot);
+                thread::spawn(move || slot.set(1u64).is_ok())
+            };
+            let mine = slot.set(2u64);
+            let theirs = other.join().expect("the writer does not panic");
+            assert!(mine.is_ok() ^ theirs, "exactly one writer wins");
+            let kept = if theirs { 1 } else { 2 };
+            assert_eq!(slot.get(), Some(&kept));
+            if let Err(back) = mine {
+                assert_eq!(back, 2, "the loser gets its value back");
+            }
+        });
+    }
+
+    /// The reader may find the value at once, park before the write, or announce itself
+    /// while the writer writes: in every order it returns the value, so no wake-up is lost.
+    #[test]
+    fn loom_set_once_wakes_a_parked_reader() {
+        loom::model(|| {
+            let slot = Arc::new(SetOnce::new());
+            let reader = {
+                let slot = Arc::clone(&slot);
+                thread::spawn(move || slot.wait(None).copied())
+            };
+            assert!(slot.set(5u64).is_ok());
+            assert_eq!(reader.join().expect("the reader does not panic"), Some(5));
+        });
+    }
+
+    /// Three threads: bounded to three preemptions, which takes about a minute.
+    #[test]
+    fn loom_set_once_wakes_every_parked_reader() {
+        crate::loom::model(Some(3), || {
+            let slot = Arc::new(SetOnce::new());
+            let readers: Vec<_> = (0..2)
+                .map(|_| {
+                    let slot = Arc::clone(&slot);
+                    thread::spawn(move || slot.wait(None).copied())
+                })
+                .collect();
+            assert!(slot.set(9u64).is_ok());
+            for r in readers {
+                assert_eq!(r.join().expect("the reader does not panic"), Some(9));
+            }
+        });
     }
 }

@@ -26,22 +26,24 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Display;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
-use parking_lot::{Condvar, Mutex, MutexGuard, RwLock};
+use parking_lot::RwLock;
 use smallvec::SmallVec;
 
 use crate::builder::{Emitter, TaskBuilder};
 use crate::core::{Core, TaskSpec};
-use crate::error::{CancelError, QueueError, SubmitError, Timeout};
+use crate::error::{CancelError, QueueError, SubmitError, TaskError, Timeout};
 use crate::event::{Event, QueueSnapshot, Snapshot, TaskState};
 use crate::input::{Input, IntoInputs};
+use crate::loom::sync::{Condvar, Mutex, MutexGuard};
 use crate::promise::{Owner, Promise, Stream};
-use crate::task::{Job, Msg, RunCtx, TaskId};
+use crate::task::{Job, Msg, RunCtx, TaskId, abandon, panic_message};
 
 /// The most slots one queue may have: each slot is a thread.
 pub const MAX_SLOTS: usize = 1024;
@@ -50,7 +52,8 @@ static NEXT_SCHEDULER: AtomicU64 = AtomicU64::new(1);
 
 /// Every live scheduler by id, for the promises, which keep only the id (see `Owner`).
 /// Entries are added by `Scheduler::new` and removed when the scheduler's state is dropped.
-static SCHEDULERS: Mutex<BTreeMap<u64, Weak<Shared>>> = Mutex::new(BTreeMap::new());
+static SCHEDULERS: parking_lot::Mutex<BTreeMap<u64, Weak<Shared>>> =
+    parking_lot::Mutex::new(BTreeMap::new());
 
 pub(crate) struct Shared {
     pub(crate) id: u64,
@@ -61,7 +64,7 @@ pub(crate) struct Shared {
     idle: Condvar,
     /// Each queue's job channel, by queue index; written only when a queue is added.
     senders: RwLock<Vec<Sender<Msg>>>,
-    threads: Mutex<Vec<JoinHandle<()>>>,
+    threads: parking_lot::Mutex<Vec<JoinHandle<()>>>,
 }
 
 /// A job a worker takes for itself instead of through its channel.
@@ -92,7 +95,7 @@ impl Shared {
         }
         self.unlock(core, None);
         added.map_err(|(e, job)| {
-            drop(job);
+            abandon(job);
             e
         })
     }
@@ -166,7 +169,7 @@ impl Shared {
         }
         drop(senders);
         for job in dead {
-            job.discard();
+            abandon(job);
         }
         if wake {
             self.idle.notify_all();
@@ -211,6 +214,9 @@ impl Drop for Shared {
     }
 }
 
+#[cfg(all(test, loom))]
+mod loom_tests;
+
 /// A worker: one slot of queue `queue`. After each task it takes the next job the decision
 /// started on its own queue directly, without a channel round trip.
 fn worker(shared: Arc<Shared>, rx: Receiver<Msg>, queue: u32) {
@@ -223,17 +229,31 @@ fn worker(shared: Arc<Shared>, rx: Receiver<Msg>, queue: u32) {
                 Ok(Msg::Exit) | Err(_) => return,
             },
         };
-        let ctx = RunCtx {
-            shared: &shared,
-            task,
-        };
-        let outcome = job.run(&ctx);
-        // The worker's reference goes first: a result nobody holds is freed now.
-        drop(job);
-        let now = shared.clock.stamp();
-        next = shared
-            .with_steal(Some(queue), |core| core.complete_at(task, outcome, now))
-            .1;
+        next = shared.run_job(queue, task, job);
+    }
+}
+
+impl Shared {
+    /// Run the job of `task`, started on `queue`, on this thread, and record its end; returns
+    /// the next job the decision started on `queue`, for this thread to run next.
+    fn run_job(self: &Arc<Self>, queue: u32, task: TaskId, job: Arc<dyn Job>) -> Option<Stolen> {
+        let ctx = RunCtx { shared: self, task };
+        let mut outcome = job.run(&ctx);
+        // The worker's reference goes first: a result nobody holds is freed now. If its
+        // `Drop` panics, that is the task's failure, reported with its end (a task whose body
+        // failed has no value to drop, so it fails once).
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(job))) {
+            outcome = outcome.and(Err(Box::new(TaskError::Panicked {
+                task: self.task_ref(task),
+                message: Arc::from(format!(
+                    "{} (in the `Drop` of its result)",
+                    panic_message(&*payload)
+                )),
+            })));
+        }
+        let now = self.clock.stamp();
+        self.with_steal(Some(queue), |core| core.complete_at(task, outcome, now))
+            .1
     }
 }
 
@@ -303,7 +323,7 @@ impl Scheduler {
             core: Mutex::new(core),
             idle: Condvar::new(),
             senders: RwLock::new(Vec::new()),
-            threads: Mutex::new(Vec::new()),
+            threads: parking_lot::Mutex::new(Vec::new()),
         });
         SCHEDULERS.lock().insert(shared.id, Arc::downgrade(&shared));
         Scheduler {
@@ -366,6 +386,34 @@ impl Scheduler {
                 max: MAX_SLOTS,
             });
         }
+        let (queue, rx) = self.add_queue(name, slots, resources)?;
+        let shared = self.shared();
+        let mut threads = shared.threads.lock();
+        for i in 0..slots {
+            let (s, r) = (Arc::clone(shared), rx.clone());
+            let spawned = std::thread::Builder::new()
+                .name(format!("smq-{name}-{i}"))
+                .spawn(move || worker(s, r, queue.index));
+            match spawned {
+                Ok(h) => threads.push(h),
+                Err(e) => {
+                    return Err(QueueError::Spawn {
+                        message: e.to_string(),
+                    });
+                }
+            }
+        }
+        Ok(queue)
+    }
+
+    /// Record a new queue and its job channel, whose receiving end the caller gives to the
+    /// queue's workers.
+    fn add_queue(
+        &self,
+        name: &str,
+        slots: usize,
+        resources: &[(&str, u32)],
+    ) -> Result<(Queue, Receiver<Msg>), QueueError> {
         let shared = self.shared();
         let (tx, rx) = unbounded();
         let name: Arc<str> = Arc::from(name);
@@ -379,29 +427,15 @@ impl Scheduler {
                 });
             }
             let res = resources.iter().map(|&(n, c)| (n.to_string(), c)).collect();
-            shared.senders.write().push(tx.clone());
+            shared.senders.write().push(tx);
             Ok(core.add_queue(Arc::clone(&name), slots as u32, res))
         })?;
-        let mut threads = shared.threads.lock();
-        for i in 0..slots {
-            let (s, r) = (Arc::clone(shared), rx.clone());
-            let spawned = std::thread::Builder::new()
-                .name(format!("smq-{name}-{i}"))
-                .spawn(move || worker(s, r, index));
-            match spawned {
-                Ok(h) => threads.push(h),
-                Err(e) => {
-                    return Err(QueueError::Spawn {
-                        message: e.to_string(),
-                    });
-                }
-            }
-        }
-        Ok(Queue {
+        let queue = Queue {
             handle: Arc::clone(&self.handle),
             index,
             name,
-        })
+        };
+        Ok((queue, rx))
     }
 
     /// Start, or resume after [`stop`](Self::stop). Nothing finished runs again.
@@ -594,6 +628,20 @@ impl Scheduler {
                 let _ = t.join();
             }
         }
+    }
+}
+
+#[cfg(test)]
+impl Scheduler {
+    /// Run `f` on the core under the lock, as the scheduler's own calls do.
+    pub(crate) fn with_core<R>(&self, f: impl FnOnce(&mut Core) -> R) -> R {
+        self.shared().with(f)
+    }
+
+    /// How many worker threads have not exited.
+    pub(crate) fn live_workers(&self) -> usize {
+        let threads = self.shared().threads.lock();
+        threads.iter().filter(|t| !t.is_finished()).count()
     }
 }
 

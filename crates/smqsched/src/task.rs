@@ -221,7 +221,8 @@ where
     }
 }
 
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> Arc<str> {
+/// The text of a panic's payload.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> Arc<str> {
     if let Some(s) = payload.downcast_ref::<&str>() {
         Arc::from(*s)
     } else if let Some(s) = payload.downcast_ref::<String>() {
@@ -243,6 +244,17 @@ impl RunCtx<'_> {
     fn task_ref(&self) -> TaskRef {
         self.shared.task_ref(self.task)
     }
+}
+
+/// Drop a job that will not run, with the body and the inputs it captured. Dropping an
+/// input may drop the last handle to a result, whose `Drop` may panic: the panic is caught,
+/// so that it does not unwind into the scheduler's caller (a worker, or a user's `cancel` or
+/// `submit`). The panic hook has reported it, and the task reports why it did not run.
+pub(crate) fn abandon(job: Arc<dyn Job>) {
+    let _ = catch_unwind(AssertUnwindSafe(move || {
+        job.discard();
+        drop(job);
+    }));
 }
 
 /// Messages to a queue's worker threads.

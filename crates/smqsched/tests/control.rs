@@ -216,6 +216,27 @@ fn a_failed_releaser_still_releases_the_slot() {
     assert_eq!(*stage.submit((), |()| 2).result().unwrap(), 2);
 }
 
+/// The releaser is cancelled before its holder runs: the holder, once finished, has nobody to
+/// release its slot, so it keeps none.
+#[test]
+fn a_holder_whose_releaser_was_cancelled_keeps_no_slot() {
+    let sch = Scheduler::new();
+    let stage = sch.queue("stage", 1).unwrap();
+    let camera = sch.queue("camera", 1).unwrap();
+    let moved = stage.task().hold().submit((), |()| 1).unwrap();
+    let acq = camera
+        .task()
+        .releases(&moved)
+        .submit(&moved, |x: &i32| *x)
+        .unwrap();
+    assert_eq!(acq.cancel(), Ok(1));
+    sch.start();
+    assert_eq!(*moved.result().unwrap(), 1);
+    let next = stage.submit((), |()| 2);
+    assert_eq!(next.result_timeout(Duration::from_secs(60)), Some(Ok(&2)));
+    assert_eq!(sch.queues()[0].held, 0);
+}
+
 #[test]
 fn resources_limit_concurrency_beside_slots() {
     let sch = Scheduler::new();

@@ -2,7 +2,43 @@
 
 use super::*;
 
+/// The cursors of the walk (see the module docs), newest last.
+#[derive(Clone, Copy)]
+pub(super) enum Cursor {
+    /// A lazy depth-first walk from the task `root`. Its pending visits are a segment of
+    /// `Core::walk`: `walk[base..]` for the newest open cursor, `walk[base..next.base]` for an
+    /// older one. Only the newest cursor ever advances, so the segments form a stack of
+    /// stacks.
+    Open { root: u64, base: usize },
+    /// The cursors of the tasks `lo..hi`, consecutive submissions, none of them opened yet:
+    /// each would first visit its own root, newest first. A run of submissions costs one
+    /// entry, whatever its length; the newest root is opened when the walk reaches it.
+    Roots { lo: u64, hi: u64 },
+}
+
+/// The rank of the cursor of root `root`: smaller for newer roots, so that claims of newer
+/// cursors sort first.
+fn rank_of_root(root: u64) -> u64 {
+    UNCLAIMED - 1 - root
+}
+
 impl Core {
+    /// Add the cursor of the new task `root`: it joins the newest run of unopened roots when
+    /// it follows it directly.
+    #[inline]
+    pub(super) fn open_cursor(&mut self, root: u64) {
+        if let Some(Cursor::Roots { hi, .. }) = self.cursors.last_mut()
+            && *hi == root
+        {
+            *hi += 1;
+            return;
+        }
+        self.cursors.push(Cursor::Roots {
+            lo: root,
+            hi: root + 1,
+        });
+    }
+
     /// The smallest key among ready tasks that their queue can take now.
     pub(super) fn best_ready(&mut self) -> Option<(Key, u64)> {
         let nodes = &self.nodes;
@@ -323,6 +359,8 @@ impl Core {
         let Some(job) = job else {
             return;
         };
+        #[cfg(test)]
+        self.traced(Traced::Start(t));
         self.outbox.push((
             queue,
             Msg::Run {

@@ -70,23 +70,47 @@
 //! All of this state lives in [`Core`], behind the scheduler's one mutex. Task bodies never
 //! run under it, and values are never dropped under it (see `Core::graveyard`), so task code
 //! and `Drop` impls may call back into the scheduler.
+//!
+//! # Where things are
+//!
+//! This module holds [`Core`] and the protocol above. Beside it, one module per kind of
+//! thing the core keeps or does:
+//! * `node`: a task's [`Node`], its states, and the dense encodings kept beside the nodes;
+//! * `clock`: the time stamps ([`Clock`]); `labels`: the label table;
+//! * `queue`: a queue's slots, resources, ready sets and counts;
+//! * `submit`: what a submission says ([`TaskSpec`]) and how a task is recorded;
+//! * `decide`: the cursors and the decision procedure;
+//! * `progress`: items, completions, failures, cancellation, stop and shutdown;
+//! * `observe`: events, states and snapshots; `ready`: a queue's ready set; `chunked`: the
+//!   node storage.
 
 mod chunked;
+mod clock;
 mod decide;
+mod labels;
+mod node;
 mod observe;
 mod progress;
+mod queue;
 mod ready;
+mod submit;
 
 pub(crate) use crate::task::{Dep, Job, Label, Msg, TaskId};
 #[cfg(test)]
 use crate::task::{RunCtx, TaskJob};
 use chunked::Chunked;
+pub(crate) use clock::Clock;
+use clock::stamp_to_duration;
+use decide::Cursor;
+use labels::Labels;
+use node::{
+    DONE, ENDED, Extra, Key, Link, NEVER, NO_LINK, Node, RUNNING, St, UNCLAIMED, is_waiting,
+    rank_of,
+};
 use observe::ChangeLog;
-use ready::ReadySet;
+use queue::QueueState;
+pub(crate) use submit::{Deps, SpecOptions, TaskSpec};
 
-use std::collections::BTreeMap;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::mem::ManuallyDrop;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -95,289 +119,6 @@ use crate::error::{CancelError, SubmitError, TaskError, TaskRef};
 use crate::event::{Event, EventKind, QueueSnapshot, Snapshot, TaskSnapshot, TaskState};
 use crossbeam_channel::Sender;
 use smallvec::SmallVec;
-
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-enum St {
-    Waiting,
-    Running,
-    Done,
-    Failed,
-    Cancelled,
-}
-
-const UNCLAIMED: u64 = u64::MAX;
-
-impl Node {
-    /// Finished, failed or cancelled: it will not change state again.
-    fn is_final(&self) -> bool {
-        matches!(self.state, St::Done | St::Failed | St::Cancelled)
-    }
-}
-
-struct Node {
-    /// Its label: an index into `Core::label_table`.
-    label: u32,
-    /// Its inputs: `edges[inputs_at..inputs_at + inputs_len]`.
-    inputs_at: usize,
-    job: Option<Arc<dyn Job>>,
-    /// The rank of the cursor that claimed it, or `UNCLAIMED`; with `seq`, its key.
-    claim: u64,
-    seq: u64,
-    /// Nanoseconds since the epoch; `NEVER` if not (yet).
-    submitted: u64,
-    started: u64,
-    finished: u64,
-    /// What few tasks need: kept out of line so that the common node stays small.
-    extra: Option<Box<Extra>>,
-    queue: u32,
-    inputs_len: u32,
-    items: u32,
-    slot: u32,
-    state: St,
-    in_ready: bool,
-    hold: bool,
-    holding: bool,
-}
-
-/// The rarely used part of a [`Node`].
-#[derive(Default)]
-struct Extra {
-    /// Tasks ordered after this one whatever its outcome (`after_settled`).
-    settled_dependents: Vec<u64>,
-    /// Tasks waiting for one item, by item.
-    item_dependents: BTreeMap<u32, Vec<u64>>,
-    released_by: Option<u64>,
-    releases: Option<u64>,
-    requires: Box<[(usize, u32)]>,
-    error: Option<Arc<TaskError>>,
-}
-
-impl Node {
-    /// A new, waiting task's node.
-    fn new(
-        label: u32,
-        queue: u32,
-        inputs_at: usize,
-        inputs_len: usize,
-        job: Arc<dyn Job>,
-        submitted: u64,
-    ) -> Node {
-        Node {
-            label,
-            inputs_at,
-            job: Some(job),
-            claim: UNCLAIMED,
-            seq: 0,
-            submitted,
-            started: NEVER,
-            finished: NEVER,
-            extra: None,
-            queue,
-            inputs_len: inputs_len as u32,
-            items: 0,
-            slot: 0,
-            state: St::Waiting,
-            in_ready: false,
-            hold: false,
-            holding: false,
-        }
-    }
-
-    /// Its key in its queue's ready set: walk order.
-    fn key(&self) -> Key {
-        key_of(self.claim, self.seq)
-    }
-
-    /// Its `Extra`, created if need be; `created` is set when it is (see `Core::has_extras`).
-    fn extra_mut(&mut self, created: &mut bool) -> &mut Extra {
-        self.extra.get_or_insert_with(|| {
-            *created = true;
-            Box::default()
-        })
-    }
-
-    fn releases(&self) -> Option<u64> {
-        self.extra.as_ref().and_then(|e| e.releases)
-    }
-
-    fn released_by(&self) -> Option<u64> {
-        self.extra.as_ref().and_then(|e| e.released_by)
-    }
-
-    fn requires(&self) -> &[(usize, u32)] {
-        self.extra.as_ref().map_or(&[], |e| &e.requires)
-    }
-
-    fn error(&self) -> Option<&Arc<TaskError>> {
-        self.extra.as_ref().and_then(|e| e.error.as_ref())
-    }
-
-    fn set_error(&mut self, error: TaskError, created: &mut bool) {
-        self.extra_mut(created).error = Some(Arc::new(error));
-    }
-
-    fn take_settled_dependents(&mut self) -> Vec<u64> {
-        self.extra
-            .as_mut()
-            .map(|e| std::mem::take(&mut e.settled_dependents))
-            .unwrap_or_default()
-    }
-
-    fn take_item_dependents(&mut self) -> BTreeMap<u32, Vec<u64>> {
-        self.extra
-            .as_mut()
-            .map(|e| std::mem::take(&mut e.item_dependents))
-            .unwrap_or_default()
-    }
-}
-
-const NEVER: u64 = u64::MAX;
-
-/// `Core::pending` of a task that is no longer waiting, by its state: the array doubles as a
-/// dense record of which tasks are running, done, or ended otherwise (failed or cancelled),
-/// so that registering a dependent reads four bytes rather than the producer's node.
-const RUNNING: u32 = u32::MAX;
-const DONE: u32 = u32::MAX - 1;
-const ENDED: u32 = u32::MAX - 2;
-
-/// Whether `pending`, an entry of `Core::pending`, is the count of a waiting task. A count
-/// never reaches `ENDED`: that would take a task of over four billion inputs, whose edges
-/// alone would fill 64 GiB.
-#[inline]
-fn is_waiting(pending: u32) -> bool {
-    pending < ENDED
-}
-
-/// An entry of a list of dependents (`Core::heads`).
-#[derive(Clone, Copy)]
-struct Link {
-    task: u64,
-    /// The next entry, or `NO_LINK`.
-    next: u64,
-}
-
-const NO_LINK: u64 = u64::MAX;
-
-/// The scheduler's clock: nanoseconds since the scheduler was created. Callers read it before
-/// taking the scheduler's lock and pass the time in, so that the lock is held for less.
-#[derive(Clone)]
-pub(crate) struct Clock {
-    clock: quanta::Clock,
-    /// The raw reading at creation.
-    start: u64,
-    /// The same moment as a standard `Instant`, for users.
-    epoch: Instant,
-}
-
-impl Clock {
-    pub(crate) fn new() -> Self {
-        let clock = quanta::Clock::new();
-        let start = clock.raw();
-        Clock {
-            clock,
-            start,
-            epoch: Instant::now(),
-        }
-    }
-
-    /// Nanoseconds since creation.
-    #[inline]
-    pub(crate) fn stamp(&self) -> u64 {
-        self.clock
-            .delta_as_nanos(self.start, self.clock.raw())
-            .min(NEVER - 1)
-    }
-
-    /// The time since creation.
-    pub(crate) fn now(&self) -> Duration {
-        Duration::from_nanos(self.stamp())
-    }
-}
-
-fn stamp_to_duration(ns: u64) -> Option<Duration> {
-    (ns != NEVER).then(|| Duration::from_nanos(ns))
-}
-
-struct Resource {
-    name: String,
-    capacity: u32,
-    available: u32,
-}
-
-struct QueueState {
-    name: Arc<str>,
-    slots: u32,
-    in_use: u32,
-    held: u32,
-    free: Vec<u32>,
-    resources: Vec<Resource>,
-    ready: ReadySet,
-    ready_releasers: ReadySet,
-    n_waiting: u64,
-    n_ready: u64,
-    n_running: u64,
-    n_done: u64,
-    n_failed: u64,
-}
-
-/// The cursors of the walk (see the module docs), newest last.
-#[derive(Clone, Copy)]
-enum Cursor {
-    /// A lazy depth-first walk from the task `root`. Its pending visits are a segment of
-    /// `Core::walk`: `walk[base..]` for the newest open cursor, `walk[base..next.base]` for an
-    /// older one. Only the newest cursor ever advances, so the segments form a stack of
-    /// stacks.
-    Open { root: u64, base: usize },
-    /// The cursors of the tasks `lo..hi`, consecutive submissions, none of them opened yet:
-    /// each would first visit its own root, newest first. A run of submissions costs one
-    /// entry, whatever its length; the newest root is opened when the walk reaches it.
-    Roots { lo: u64, hi: u64 },
-}
-
-/// The rank of the cursor of root `root`: smaller for newer roots, so that claims of newer
-/// cursors sort first.
-fn rank_of_root(root: u64) -> u64 {
-    UNCLAIMED - 1 - root
-}
-
-/// A task's input edges: inline for up to four, so that most submissions allocate nothing
-/// for them.
-pub(crate) type Deps = SmallVec<[Dep; 4]>;
-
-/// A submission `Core::add_task` refused, with the job to drop outside the lock.
-pub(crate) type Rejected = (SubmitError, Arc<dyn Job>);
-
-/// Everything `Core::add_task` needs to know about a new task.
-pub(crate) struct TaskSpec<'a> {
-    pub(crate) queue: u32,
-    /// The label given, or the default derived from the body's type.
-    pub(crate) label: Label,
-    /// Its inputs, value and ordering-only, in argument order.
-    pub(crate) deps: &'a [Dep],
-    pub(crate) job: Arc<dyn Job>,
-    /// When it was submitted ([`Clock::stamp`]), or `None` to read the clock under the lock.
-    pub(crate) at: Option<u64>,
-    /// What few tasks use, out of line so that a plain submission moves less.
-    pub(crate) options: Option<Box<SpecOptions>>,
-}
-
-/// The rarely used part of a [`TaskSpec`].
-#[derive(Default)]
-pub(crate) struct SpecOptions {
-    /// Ordering-only inputs satisfied by any outcome, walked after `deps`.
-    pub(crate) settled: Vec<TaskId>,
-    pub(crate) hold: bool,
-    pub(crate) releases: Option<TaskId>,
-    pub(crate) requires: Vec<(String, u32)>,
-}
-
-/// [`SpecOptions`] checked against the graph and the queue.
-struct CheckedOptions {
-    settled: Vec<TaskId>,
-    hold: bool,
-    releases: Option<TaskId>,
-    requires: Box<[(usize, u32)]>,
-}
 
 /// The scheduler's state. See the module docs for the protocol.
 pub(crate) struct Core {
@@ -393,20 +134,28 @@ pub(crate) struct Core {
     /// The tasks waiting for each task's whole result, by id: the first entry of their list
     /// in `links`, newest first, or `NO_LINK`. Dense, like `pending`.
     heads: Vec<u64>,
+    /// Every queue, by index.
     queues: Vec<QueueState>,
+    /// The cursors of the walk, newest last (see [`Cursor`]).
     cursors: Vec<Cursor>,
     /// The cursors' pending visits (see [`Cursor`]).
     walk: Vec<u64>,
     /// The `seq` of the next claim: claims along one cursor's walk count up.
     next_seq: u64,
+    /// Started and not stopped: tasks may start.
     pub(crate) running: bool,
+    /// Shut down: nothing starts or is accepted any more.
     pub(crate) shutdown: bool,
+    /// Tasks neither finished, failed nor cancelled (what `Scheduler::wait` waits on).
     pub(crate) unfinished: u64,
+    /// Tasks running (what `Scheduler::wait_drained` waits on).
     pub(crate) in_flight: u64,
     /// Set when `unfinished` or `in_flight` drops to zero: the caller wakes the threads in
     /// `wait` and `wait_drained` after unlocking, if the count is still zero then.
     pub(crate) wake: bool,
+    /// Where events go; a subscriber whose receiver is gone is dropped at the next event.
     subscribers: Vec<Sender<Event>>,
+    /// Time stamps of submissions, starts and ends.
     clock: Clock,
     /// Set when a not-started task that had not-started inputs failed or was cancelled: the
     /// walk order of what it reached has changed, so claims must be rebuilt.
@@ -425,56 +174,19 @@ pub(crate) struct Core {
     pub(crate) graveyard: Vec<Arc<dyn Job>>,
     /// Messages for the workers, sent by the caller after unlocking.
     pub(crate) outbox: Vec<(u32, Msg)>,
-    /// Every distinct label, shared by the nodes that carry it; a node keeps its index.
-    label_table: Vec<Arc<str>>,
-    /// The entries of `label_table` of default labels, by the type name's address and
-    /// length.
-    labels: HashMap<(usize, usize), u32, BuildHasherDefault<AddrHasher>>,
-    /// The last default label used, and the last given label.
-    last_label: Option<((usize, usize), u32)>,
-    last_shared: Option<u32>,
+    /// Every distinct label; a node keeps its index.
+    labels: Labels,
+    /// What the core was told and started, in order, when a test asks for it.
+    #[cfg(test)]
+    pub(crate) trace: Option<Vec<Traced>>,
 }
 
 #[cfg(test)]
 mod tests;
-
-/// Hashes the default-label key (a type name's address and length), computed at every
-/// submission: one multiply per word instead of SipHash, which defends against crafted keys
-/// that cannot occur here.
-#[derive(Default)]
-struct AddrHasher(u64);
-
-impl Hasher for AddrHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.write_u64(n as u64);
-    }
-}
-
-/// A claimed task's place in the walk order: its cursor's rank, then its claim's `seq`.
-/// Two words rather than one `u128`, so that a ready-set entry is 24 bytes, not 32.
-type Key = (u64, u64);
-
-fn key_of(rank: u64, seq: u64) -> Key {
-    (rank, seq)
-}
-
-fn rank_of(key: Key) -> u64 {
-    key.0
-}
+#[cfg(test)]
+mod trace;
+#[cfg(test)]
+pub(crate) use trace::Traced;
 
 impl Core {
     pub(crate) fn new() -> Self {
@@ -501,10 +213,9 @@ impl Core {
             decision_time: None,
             graveyard: Vec::new(),
             outbox: Vec::new(),
-            label_table: Vec::new(),
-            labels: HashMap::default(),
-            last_label: None,
-            last_shared: None,
+            labels: Labels::default(),
+            #[cfg(test)]
+            trace: None,
         }
     }
 
@@ -516,52 +227,6 @@ impl Core {
         self.clock.stamp()
     }
 
-    /// The index in `label_table` of a new task's label. A default label is interned by
-    /// its type name's address: one entry, and one shortening, per body type. A given label
-    /// is shared with the previous task's when the text is the same.
-    #[inline]
-    fn intern_label(&mut self, label: Label) -> u32 {
-        // Tasks mostly come in runs of one body type: check the last one first.
-        if let (Label::Static(name), Some((last, index))) = (&label, self.last_label)
-            && last == (name.as_ptr() as usize, name.len())
-        {
-            return index;
-        }
-        self.intern_new_label(label)
-    }
-
-    #[cold]
-    fn intern_new_label(&mut self, label: Label) -> u32 {
-        match label {
-            Label::Static(name) => {
-                let key = (name.as_ptr() as usize, name.len());
-                let table = &mut self.label_table;
-                let index = *self.labels.entry(key).or_insert_with(|| {
-                    table.push(Arc::from(crate::task::short_label(name)));
-                    (table.len() - 1) as u32
-                });
-                self.last_label = Some((key, index));
-                index
-            }
-            Label::Shared(text) => {
-                if let Some(last) = self.last_shared
-                    && *self.label_table[last as usize] == *text
-                {
-                    return last;
-                }
-                self.label_table.push(text);
-                let index = (self.label_table.len() - 1) as u32;
-                self.last_shared = Some(index);
-                index
-            }
-        }
-    }
-
-    /// The label of task `t`.
-    fn label(&self, t: u64) -> &Arc<str> {
-        &self.label_table[self.nodes[t as usize].label as usize]
-    }
-
     pub(crate) fn epoch(&self) -> Instant {
         self.clock.epoch
     }
@@ -570,81 +235,10 @@ impl Core {
         &self.clock
     }
 
-    // ----- queues -------------------------------------------------------------------------
-
-    pub(crate) fn queue_named(&self, name: &str) -> Option<usize> {
-        self.queues.iter().position(|q| &*q.name == name)
+    /// The label of task `t`.
+    fn label(&self, t: u64) -> &Arc<str> {
+        self.labels.get(self.nodes[t as usize].label)
     }
-
-    pub(crate) fn add_queue(
-        &mut self,
-        name: Arc<str>,
-        slots: u32,
-        resources: Vec<(String, u32)>,
-    ) -> u32 {
-        self.queues.push(QueueState {
-            name,
-            slots,
-            in_use: 0,
-            held: 0,
-            free: (0..slots).rev().collect(),
-            resources: resources
-                .into_iter()
-                .map(|(name, capacity)| Resource {
-                    name,
-                    capacity,
-                    available: capacity,
-                })
-                .collect(),
-            ready: ReadySet::default(),
-            ready_releasers: ReadySet::default(),
-            n_waiting: 0,
-            n_ready: 0,
-            n_running: 0,
-            n_done: 0,
-            n_failed: 0,
-        });
-        (self.queues.len() - 1) as u32
-    }
-
-    // ----- events -------------------------------------------------------------------------
-
-    pub(crate) fn subscribe(&mut self, tx: Sender<Event>) {
-        self.subscribers.push(tx);
-    }
-
-    /// Send an event to the subscribers, if any. The check is inlined into every caller, so
-    /// that a scheduler nobody observes pays nothing else.
-    #[inline]
-    fn emit(&mut self, task: Option<u64>, kind: EventKind) {
-        if !self.subscribers.is_empty() {
-            self.emit_to_subscribers(task, kind);
-        }
-    }
-
-    #[cold]
-    fn emit_to_subscribers(&mut self, task: Option<u64>, kind: EventKind) {
-        let (label, queue) = match task {
-            Some(t) => {
-                let n = &self.nodes[t as usize];
-                (
-                    Some(Arc::clone(&self.label_table[n.label as usize])),
-                    Some(Arc::clone(&self.queues[n.queue as usize].name)),
-                )
-            }
-            None => (None, None),
-        };
-        let event = Event {
-            at: self.now(),
-            task: task.map(TaskId),
-            label,
-            queue,
-            kind,
-        };
-        self.subscribers.retain(|s| s.send(event.clone()).is_ok());
-    }
-
-    // ----- submission ---------------------------------------------------------------------
 
     fn task_ref(&self, t: u64) -> TaskRef {
         TaskRef {
@@ -660,334 +254,6 @@ impl Core {
 
     pub(crate) fn task_exists(&self, t: TaskId) -> bool {
         (t.0 as usize) < self.nodes.len()
-    }
-
-    /// Check a new task's options; nothing is changed.
-    fn check_options(&self, queue: u32, o: SpecOptions) -> Result<CheckedOptions, SubmitError> {
-        if let Some(&t) = o.settled.iter().find(|&&t| !self.task_exists(t)) {
-            return Err(SubmitError::ForeignInput { input: t });
-        }
-        let qs = &self.queues[queue as usize];
-        let mut requires = Vec::with_capacity(o.requires.len());
-        for (name, units) in o.requires {
-            let Some(r) = qs.resources.iter().position(|r| r.name == name) else {
-                return Err(SubmitError::UnknownResource {
-                    queue: Arc::clone(&qs.name),
-                    resource: name,
-                });
-            };
-            if units > qs.resources[r].capacity {
-                return Err(SubmitError::ResourceExceedsCapacity {
-                    queue: Arc::clone(&qs.name),
-                    resource: name,
-                    wanted: units,
-                    capacity: qs.resources[r].capacity,
-                });
-            }
-            requires.push((r, units));
-        }
-        if let Some(h) = o.releases {
-            if !self.task_exists(h) {
-                return Err(SubmitError::ForeignInput { input: h });
-            }
-            let holder = &self.nodes[h.0 as usize];
-            if !holder.hold {
-                return Err(SubmitError::NotHolding { task: h });
-            }
-            if let Some(by) = holder.released_by() {
-                return Err(SubmitError::AlreadyReleased {
-                    task: h,
-                    by: TaskId(by),
-                });
-            }
-        }
-        Ok(CheckedOptions {
-            settled: o.settled,
-            hold: o.hold,
-            releases: o.releases,
-            requires: requires.into(),
-        })
-    }
-
-    /// Validate and record a task. On error nothing is changed and the job is returned to the
-    /// caller, to be dropped outside the lock.
-    ///
-    /// The common task, without options and with no failed input, takes a short path; every
-    /// other goes through [`add_task_in_full`](Self::add_task_in_full).
-    #[inline]
-    pub(crate) fn add_task(&mut self, spec: TaskSpec<'_>) -> Result<TaskId, Rejected> {
-        let TaskSpec {
-            queue,
-            label,
-            deps,
-            job,
-            at,
-            options,
-        } = spec;
-        if options.is_some() || self.shutdown || deps.iter().any(|d| d.item.is_some()) {
-            return self.add_task_in_full(TaskSpec {
-                queue,
-                label,
-                deps,
-                job,
-                at,
-                options,
-            });
-        }
-        // One pass over the inputs, each a whole result: count those not available yet and
-        // register the new task with them. It reads the producers' entries in the dense
-        // arrays only, not their nodes, so that a fan-in of many inputs stays cheap. An
-        // unknown or failed input undoes the registrations. (The spec is taken apart up
-        // front: that compiles to less work per submission than reading it in place.)
-        let id = self.nodes.len() as u64;
-        let mut pending = 0u32;
-        for (i, d) in deps.iter().enumerate() {
-            let p = d.task.0 as usize;
-            match self.pending.get(p) {
-                None => {
-                    self.unregister(&deps[..i]);
-                    return Err((SubmitError::ForeignInput { input: d.task }, job));
-                }
-                Some(&DONE) => {}
-                Some(&ENDED) => {
-                    self.unregister(&deps[..i]);
-                    return self.add_task_in_full(TaskSpec {
-                        queue,
-                        label,
-                        deps,
-                        job,
-                        at,
-                        options: None,
-                    });
-                }
-                Some(_) => {
-                    pending += 1;
-                    Self::link(&mut self.links, &mut self.heads, p, id);
-                }
-            }
-        }
-        let inputs_at = self.edges.len();
-        self.edges.extend_from_slice(deps);
-        let now = at.unwrap_or_else(|| self.stamp());
-        let label = self.intern_label(label);
-        let node = Node::new(label, queue, inputs_at, deps.len(), job, now);
-        self.push_node(node, pending);
-        self.open_cursor(id);
-        Ok(TaskId(id))
-    }
-
-    /// Add task `id` to the dependents of task `p`; `links` and `heads` are the core's.
-    #[inline]
-    fn link(links: &mut Vec<Link>, heads: &mut [u64], p: usize, id: u64) {
-        links.push(Link {
-            task: id,
-            next: heads[p],
-        });
-        heads[p] = (links.len() - 1) as u64;
-    }
-
-    /// Empty the list of dependents of task `t`; returns its first entry in `links`.
-    #[inline]
-    fn take_dependents(&mut self, t: u64) -> u64 {
-        std::mem::replace(&mut self.heads[t as usize], NO_LINK)
-    }
-
-    /// Undo the registrations `add_task` made for the whole-result inputs `deps`, last first:
-    /// each producer not done got the newest link.
-    fn unregister(&mut self, deps: &[Dep]) {
-        for d in deps.iter().rev() {
-            let p = d.task.0 as usize;
-            if self.pending[p] != DONE
-                && let Some(link) = self.links.pop()
-            {
-                self.heads[p] = link.next;
-            }
-        }
-    }
-
-    /// Record task `id` as a dependent of each of `deps` that is not available yet.
-    fn register_dependents<'d>(&mut self, id: u64, deps: impl Iterator<Item = &'d Dep>) {
-        for d in deps {
-            let p = &mut self.nodes[d.task.0 as usize];
-            if !Self::available(p, d.item) {
-                match d.item {
-                    Some(i) => p
-                        .extra_mut(&mut self.has_extras)
-                        .item_dependents
-                        .entry(i)
-                        .or_default()
-                        .push(id),
-                    None => Self::link(&mut self.links, &mut self.heads, d.task.0 as usize, id),
-                }
-            }
-        }
-    }
-
-    /// Append the node of a new task with `pending` inputs not yet available, and count it.
-    #[inline]
-    fn push_node(&mut self, node: Node, pending: u32) {
-        let id = self.nodes.len() as u64;
-        let queue = node.queue;
-        self.nodes.push(ManuallyDrop::new(node));
-        self.pending.push(pending);
-        self.heads.push(NO_LINK);
-        self.unfinished += 1;
-        self.log.tasks = self.nodes.len();
-        let qs = &mut self.queues[queue as usize];
-        if pending == 0 {
-            qs.n_ready += 1;
-        } else {
-            qs.n_waiting += 1;
-        }
-        self.emit(Some(id), EventKind::Submitted);
-    }
-
-    /// [`add_task`](Self::add_task) for any task: with options, a failed input, or after
-    /// shutdown.
-    #[cold]
-    fn add_task_in_full(&mut self, spec: TaskSpec<'_>) -> Result<TaskId, Rejected> {
-        let TaskSpec {
-            queue,
-            label,
-            deps,
-            job,
-            at,
-            options,
-        } = spec;
-        if self.shutdown {
-            return Err((SubmitError::Shutdown, job));
-        }
-        if let Some(d) = deps.iter().find(|d| !self.task_exists(d.task)) {
-            return Err((SubmitError::ForeignInput { input: d.task }, job));
-        }
-        let options = match options.map(|o| self.check_options(queue, *o)) {
-            None => None,
-            Some(Ok(o)) => Some(o),
-            Some(Err(e)) => return Err((e, job)),
-        };
-        let (settled, hold, releases): (&[TaskId], bool, Option<TaskId>) = match &options {
-            Some(o) => (&o.settled, o.hold, o.releases),
-            None => (&[], false, None),
-        };
-        // The releaser runs after its holder: an input after the others.
-        let release = releases.map(Dep::whole);
-
-        let id = self.nodes.len() as u64;
-        let now = at.unwrap_or_else(|| self.stamp());
-        let label = self.intern_label(label);
-
-        // A failed input fails the new task at once; nothing is registered.
-        let mut failure = None;
-        let mut pending = 0u32;
-        for d in deps.iter().chain(&release) {
-            let p = &self.nodes[d.task.0 as usize];
-            if Self::available(p, d.item) {
-                continue;
-            }
-            match p.state {
-                St::Failed | St::Cancelled | St::Done => {
-                    failure = Some((d.task.0, d.item));
-                    break;
-                }
-                St::Waiting | St::Running => pending += 1,
-            }
-        }
-        for &t in settled {
-            if !self.nodes[t.0 as usize].is_final() {
-                pending += 1;
-            }
-        }
-        if let Some(h) = releases {
-            self.nodes[h.0 as usize]
-                .extra_mut(&mut self.has_extras)
-                .released_by = Some(id);
-        }
-        if failure.is_none() {
-            for &t in settled {
-                let p = &mut self.nodes[t.0 as usize];
-                if !p.is_final() {
-                    p.extra_mut(&mut self.has_extras)
-                        .settled_dependents
-                        .push(id);
-                }
-            }
-            self.register_dependents(id, deps.iter().chain(&release));
-        }
-        let inputs_at = self.edges.len();
-        let inputs_len = deps.len() + release.iter().len() + settled.len();
-        self.edges.extend_from_slice(deps);
-        self.edges.extend(release);
-        self.edges
-            .extend(settled.iter().map(|&task| Dep::whole(task)));
-        let mut node = Node::new(label, queue, inputs_at, inputs_len, job, now);
-        node.hold = hold;
-        node.extra = options
-            .filter(|o| o.releases.is_some() || !o.requires.is_empty())
-            .map(|o| {
-                Box::new(Extra {
-                    releases: o.releases.map(|h| h.0),
-                    requires: o.requires,
-                    ..Extra::default()
-                })
-            });
-        self.has_extras |= node.extra.is_some();
-        self.push_node(node, pending);
-        match failure {
-            Some((input, item)) => {
-                let error = self.input_error(id, input, item);
-                self.fail_waiting(id, error, St::Failed);
-                self.cascade(id, St::Failed);
-            }
-            None => self.open_cursor(id),
-        }
-        Ok(TaskId(id))
-    }
-
-    /// Add the cursor of the new task `root`: it joins the newest run of unopened roots when
-    /// it follows it directly.
-    #[inline]
-    fn open_cursor(&mut self, root: u64) {
-        if let Some(Cursor::Roots { hi, .. }) = self.cursors.last_mut()
-            && *hi == root
-        {
-            *hi += 1;
-            return;
-        }
-        self.cursors.push(Cursor::Roots {
-            lo: root,
-            hi: root + 1,
-        });
-    }
-
-    /// Whether input `item` (or the whole result) of `p` is available.
-    fn available(p: &Node, item: Option<u32>) -> bool {
-        match item {
-            Some(i) => i < p.items,
-            None => p.state == St::Done,
-        }
-    }
-
-    /// The error of task `t` whose input `input` (item `item`) failed or came up short.
-    fn input_error(&self, t: u64, input: u64, item: Option<u32>) -> TaskError {
-        let p = &self.nodes[input as usize];
-        match (p.state, item) {
-            (St::Done, Some(i)) => TaskError::ItemOutOfRange {
-                task: self.task_ref(t),
-                producer: self.task_ref(input),
-                item: i as usize,
-                produced: p.items as usize,
-            },
-            _ => TaskError::DependencyFailed {
-                task: self.task_ref(t),
-                input: self.task_ref(input),
-                // The root cause, shared: the text does not grow along a chain.
-                reason: match p.error().map(|e| &**e) {
-                    Some(TaskError::DependencyFailed { reason, .. }) => Arc::clone(reason),
-                    Some(e) => Arc::from(e.to_string()),
-                    None => Arc::from("failed"),
-                },
-            },
-        }
     }
 }
 

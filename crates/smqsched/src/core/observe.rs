@@ -1,4 +1,4 @@
-//! Observation: states, snapshots and the change log behind incremental snapshots.
+//! Observation: events, states, snapshots and the change log behind incremental snapshots.
 
 use super::*;
 
@@ -42,6 +42,41 @@ impl ChangeLog {
 }
 
 impl Core {
+    pub(crate) fn subscribe(&mut self, tx: Sender<Event>) {
+        self.subscribers.push(tx);
+    }
+
+    /// Send an event to the subscribers, if any. The check is inlined into every caller, so
+    /// that a scheduler nobody observes pays nothing else.
+    #[inline]
+    pub(super) fn emit(&mut self, task: Option<u64>, kind: EventKind) {
+        if !self.subscribers.is_empty() {
+            self.emit_to_subscribers(task, kind);
+        }
+    }
+
+    #[cold]
+    fn emit_to_subscribers(&mut self, task: Option<u64>, kind: EventKind) {
+        let (label, queue) = match task {
+            Some(t) => {
+                let n = &self.nodes[t as usize];
+                (
+                    Some(Arc::clone(self.labels.get(n.label))),
+                    Some(Arc::clone(&self.queues[n.queue as usize].name)),
+                )
+            }
+            None => (None, None),
+        };
+        let event = Event {
+            at: self.now(),
+            task: task.map(TaskId),
+            label,
+            queue,
+            kind,
+        };
+        self.subscribers.retain(|s| s.send(event.clone()).is_ok());
+    }
+
     pub(super) fn public_state(&self, t: usize) -> TaskState {
         match self.nodes[t].state {
             St::Waiting if self.pending[t] == 0 => TaskState::Ready,
@@ -65,7 +100,7 @@ impl Core {
         let n = &self.nodes[i];
         TaskSnapshot {
             id: TaskId(i as u64),
-            label: Arc::clone(&self.label_table[n.label as usize]),
+            label: Arc::clone(self.labels.get(n.label)),
             queue: n.queue,
             state: self.public_state(i),
             inputs: n.inputs_at..n.inputs_at + n.inputs_len as usize,

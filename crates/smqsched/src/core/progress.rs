@@ -25,6 +25,8 @@ impl Core {
 
     /// Item `index` of producer `t` now exists.
     pub(crate) fn item_produced(&mut self, t: TaskId, index: usize) {
+        #[cfg(test)]
+        self.traced(Traced::Item(t.0, index));
         let t = t.0;
         let idx = index as u32;
         let n = &mut self.nodes[t as usize];
@@ -40,6 +42,35 @@ impl Core {
         }
         self.emit(Some(t), EventKind::ItemProduced { index });
         self.schedule();
+    }
+
+    /// Empty the list of dependents of task `t`; returns its first entry in `links`.
+    #[inline]
+    fn take_dependents(&mut self, t: u64) -> u64 {
+        std::mem::replace(&mut self.heads[t as usize], NO_LINK)
+    }
+
+    /// The error of task `t` whose input `input` (item `item`) failed or came up short.
+    pub(super) fn input_error(&self, t: u64, input: u64, item: Option<u32>) -> TaskError {
+        let p = &self.nodes[input as usize];
+        match (p.state, item) {
+            (St::Done, Some(i)) => TaskError::ItemOutOfRange {
+                task: self.task_ref(t),
+                producer: self.task_ref(input),
+                item: i as usize,
+                produced: p.items as usize,
+            },
+            _ => TaskError::DependencyFailed {
+                task: self.task_ref(t),
+                input: self.task_ref(input),
+                // The root cause, shared: the text does not grow along a chain.
+                reason: match p.error().map(|e| &**e) {
+                    Some(TaskError::DependencyFailed { reason, .. }) => Arc::clone(reason),
+                    Some(e) => Arc::from(e.to_string()),
+                    None => Arc::from("failed"),
+                },
+            },
+        }
     }
 
     /// Release the slot held by `h`, if it still holds one.
@@ -61,9 +92,11 @@ impl Core {
         self.complete_at(t, outcome.map_err(Box::new), now);
     }
 
-    /// [`complete`](Self::complete), at time `now` ([`Clock::stamp`](super::Clock::stamp)) read by the
+    /// [`complete`](Self::complete), at time `now` ([`Clock::stamp`]) read by the
     /// caller before it took the lock.
     pub(crate) fn complete_at(&mut self, t: TaskId, outcome: Result<(), Box<TaskError>>, now: u64) {
+        #[cfg(test)]
+        self.traced(Traced::End(t.0, outcome.is_ok()));
         let t = t.0;
         self.decision_time = Some(now);
         self.in_flight -= 1;
@@ -99,13 +132,18 @@ impl Core {
     #[cold]
     fn complete_in_full(&mut self, t: u64, outcome: Result<(), Box<TaskError>>) {
         let ok = outcome.is_ok();
+        // A holder keeps its slot for its releaser, unless the releaser already ended
+        // without running (failed or cancelled): then nobody would release it.
+        let orphaned = self.nodes[t as usize]
+            .released_by()
+            .is_some_and(|r| self.nodes[r as usize].is_final());
         let n = &mut self.nodes[t as usize];
         let q = &mut self.queues[n.queue as usize];
         q.n_running -= 1;
         for &(r, units) in n.requires() {
             q.resources[r].available += units;
         }
-        if ok && n.hold {
+        if ok && n.hold && !orphaned {
             n.holding = true;
             q.held += 1;
         } else {
@@ -244,6 +282,8 @@ impl Core {
             St::Done | St::Failed | St::Cancelled => return Err(CancelError::Finished(t)),
             St::Waiting => {}
         }
+        #[cfg(test)]
+        self.traced(Traced::Cancel(t.0));
         let before = self.unfinished;
         let error = TaskError::Cancelled {
             task: self.task_ref(t.0),
@@ -261,6 +301,8 @@ impl Core {
             return;
         }
         self.running = running;
+        #[cfg(test)]
+        self.traced(Traced::Running(running));
         let kind = if running {
             EventKind::Resumed
         } else {
@@ -277,6 +319,8 @@ impl Core {
         }
         self.set_running(false);
         self.shutdown = true;
+        #[cfg(test)]
+        self.traced(Traced::Shutdown);
         let waiting = self.unfinished - self.in_flight;
         for t in (0..self.nodes.len() as u64).filter(|_| waiting > 0) {
             if self.nodes[t as usize].state == St::Waiting {

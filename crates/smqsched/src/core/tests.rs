@@ -9,6 +9,8 @@ use proptest::prelude::*;
 use super::*;
 use crate::cell::ValueCell;
 
+mod soak;
+
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum MState {
     Waiting,
@@ -17,7 +19,9 @@ enum MState {
     Failed,
 }
 
+#[derive(Clone, Debug)]
 struct MTask {
+    /// Inputs: value and ordering-only ones, then the released task.
     deps: Vec<(usize, Option<u32>)>,
     /// Ordering-only inputs satisfied by any outcome, walked after `deps`.
     settled: Vec<usize>,
@@ -25,14 +29,66 @@ struct MTask {
     items: u32,
     produced: u32,
     state: MState,
+    /// Submitted with `hold`, the task that releases it, and whether it holds its slot now.
+    hold: bool,
+    released_by: Option<usize>,
+    holding: bool,
+    /// The task whose held slot it releases.
+    releases: Option<usize>,
+    /// Units of its queue's resources it requires while running.
+    requires: Vec<(usize, u32)>,
 }
 
+impl MTask {
+    fn new(queue: usize, deps: Vec<(usize, Option<u32>)>, settled: Vec<usize>) -> MTask {
+        MTask {
+            deps,
+            settled,
+            queue,
+            items: 0,
+            produced: 0,
+            state: MState::Waiting,
+            hold: false,
+            released_by: None,
+            holding: false,
+            releases: None,
+            requires: Vec::new(),
+        }
+    }
+}
+
+/// The order rule, literally: at every decision, walk the waiting tasks from the newest,
+/// depth-first through their inputs, and start the first that can start. Also the slots,
+/// held slots and resources that say whether a queue can take a task.
 struct Model {
     tasks: Vec<MTask>,
     slots: Vec<usize>,
+    /// Each queue's resources' capacities.
+    capacity: Vec<Vec<u32>>,
+    /// The tasks in the `Waiting` state (to walk them without passing over every task).
+    waiting: std::collections::BTreeSet<usize>,
 }
 
 impl Model {
+    fn new(slots: Vec<usize>, capacity: Vec<Vec<u32>>) -> Model {
+        Model {
+            tasks: Vec::new(),
+            slots,
+            capacity,
+            waiting: Default::default(),
+        }
+    }
+
+    fn submit(&mut self, task: MTask) {
+        let t = self.tasks.len();
+        if let Some(h) = task.releases {
+            self.tasks[h].released_by = Some(t);
+        }
+        self.tasks.push(task);
+        self.waiting.insert(t);
+        self.propagate();
+    }
+
     fn available(&self, (j, item): (usize, Option<u32>)) -> bool {
         let p = &self.tasks[j];
         match item {
@@ -45,22 +101,83 @@ impl Model {
         matches!(self.tasks[d.0].state, MState::Done | MState::Failed) && !self.available(d)
     }
 
-    fn running_on(&self, q: usize) -> usize {
-        self.tasks
-            .iter()
-            .filter(|t| t.queue == q && t.state == MState::Running)
-            .count()
+    fn ended(&self, t: usize) -> bool {
+        matches!(self.tasks[t].state, MState::Done | MState::Failed)
+    }
+
+    /// Each queue's busy slots (running tasks and held slots) and free units of each
+    /// resource.
+    fn load(&self) -> Vec<(usize, Vec<u32>)> {
+        let mut load: Vec<(usize, Vec<u32>)> =
+            self.capacity.iter().map(|c| (0, c.clone())).collect();
+        for t in &self.tasks {
+            let (busy, free) = &mut load[t.queue];
+            if t.state == MState::Running || t.holding {
+                *busy += 1;
+            }
+            if t.state == MState::Running {
+                for &(r, units) in &t.requires {
+                    free[r] -= units;
+                }
+            }
+        }
+        load
+    }
+
+    /// Whether the queue of `t` can take it, given the queues' `load`: a free slot, or the
+    /// slot held by the task it releases on the same queue; and the resources it requires.
+    fn can_take(&self, t: &MTask, load: &[(usize, Vec<u32>)]) -> bool {
+        let (busy, free) = &load[t.queue];
+        let held = t
+            .releases
+            .is_some_and(|h| self.tasks[h].holding && self.tasks[h].queue == t.queue);
+        (held || *busy < self.slots[t.queue])
+            && t.requires.iter().all(|&(r, units)| free[r] >= units)
+    }
+
+    /// `t` leaves the waiting state without running: it releases what it was to release.
+    fn fail(&mut self, t: usize) {
+        self.tasks[t].state = MState::Failed;
+        self.waiting.remove(&t);
+        if let Some(h) = self.tasks[t].releases {
+            self.tasks[h].holding = false;
+        }
+    }
+
+    fn start(&mut self, t: usize) {
+        self.tasks[t].state = MState::Running;
+        self.waiting.remove(&t);
+        if let Some(h) = self.tasks[t].releases
+            && self.tasks[h].queue == self.tasks[t].queue
+        {
+            // The releaser takes the held slot over.
+            self.tasks[h].holding = false;
+        }
+    }
+
+    /// A running task ends; a holder that succeeds keeps its slot while its releaser may
+    /// still run.
+    fn end(&mut self, t: usize, ok: bool) {
+        let orphaned = self.tasks[t].released_by.is_some_and(|r| self.ended(r));
+        let task = &mut self.tasks[t];
+        task.state = if ok { MState::Done } else { MState::Failed };
+        task.holding = ok && task.hold && !orphaned;
+        if let Some(h) = task.releases {
+            self.tasks[h].holding = false;
+        }
+        self.propagate();
     }
 
     /// Fail every waiting task with an input that will never be available, to a fixpoint.
     fn propagate(&mut self) {
         loop {
-            let victim = (0..self.tasks.len()).find(|&t| {
-                self.tasks[t].state == MState::Waiting
-                    && self.tasks[t].deps.iter().any(|&d| self.dead(d))
-            });
+            let victim = self
+                .waiting
+                .iter()
+                .copied()
+                .find(|&t| self.tasks[t].deps.iter().any(|&d| self.dead(d)));
             match victim {
-                Some(t) => self.tasks[t].state = MState::Failed,
+                Some(t) => self.fail(t),
                 None => return,
             }
         }
@@ -68,22 +185,18 @@ impl Model {
 
     /// The order rule, literally.
     fn pick(&self) -> Option<usize> {
-        let mut seen = vec![false; self.tasks.len()];
-        for root in (0..self.tasks.len()).rev() {
-            if self.tasks[root].state != MState::Waiting {
-                continue;
-            }
+        let load = self.load();
+        let mut seen = std::collections::HashSet::new();
+        for &root in self.waiting.iter().rev() {
             let mut stack = vec![root];
             while let Some(x) = stack.pop() {
-                if seen[x] || self.tasks[x].state != MState::Waiting {
+                if self.tasks[x].state != MState::Waiting || !seen.insert(x) {
                     continue;
                 }
-                seen[x] = true;
                 let t = &self.tasks[x];
-                let ended = |j: usize| matches!(self.tasks[j].state, MState::Done | MState::Failed);
                 if t.deps.iter().all(|&d| self.available(d))
-                    && t.settled.iter().all(|&j| ended(j))
-                    && self.running_on(t.queue) < self.slots[t.queue]
+                    && t.settled.iter().all(|&j| self.ended(j))
+                    && self.can_take(t, &load)
                 {
                     return Some(x);
                 }
@@ -101,7 +214,7 @@ impl Model {
     fn decide(&mut self) -> Vec<usize> {
         let mut started = Vec::new();
         while let Some(t) = self.pick() {
-            self.tasks[t].state = MState::Running;
+            self.start(t);
             started.push(t);
         }
         started
@@ -115,6 +228,11 @@ enum Op {
         deps: Vec<(usize, Option<u32>)>,
         settled: Vec<usize>,
         items: u32,
+        /// Options: hold the slot; release the slot of a holder (picked by this number);
+        /// require units of the queue's resource.
+        hold: bool,
+        releases: Option<usize>,
+        requires: u32,
     },
     Produce(usize),
     Complete(usize),
@@ -123,6 +241,9 @@ enum Op {
     Cancel(usize),
 }
 
+/// The units of the one resource every queue of the model check has.
+const RESOURCE: u32 = 2;
+
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         4 => (
@@ -130,8 +251,21 @@ fn op() -> impl Strategy<Value = Op> {
             prop::collection::vec((0..1000usize, prop::option::of(0..4u32)), 0..4),
             prop::collection::vec(0..1000usize, 0..2),
             prop_oneof![3 => Just(0u32), 1 => 1..4u32],
+            (
+                prop::bool::weighted(0.1),
+                prop::option::weighted(0.2, 0..1000usize),
+                prop_oneof![4 => Just(0u32), 1 => 1..=RESOURCE],
+            ),
         )
-            .prop_map(|(queue, deps, settled, items)| Op::Submit { queue, deps, settled, items }),
+            .prop_map(|(queue, deps, settled, items, (hold, releases, requires))| Op::Submit {
+                queue,
+                deps,
+                settled,
+                items,
+                hold,
+                releases,
+                requires,
+            }),
         2 => (0..1000usize).prop_map(Op::Produce),
         3 => (0..1000usize).prop_map(Op::Complete),
         1 => (0..1000usize).prop_map(Op::CompleteShort),
@@ -169,12 +303,13 @@ fn snapshot_text(s: &Snapshot) -> String {
 fn check(slots: Vec<usize>, ops: Vec<Op>, start_late: bool) -> Result<(), TestCaseError> {
     let mut core = Core::new();
     for (i, &s) in slots.iter().enumerate() {
-        core.add_queue(Arc::from(format!("q{i}")), s as u32, Vec::new());
+        core.add_queue(
+            Arc::from(format!("q{i}")),
+            s as u32,
+            vec![("r".to_string(), RESOURCE)],
+        );
     }
-    let mut model = Model {
-        tasks: Vec::new(),
-        slots: slots.clone(),
-    };
+    let mut model = Model::new(slots.clone(), vec![vec![RESOURCE]; slots.len()]);
     let mut inc = Snapshot::new();
     let mut running = !start_late;
     core.set_running(running);
@@ -195,6 +330,9 @@ fn check(slots: Vec<usize>, ops: Vec<Op>, start_late: bool) -> Result<(), TestCa
                 deps,
                 settled,
                 items,
+                hold,
+                releases,
+                requires,
             } => {
                 let n = model.tasks.len();
                 let settled: Vec<usize> = if n == 0 {
@@ -220,30 +358,45 @@ fn check(slots: Vec<usize>, ops: Vec<Op>, start_late: bool) -> Result<(), TestCa
                         item,
                     })
                     .collect();
+                // A holder not released yet, if any.
+                let holders: Vec<usize> = (0..n)
+                    .filter(|&j| model.tasks[j].hold && model.tasks[j].released_by.is_none())
+                    .collect();
+                let releases = releases
+                    .filter(|_| !holders.is_empty())
+                    .map(|j| holders[j % holders.len()]);
+                let options = SpecOptions {
+                    settled: settled.iter().map(|&j| TaskId(j as u64)).collect(),
+                    hold,
+                    releases: releases.map(|h| TaskId(h as u64)),
+                    requires: (requires > 0)
+                        .then(|| ("r".to_string(), requires))
+                        .into_iter()
+                        .collect(),
+                };
+                let plain = settled.is_empty() && !hold && releases.is_none() && requires == 0;
                 let spec = TaskSpec {
                     queue: (queue % nq) as u32,
                     label: Label::Shared(Arc::from(format!("t{n}"))),
                     deps: &edges,
                     job: job(),
                     at: None,
-                    options: (!settled.is_empty()).then(|| {
-                        Box::new(SpecOptions {
-                            settled: settled.iter().map(|&j| TaskId(j as u64)).collect(),
-                            ..SpecOptions::default()
-                        })
-                    }),
+                    options: (!plain).then(|| Box::new(options)),
                 };
                 prop_assert!(core.add_task(spec).is_ok());
                 core.schedule();
-                model.tasks.push(MTask {
-                    deps,
-                    settled,
-                    queue: queue % nq,
-                    items,
-                    produced: 0,
-                    state: MState::Waiting,
-                });
-                model.propagate();
+                let mut task = MTask::new(queue % nq, deps, settled);
+                task.items = items;
+                task.hold = hold;
+                task.releases = releases;
+                if let Some(h) = releases {
+                    task.deps.push((h, None));
+                }
+                task.requires = (requires > 0)
+                    .then_some((0, requires))
+                    .into_iter()
+                    .collect();
+                model.submit(task);
             }
             Op::Produce(sel) => {
                 let producers: Vec<usize> = running_tasks
@@ -274,15 +427,15 @@ fn check(slots: Vec<usize>, ops: Vec<Op>, start_late: bool) -> Result<(), TestCa
                             let expected = model.decide();
                             prop_assert_eq!(drain(&mut core), expected, "after item");
                         }
-                        model.tasks[t].state = MState::Done;
+                        model.end(t, true);
                         core.complete(TaskId(t as u64), Ok(()));
                     }
                     Op::CompleteShort(_) => {
-                        model.tasks[t].state = MState::Done;
+                        model.end(t, true);
                         core.complete(TaskId(t as u64), Ok(()));
                     }
                     _ => {
-                        model.tasks[t].state = MState::Failed;
+                        model.end(t, false);
                         let error = TaskError::Failed {
                             task: core.task_ref(t as u64),
                             message: Arc::from("boom"),
@@ -290,7 +443,6 @@ fn check(slots: Vec<usize>, ops: Vec<Op>, start_late: bool) -> Result<(), TestCa
                         core.complete(TaskId(t as u64), Err(error));
                     }
                 }
-                model.propagate();
             }
             Op::Cancel(sel) => {
                 let waiting: Vec<usize> = (0..model.tasks.len())
@@ -301,7 +453,7 @@ fn check(slots: Vec<usize>, ops: Vec<Op>, start_late: bool) -> Result<(), TestCa
                 }
                 let t = waiting[sel % waiting.len()];
                 prop_assert!(core.cancel(TaskId(t as u64)).is_ok());
-                model.tasks[t].state = MState::Failed;
+                model.fail(t);
                 model.propagate();
             }
         }
