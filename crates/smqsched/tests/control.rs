@@ -204,14 +204,14 @@ fn held_move(
     acquire: impl FnOnce(&i32) -> i32 + Send + 'static,
 ) -> (Scheduler, Queue, Promise<i32>, Promise<i32>) {
     let sch = Scheduler::new();
-    let stage = sch.queue("stage", 1).unwrap();
-    let camera = sch.queue("camera", 1).unwrap();
-    let moved = stage.task().hold().submit((), |()| 1).unwrap();
+    let stage = sch.queue("stage", 1).expect("a new queue");
+    let camera = sch.queue("camera", 1).expect("a new queue");
+    let moved = stage.task().hold().submit((), |()| 1).expect("a valid task");
     let acq = camera
         .task()
         .releases(&moved)
         .submit(&moved, acquire)
-        .unwrap();
+        .expect("a valid task");
     (sch, stage, moved, acq)
 }
 
