@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
-use smqsched::{EventKind, Scheduler, TaskState, Timeout};
+use smqsched::{EventKind, Promise, Queue, Scheduler, TaskState, Timeout};
 
 /// A task body that reports it started and then waits to be let go.
 fn gate() -> (Sender<()>, Receiver<()>, Sender<()>, Receiver<()>) {
@@ -198,17 +198,26 @@ fn a_releaser_on_the_same_queue_runs_in_the_held_slot() {
     );
 }
 
-#[test]
-fn a_failed_releaser_still_releases_the_slot() {
+/// A stage and a camera of one slot each, a move of the stage that holds its slot, and an
+/// acquisition, running `acquire`, that releases it.
+fn held_move(
+    acquire: impl FnOnce(&i32) -> i32 + Send + 'static,
+) -> (Scheduler, Queue, Promise<i32>, Promise<i32>) {
     let sch = Scheduler::new();
-    let stage = sch.queue("stage", 1).unwrap();
-    let camera = sch.queue("camera", 1).unwrap();
-    let moved = stage.task().hold().submit((), |()| 1).unwrap();
+    let stage = sch.queue("stage", 1).expect("a new queue");
+    let camera = sch.queue("camera", 1).expect("a new queue");
+    let moved = stage.task().hold().submit((), |()| 1).expect("a valid task");
     let acq = camera
         .task()
         .releases(&moved)
-        .submit(&moved, |_: &i32| -> i32 { panic!("camera fault") })
-        .unwrap();
+        .submit(&moved, acquire)
+        .expect("a valid task");
+    (sch, stage, moved, acq)
+}
+
+#[test]
+fn a_failed_releaser_still_releases_the_slot() {
+    let (sch, stage, _moved, acq) = held_move(|_| panic!("camera fault"));
     sch.start();
     sch.wait();
     assert!(acq.result().is_err());
@@ -220,15 +229,7 @@ fn a_failed_releaser_still_releases_the_slot() {
 /// release its slot, so it keeps none.
 #[test]
 fn a_holder_whose_releaser_was_cancelled_keeps_no_slot() {
-    let sch = Scheduler::new();
-    let stage = sch.queue("stage", 1).unwrap();
-    let camera = sch.queue("camera", 1).unwrap();
-    let moved = stage.task().hold().submit((), |()| 1).unwrap();
-    let acq = camera
-        .task()
-        .releases(&moved)
-        .submit(&moved, |x: &i32| *x)
-        .unwrap();
+    let (sch, stage, moved, acq) = held_move(|x| *x);
     assert_eq!(acq.cancel(), Ok(1));
     sch.start();
     assert_eq!(*moved.result().unwrap(), 1);
