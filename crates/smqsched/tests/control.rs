@@ -206,7 +206,11 @@ fn held_move(
     let sch = Scheduler::new();
     let stage = sch.queue("stage", 1).expect("a new queue");
     let camera = sch.queue("camera", 1).expect("a new queue");
-    let moved = stage.task().hold().submit((), |()| 1).expect("a valid task");
+    let moved = stage
+        .task()
+        .hold()
+        .submit((), |()| 1)
+        .expect("a valid task");
     let acq = camera
         .task()
         .releases(&moved)
