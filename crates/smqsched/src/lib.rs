@@ -85,10 +85,11 @@
 //!   for the tests of three threads), about 20 s once built:
 //!   `RUSTFLAGS="--cfg loom" cargo test -p smqsched --lib loom` (see `src/loom`).
 //! * **The unsafe code, with Miri.** `cargo +nightly miri test -p smqsched --lib -- --skip
-//!   a_million --skip decisions_match` runs the unit tests of `src/once.rs` (the crate's
-//!   only `unsafe` code) and of the core without a report (Miri of nightly 2026-10-29, about
-//!   4 minutes; the two tests skipped are too large for the interpreter). The tests of the
-//!   whole scheduler do not get through Miri: where they contend for the scheduler's lock,
+//!   a_million --skip decisions_match --skip soak` runs the unit tests of `src/once.rs` (the
+//!   crate's only `unsafe` code) and of the core without a report (Miri of nightly
+//!   2026-10-29, about 4 minutes; the tests skipped are too large for the interpreter, and
+//!   the soak runs the whole scheduler). The tests of the whole scheduler do not get through
+//!   Miri: where they contend for the scheduler's lock,
 //!   `parking_lot` 0.12 parks through `parking_lot_core` 0.9.12, whose futex call Miri
 //!   reports ("incorrect c-variadic argument type for `syscall(SYS_futex, ...)`: expected
 //!   argument #2 to have type `*mut u32` but got incompatible type
