@@ -6,12 +6,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::sync::mpsc;
 use std::time::Duration;
 
 mod common;
 
-use common::{click_at, harness};
+use common::{HeldGraph, click_at, harness};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use smqsched::{Scheduler, TaskError, TaskState};
@@ -43,26 +42,12 @@ fn until(
 #[test]
 fn an_attached_dashboard_shows_and_steers_a_served_run() {
     let sch = Scheduler::new();
-    let q = sch.queue("instrument", 1).unwrap();
-    let (started_tx, started) = mpsc::channel();
-    let (release, release_rx) = mpsc::channel::<()>();
-    let later: Vec<_> = (0..3)
-        .map(|i| {
-            q.task()
-                .label(format!("later({i})"))
-                .submit((), move |()| i)
-                .unwrap()
-        })
-        .collect();
-    let held = q
-        .task()
-        .label("held")
-        .submit((), move |()| {
-            started_tx.send(()).unwrap();
-            release_rx.recv().unwrap();
-            99
-        })
-        .unwrap();
+    let HeldGraph {
+        later,
+        held,
+        started,
+        release,
+    } = HeldGraph::submit(&sch);
     let server = smq_serve::serve(&sch, "127.0.0.1:0", Default::default()).unwrap();
     sch.start();
     started.recv().unwrap();

@@ -5,11 +5,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::sync::mpsc;
-
 mod common;
 
-use common::{click_at, harness};
+use common::{HeldGraph, click_at, harness};
 use egui_kittest::kittest::{NodeT, Queryable};
 use smqsched::{Scheduler, TaskState};
 use smqsched_dashboard::{Dashboard, Plots};
@@ -17,27 +15,13 @@ use smqsched_dashboard::{Dashboard, Plots};
 #[test]
 fn pause_lets_the_running_task_finish_and_starts_nothing_new_until_resume() {
     let sch = Scheduler::new();
-    let q = sch.queue("instrument", 1).unwrap();
-    let (started_tx, started) = mpsc::channel();
-    let (release, release_rx) = mpsc::channel::<()>();
     // The newest task runs first: it signals, then waits for the test's go.
-    let others: Vec<_> = (0..3)
-        .map(|i| {
-            q.task()
-                .label(format!("later({i})"))
-                .submit((), move |()| i)
-                .unwrap()
-        })
-        .collect();
-    let held = q
-        .task()
-        .label("held")
-        .submit((), move |()| {
-            started_tx.send(()).unwrap();
-            release_rx.recv().unwrap();
-            99
-        })
-        .unwrap();
+    let HeldGraph {
+        later: others,
+        held,
+        started,
+        release,
+    } = HeldGraph::submit(&sch);
     let mut h = harness(Dashboard::new(&sch));
     sch.start();
     started.recv().unwrap();
