@@ -33,7 +33,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use egui::{Color32, Key, RichText, Ui};
-use smq_cli::RunStatus;
+use smq_lab::RunStatus;
 use smqsched::{EventKind, Scheduler, Snapshot, TaskId, TaskState};
 
 use crate::dag::{Camera, ViewMode};
@@ -112,6 +112,11 @@ pub struct Dashboard {
     backlog: bool,
     /// Start the scheduler at the next frame (see [`Options::start_on_show`](crate::Options)).
     pub(crate) start_on_show: bool,
+    /// For an attached dashboard: the served run's datasets, followed.
+    live: Option<crate::live::LiveDatasets>,
+    /// The datasets as last taken from `live`, and their plots.
+    live_run: Option<smq_lab::StoredRun>,
+    live_plots: crate::stored::DatasetPlots,
 }
 
 impl std::fmt::Debug for Dashboard {
@@ -149,7 +154,10 @@ impl Dashboard {
     /// assert!(dash.scheduler().is_none());
     /// ```
     pub fn attach(url: &str, token: &str) -> Self {
-        Self::with_source(Source::Remote(smq_serve::Remote::connect(url, token)))
+        let remote = Arc::new(smq_serve::Remote::connect(url, token));
+        let mut dash = Self::with_source(Source::Remote(Arc::clone(&remote)));
+        dash.live = Some(crate::live::LiveDatasets::start(remote));
+        dash
     }
 
     fn with_source(source: Source) -> Self {
@@ -174,6 +182,9 @@ impl Dashboard {
             screenshot: None,
             backlog: false,
             start_on_show: false,
+            live: None,
+            live_run: None,
+            live_plots: crate::stored::DatasetPlots::default(),
         }
     }
 
@@ -205,6 +216,14 @@ impl Dashboard {
             Source::Local { .. } => false,
             Source::Remote(r) => r.wait_update(r.updates() + 1, timeout),
         }
+    }
+
+    /// For a dashboard [attached](Self::attach) to a served run: block until the live plots
+    /// have polled the served run's datasets once more (a whole poll, started after this
+    /// call), or `timeout`; whether they did. `false` at once for a scheduler in this
+    /// process.
+    pub fn wait_live_poll(&self, timeout: Duration) -> bool {
+        self.live.as_ref().is_some_and(|l| l.wait_poll(timeout))
     }
 
     /// What is wrong with the connection to a served run, as shown on screen; `None` while
@@ -416,6 +435,27 @@ impl Dashboard {
                 .default_size(360.0)
                 .resizable(true)
                 .show(ui, |ui| crate::panels::plots(self, ui));
+        } else if let Some(live) = &self.live {
+            if let Some(run) = live.take() {
+                if let Some(old) = &self.live_run {
+                    self.live_plots.before_update(old);
+                }
+                self.live_run = Some(run);
+            }
+            let problem = live.problem();
+            if let Some(run) = self.live_run.as_ref().filter(|r| !r.datasets.is_empty()) {
+                let plots = &mut self.live_plots;
+                egui::Panel::right("live-plots")
+                    .default_size(420.0)
+                    .resizable(true)
+                    .show(ui, |ui| {
+                        ui.heading("Live plots");
+                        if let Some(p) = problem {
+                            ui.label(RichText::new(p).color(crate::dag::FAILED));
+                        }
+                        egui::ScrollArea::vertical().show(ui, |ui| plots.show(ui, run));
+                    });
+            }
         }
         egui::CentralPanel::default().show(ui, |ui| crate::dag::show(self, ui));
 

@@ -337,7 +337,7 @@ fn draw_tasks(d: &mut Dashboard, ui: &Ui, painter: &egui::Painter, resp: &Respon
             "{} ({}): {}",
             task.label,
             task.id,
-            smq_cli::state_name(task.state)
+            smq_lab::state_name(task.state)
         ));
     }
 }

@@ -1,11 +1,14 @@
-//! The built-in demo: the demo scan of `smq-cli` on the simulated instruments, stored as a
+//! The built-in demo: the demo scan of `smq-lab` on the simulated instruments, stored as a
 //! run, with its results marked for the live plots.
 
 use std::path::Path;
 use std::time::Duration;
 
-use serde_json::{Value, json};
-use smq_cli::{CHANNEL, DemoHandles, Lab, RunStatus, dag_summary, default_positions, demo_scan};
+use serde_json::json;
+use smq_lab::{
+    CHANNEL, DagSummary, DemoHandles, Lab, Peak, RunStatus, dag_summary, default_positions,
+    demo_scan,
+};
 use smq_store::{Run, Store};
 
 use crate::{Dashboard, Error, Plots};
@@ -14,7 +17,7 @@ use crate::{Dashboard, Error, Plots};
 /// plots they feed.
 ///
 /// [`start`](Self::start) prepares the instruments and submits the scan (the same graph as
-/// `smq demo`: the definition is `smq_cli::demo_scan`) with the scheduler stopped; start it,
+/// `smq demo`: the definition is `smq_lab::demo_scan`) with the scheduler stopped; start it,
 /// or show it with the [`Dashboard`] it returns and
 /// [`Options::start_on_show`](crate::Options::start_on_show), then [`finish`](Self::finish)
 /// the run.
@@ -32,8 +35,8 @@ use crate::{Dashboard, Error, Plots};
 /// out.textures_delta.clear();
 /// assert_eq!(demo.plots.scan().len(), 3);
 /// let end = demo.finish()?;
-/// assert_eq!(end.status, smq_cli::RunStatus::Complete);
-/// assert_eq!(end.summary["tasks"], dashboard.task_count());
+/// assert_eq!(end.status, smq_lab::RunStatus::Complete);
+/// assert_eq!(end.summary.tasks, dashboard.task_count());
 /// # std::fs::remove_dir_all(&dir).ok();
 /// # Ok::<(), smqsched_dashboard::Error>(())
 /// ```
@@ -60,7 +63,7 @@ impl std::fmt::Debug for Demo {
     }
 }
 
-fn demo_err(what: &str) -> impl Fn(smq_cli::Error) -> Error + '_ {
+fn demo_err(what: &str) -> impl Fn(smq_lab::Error) -> Error + '_ {
     move |e| Error::Demo(format!("{what}: {e}"))
 }
 
@@ -114,10 +117,7 @@ impl Demo {
                 plots.scan_point(x, r);
             }
             if let Some(p) = scan.peaks.get(i) {
-                plots.map_with(p, move |peak: &Vec<f64>| {
-                    let at = |k: usize| peak.get(k).copied().unwrap_or(0.0);
-                    [x, at(0), at(1)]
-                });
+                plots.map_with(p, move |peak: &Peak| [x, peak.frequency, peak.power]);
             }
         }
         let dashboard = dashboard.with_plots(plots.clone());
@@ -156,7 +156,7 @@ impl Demo {
         };
         let summary = dag_summary(&self.lab.sch);
         status
-            .close(&self.run, summary.clone())
+            .close(&self.run, &summary)
             .map_err(|e| Error::Demo(format!("cannot finish the run {}: {e}", self.name)))?;
         self.lab.sch.shutdown();
         Ok(Finished { status, summary })
@@ -173,7 +173,7 @@ pub struct Finished {
     /// The state recorded in the run.
     pub status: RunStatus,
     /// The summary of the task graph.
-    pub summary: Value,
+    pub summary: DagSummary,
 }
 
 /// Open the store at `dir`, creating it if needed.

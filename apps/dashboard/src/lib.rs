@@ -12,11 +12,14 @@
 //! * **The task stream**: one row per queue slot, a bar per task run coloured by label.
 //! * **Control**: Pause and Resume (button or Space) stop and start the scheduler: no new
 //!   task starts while paused, running ones finish. The state is always shown in the top
-//!   bar, in the words `smq` uses for runs ([`RunStatus`](smq_cli::RunStatus)): `running`
+//!   bar, in the words `smq` uses for runs ([`RunStatus`](smq_lab::RunStatus)): `running`
 //!   (with `paused` while paused) until every task is finished, then `complete`. Cancel
 //!   the selected tasks that have not started (button or Delete).
 //! * **Live plots** of results a script marks with [`Plots`]: the last waveform, the running
 //!   average, a scan, a scan map.
+//!   Attached to a served run ([`Dashboard::attach`]), the dashboard plots the run's
+//!   datasets instead, fetched as they grow (only the new acquisitions cross the network)
+//!   and drawn by scan point with the same code as a stored run reopened (below).
 //! * **Progress**: finished out of total, the rate, the estimated time left.
 //!
 //! Keyboard: Space pauses or resumes, Delete cancels the selection, Escape clears it, F
@@ -61,8 +64,29 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! With no arguments, the `smq-dashboard` binary runs the demo scan of `smq-cli` (the same
+//! With no arguments, the `smq-dashboard` binary runs the demo scan of `smq-lab` (the same
 //! graph as `smq demo`) on the simulated instruments and shows it: see [`Demo`].
+//!
+//! ## A stored run reopened
+//!
+//! `smq-dashboard --open runs/RUN` shows what a stored run holds, with no scheduler: its
+//! state and DAG summary, its metadata, each scalar dataset plotted against the scan point
+//! (values put in point order by their `_point` datasets), a map for each 2-D scan (a
+//! dataset whose `dims` attribute names two scan axes with coordinate datasets), a
+//! browser for each waveform dataset (a slider and Previous / Next point), and the
+//! components of the spectrum peaks. It works on finished, aborted and crashed runs (the
+//! store repairs a crashed one as it opens, and the view says what was repaired), and on a
+//! run another process is still writing: it reads what that process committed, says
+//! `running`, and follows it (reads it again every second, off the UI thread; the Follow
+//! box turns it off), or Reload reads again. See [`StoredView`]; the reading is
+//! [`smq_lab::StoredRun`]'s, shared with `smq show RUN --plot FILE.png`, which draws the
+//! same plots to an image on a machine without a display.
+//!
+//! ```no_run
+//! let view = smqsched_dashboard::StoredView::open("runs/demo-1712345678")?;
+//! view.show(&smqsched_dashboard::Options::default())?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! ## How it stays fluid on large runs
 //!
@@ -80,7 +104,8 @@
 //!   renderer and X11 only, which runs under Xvfb with Mesa's software GL and builds far
 //!   lighter than wgpu.
 //! * `egui_plot`: the plots, in the same immediate-mode style.
-//! * `smq-cli`: the demo scan, defined once for the CLI and the dashboard.
+//! * `smq-lab`: the lab, the demo scan and the run states, defined once for the CLI, the
+//!   dashboard and scripts.
 //! * `smq-compute`: the running average ([`Accumulator`](smq_compute::Accumulator)).
 //! * `smq-scope`, `ndarray`: waveforms and arrays are [`Trace`]s out of the box.
 //! * `png`: writes `--screenshot` images (already in the build through egui's tools).
@@ -92,11 +117,13 @@ mod dag;
 mod demo;
 mod groups;
 mod layout;
+mod live;
 mod panels;
 mod plots;
 mod progress;
 mod screenshot;
 mod source;
+mod stored;
 mod timeline;
 
 use std::path::PathBuf;
@@ -108,6 +135,7 @@ pub use crate::demo::{Demo, Finished};
 pub use crate::groups::Counts;
 pub use crate::plots::{Plots, Trace};
 pub use crate::progress::Progress;
+pub use crate::stored::{FOLLOW_EVERY, StoredView};
 
 /// Why the dashboard could not be shown.
 #[derive(Debug)]
@@ -117,6 +145,8 @@ pub enum Error {
     Window(String),
     /// The built-in demo could not start or finish; the text says what failed.
     Demo(String),
+    /// A stored run could not be read (`--open`).
+    Open(smq_lab::StoredError),
 }
 
 impl std::fmt::Display for Error {
@@ -127,6 +157,7 @@ impl std::fmt::Display for Error {
                 "cannot open the dashboard window: {e} (is a display available? set DISPLAY, or run under xvfb-run)"
             ),
             Error::Demo(e) => write!(f, "demo: {e}"),
+            Error::Open(e) => write!(f, "cannot open the run: {e}"),
         }
     }
 }

@@ -1,5 +1,5 @@
 //! `smq-dashboard`: the demo scan on the simulated instruments, in the dashboard; or a run
-//! served by another process (`--attach`).
+//! served by another process (`--attach`); or a stored run reopened (`--open`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,17 +16,17 @@ use smqsched_dashboard::{Demo, Error, Options};
 struct Cli {
     /// Number of stage positions, over 0 to 10 mm: a whole number from 1 to 10,000.
     #[arg(long, value_name = "N", default_value_t = 41, allow_negative_numbers = true,
-          value_parser = smq_cli::parse_points)]
+          value_parser = smq_lab::parse_points)]
     points: u32,
     /// Seed of the simulated noise: the same seed and points give the same data.
     #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
     seed: u64,
     /// Store directory of the runs: a folder that can be written, or created.
-    #[arg(long, value_name = "DIR", default_value = "./runs", value_parser = smq_cli::store_folder)]
+    #[arg(long, value_name = "DIR", default_value = "./runs", value_parser = smq_lab::store_folder)]
     runs: PathBuf,
     /// Write a PNG screenshot of the window here once part of the scan is done, then close
     /// (in an existing folder that can be written).
-    #[arg(long, value_name = "FILE", value_parser = smq_cli::output_file)]
+    #[arg(long, value_name = "FILE", value_parser = smq_lab::output_file)]
     screenshot: Option<PathBuf>,
     /// Fraction of the tasks finished before the screenshot, from 0 to 1.
     #[arg(long, value_name = "FRACTION", default_value_t = 0.5, allow_negative_numbers = true,
@@ -37,6 +37,11 @@ struct Cli {
     /// on that run.
     #[arg(long, value_name = "URL", requires = "token_file", value_parser = attach_url)]
     attach: Option<String>,
+    /// Show the stored run in this folder (such as runs/demo-1712345678: finished,
+    /// aborted, crashed or still being written) instead of running the demo: its scans by
+    /// point, waveforms, 2-D maps, metadata and DAG summary.
+    #[arg(long, value_name = "RUN_FOLDER", conflicts_with = "attach")]
+    open: Option<PathBuf>,
     /// The token file of the served run (serve.token in the run's folder).
     #[arg(long, value_name = "PATH", requires = "attach", value_parser = token_file)]
     token_file: Option<String>,
@@ -66,8 +71,9 @@ fn fraction(text: &str) -> Result<f64, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let shown = match (&cli.attach, &cli.token_file) {
-        (Some(url), Some(token)) => attach(url, token),
+    let shown = match (&cli.attach, &cli.token_file, &cli.open) {
+        (Some(url), Some(token), _) => attach(url, token),
+        (_, _, Some(folder)) => open(folder),
         _ => demo(&cli),
     };
     match shown {
@@ -88,6 +94,19 @@ fn attach(url: &str, token: &str) -> Result<(), Error> {
     smqsched_dashboard::Dashboard::attach(url, token).open(&options)
 }
 
+/// Show the stored run in `folder` until the window is closed.
+fn open(folder: &std::path::Path) -> Result<(), Error> {
+    // A run still being written is followed (the Follow box turns it off).
+    let view = smqsched_dashboard::StoredView::open(folder)
+        .map_err(Error::Open)?
+        .follow(smqsched_dashboard::FOLLOW_EVERY);
+    let options = Options {
+        title: format!("smqsched dashboard: {}", folder.display()),
+        ..Options::default()
+    };
+    view.show(&options)
+}
+
 fn demo(cli: &Cli) -> Result<(), Error> {
     let (demo, dashboard) = Demo::start(cli.points as usize, cli.seed, &cli.runs)?;
     let options = Options {
@@ -103,7 +122,7 @@ fn demo(cli: &Cli) -> Result<(), Error> {
     let name = demo.name.clone();
     let end = demo.finish()?;
     shown?;
-    println!("{}", smq_cli::task_counts(&end.summary));
+    println!("{}", end.summary);
     println!("run {name} {}: stored in {}", end.status, path.display());
     Ok(())
 }

@@ -12,7 +12,8 @@ use crate::groups::kind;
 /// Most failures listed.
 const MAX_FAILURES_LISTED: usize = 50;
 
-/// Each queue: slots in use out of the total, the ready backlog, and what waits for inputs.
+/// Each queue: slots in use out of the total, the ready backlog, and what waits for inputs;
+/// a queue that starts its tasks in submission order is marked `(in order)`.
 pub(crate) fn queues(d: &Dashboard, ui: &mut Ui) {
     ui.heading("Queues");
     egui::Grid::new("queues")
@@ -25,7 +26,12 @@ pub(crate) fn queues(d: &Dashboard, ui: &mut Ui) {
             ui.label(RichText::new("waiting").strong());
             ui.end_row();
             for q in &d.snap.queues {
-                ui.label(q.name.as_ref());
+                if q.order == smqsched::StartOrder::Submission {
+                    ui.label(format!("{} (in order)", q.name))
+                        .on_hover_text("starts its tasks in the order they were submitted");
+                } else {
+                    ui.label(q.name.as_ref());
+                }
                 slot_bar(ui, q.in_use, q.slots);
                 ui.label(thousands(q.ready));
                 ui.label(thousands(q.waiting));
@@ -122,11 +128,16 @@ fn task_details(d: &mut Dashboard, ui: &mut Ui, t: u32) {
         ui.end_row();
         ui.label("state");
         ui.label(
-            RichText::new(smq_cli::state_name(task.state))
+            RichText::new(smq_lab::state_name(task.state))
                 .color(state_colour(task.state))
                 .strong(),
         );
         ui.end_row();
+        if let Some(status) = &task.status {
+            ui.label("status");
+            ui.label(status.as_ref());
+            ui.end_row();
+        }
         if task.items > 0 {
             ui.label("items");
             ui.label(task.items.to_string());
@@ -360,7 +371,7 @@ pub(crate) fn plots(d: &mut Dashboard, ui: &mut Ui) {
 }
 
 /// A perceptual colour ramp (viridis' anchors) at `s` in 0..=1.
-fn colour_map(s: f32) -> Color32 {
+pub(crate) fn colour_map(s: f32) -> Color32 {
     const ANCHORS: [[u8; 3]; 5] = [
         [68, 1, 84],
         [59, 82, 139],

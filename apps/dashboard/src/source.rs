@@ -14,7 +14,7 @@ pub(crate) enum Source {
         events: Receiver<Event>,
     },
     /// A run served by another process.
-    Remote(Remote),
+    Remote(std::sync::Arc<Remote>),
 }
 
 impl Source {

@@ -5,7 +5,7 @@
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use smq_cli::RunStatus;
+use smq_lab::RunStatus;
 use smqsched_dashboard::{Dashboard, Demo};
 
 #[test]
@@ -42,8 +42,8 @@ fn the_demo_scan_runs_in_the_dashboard_and_is_stored() {
     let run = demo.run.clone();
     let end = demo.finish().unwrap();
     assert_eq!(end.status, RunStatus::Complete);
-    assert_eq!(end.summary["tasks"], n);
-    assert_eq!(end.summary["by_state"]["done"], n);
+    assert_eq!(end.summary.tasks, n);
+    assert_eq!(end.summary.by_state["done"], n);
     let meta = run.metadata().unwrap();
     assert_eq!(meta.attributes["status"], "complete");
     assert!(meta.end.is_some());
@@ -57,7 +57,7 @@ fn closing_before_the_end_aborts_the_run_and_says_so() {
     let run = demo.run.clone();
     let end = demo.finish().unwrap();
     assert_eq!(end.status, RunStatus::Aborted);
-    assert!(end.summary["by_state"]["cancelled"].as_u64().unwrap() > 0);
+    assert!(end.summary.by_state["cancelled"] > 0);
     let meta = run.metadata().unwrap();
     assert_eq!(meta.attributes["status"], "aborted");
     assert_eq!(

@@ -282,3 +282,23 @@ fn dragging_pans_and_the_wheel_zooms_the_graph() {
     let r2 = h.state().node_rect(a.id().index()).unwrap();
     assert!(r2.width() > r1.width() * 1.2, "{r1:?} -> {r2:?}");
 }
+
+#[test]
+fn a_selected_task_shows_its_status_note() {
+    // A task waiting on something outside (here a note as a cluster queue sets it for
+    // its job) shows the note when selected.
+    let sch = Scheduler::new();
+    let q = sch.queue("fft", 1).unwrap();
+    let job = q.task().label("spectrum(4)").submit((), |()| 1.0).unwrap();
+    assert!(sch.set_status(job.id(), Some("slurm job 812 PENDING (Resources)")));
+    let mut h = harness(Dashboard::new(&sch));
+    h.run();
+    assert!(h.query_by_label_contains("slurm job 812").is_none());
+    let r = h
+        .state()
+        .node_rect(job.id().index())
+        .expect("the node is on screen");
+    click_at(&h, r);
+    h.run();
+    h.get_by_label_contains("slurm job 812 PENDING (Resources)");
+}

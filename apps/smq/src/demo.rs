@@ -9,7 +9,11 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde_json::json;
-use smq_cli::{Addresses, Error, Lab, RunStatus, dag_summary, default_positions, demo_scan};
+use smq_lab::{
+    Addresses, DagSummary, Lab, RunControl, RunStatus, dag_summary, default_positions, demo_scan,
+};
+
+use crate::Error;
 use smq_store::{Store, StoreOptions};
 use smqsched::EventKind;
 use smqsched::crossbeam_channel::{self, Receiver, Sender, unbounded};
@@ -17,7 +21,7 @@ use smqsched::crossbeam_channel::{self, Receiver, Sender, unbounded};
 use crate::DemoArgs;
 
 /// Open the store at `out`, creating it if needed, committing every `commit_every`.
-fn open_or_create_store(out: &Path, commit_every: Duration) -> Result<Store, Error> {
+pub(crate) fn open_or_create_store(out: &Path, commit_every: Duration) -> Result<Store, Error> {
     let options = StoreOptions::new().commit_every(commit_every);
     let store = if out.join("zarr.json").is_file() {
         Store::open_with(out, options)
@@ -38,22 +42,22 @@ pub(crate) fn report_repairs(store: &Store) {
 
 /// Commits the store when dropped: what was saved reaches the disk on every way out of
 /// [`run`], errors included.
-struct CommitOnExit(Store);
+pub(crate) struct CommitOnExit(pub(crate) Store);
 
 impl Drop for CommitOnExit {
     fn drop(&mut self) {
         // A store that failed has had its error reported already.
-        if self.0.failure().is_none() {
-            if let Err(e) = self.0.commit() {
-                eprintln!("smq: error: {e}");
-            }
+        if self.0.failure().is_none()
+            && let Err(e) = self.0.commit()
+        {
+            eprintln!("smq: error: {e}");
         }
     }
 }
 
 /// What the operator asks for while a run goes on: from the Ctrl-C handler and, once the
 /// run has been paused, from the lines of standard input.
-enum Control {
+pub(crate) enum Control {
     /// Ctrl-C (SIGINT).
     Interrupt,
     /// A line of standard input.
@@ -78,11 +82,11 @@ pub(crate) enum Outcome {
 pub(crate) const EXIT_ABORTED: u8 = 130;
 
 /// The prompt shown while paused.
-const PROMPT: &str = "resume or abort? [r]esume (or Enter) / [a]bort (or Ctrl-C)";
+pub(crate) const PROMPT: &str = "resume or abort? [r]esume (or Enter) / [a]bort (or Ctrl-C)";
 
 /// A message about the run: on standard output in plain mode, where it is part of the
 /// line-by-line record of the run, on standard error otherwise (beside the progress bars).
-fn say(plain: bool, text: &str) {
+pub(crate) fn say(plain: bool, text: &str) {
     if plain {
         println!("{text}");
     } else {
@@ -92,15 +96,15 @@ fn say(plain: bool, text: &str) {
 
 /// Prints, in plain mode, one line per scan task that ends (`done LABEL`, `failed LABEL:
 /// ERROR`), and keeps the events for the trace if one is asked for.
-struct EventLog {
-    plain: bool,
-    first_task: u64,
-    keep: bool,
-    events: Vec<smqsched::Event>,
+pub(crate) struct EventLog {
+    pub(crate) plain: bool,
+    pub(crate) first_task: u64,
+    pub(crate) keep: bool,
+    pub(crate) events: Vec<smqsched::Event>,
 }
 
 impl EventLog {
-    fn record(&mut self, e: smqsched::Event) {
+    pub(crate) fn record(&mut self, e: smqsched::Event) {
         if self.plain && e.task.is_some_and(|t| t.index() >= self.first_task) {
             let label = e.label.as_deref().unwrap_or("?");
             match &e.kind {
@@ -113,6 +117,48 @@ impl EventLog {
             self.events.push(e);
         }
     }
+}
+
+/// From now on, Ctrl-C pauses instead of killing the process, and a failed commit of
+/// `store` stops the run: both arrive as [`Control`]s on the receiver returned, with its
+/// sender (for the standard input reader). Once the run is being aborted, Ctrl-C only says
+/// to wait: what is left to do is saving finished results. The flag returned is set
+/// (Release) by the caller before it aborts, and read (Acquire) by the handler's thread.
+pub(crate) fn operator_controls(store: &Store, plain: bool) -> Result<OperatorControls, Error> {
+    let (control_tx, control) = unbounded::<Control>();
+    let interrupts = control_tx.clone();
+    let failures = control_tx.clone();
+    store.on_failure(move |e| {
+        let _ = failures.send(Control::StoreFailed(e.to_string()));
+    });
+    let aborting = Arc::new(AtomicBool::new(false));
+    let saving = Arc::clone(&aborting);
+    ctrlc::set_handler(move || {
+        if saving.load(Ordering::Acquire) {
+            say(
+                plain,
+                "still saving the finished results; they are kept, please wait",
+            );
+        } else {
+            let _ = interrupts.send(Control::Interrupt);
+        }
+    })
+    .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
+    Ok(OperatorControls {
+        tx: control_tx,
+        rx: control,
+        aborting,
+    })
+}
+
+/// What [`operator_controls`] installed.
+pub(crate) struct OperatorControls {
+    /// The sender of the controls, for the standard input reader.
+    pub(crate) tx: Sender<Control>,
+    /// The controls: Ctrl-C, lines of standard input, store failures.
+    pub(crate) rx: Receiver<Control>,
+    /// Set once the run is being aborted.
+    pub(crate) aborting: Arc<AtomicBool>,
 }
 
 /// Run `smq demo` with `args`; how the run ended.
@@ -140,35 +186,16 @@ pub(crate) fn run(args: DemoArgs) -> Result<Outcome, Error> {
     lab.sch.start();
     lab.prepare()?;
 
-    // From here on, Ctrl-C pauses instead of killing the process. Once the run is being
-    // aborted, it only says to wait: what is left to do is saving finished results.
-    // `aborting` is set (Release) by this thread before `Lab::abort` and read (Acquire) by
-    // the handler's thread.
-    let (control_tx, control) = unbounded::<Control>();
-    let interrupts = control_tx.clone();
-    let failures = control_tx.clone();
-    store.on_failure(move |e| {
-        let _ = failures.send(Control::StoreFailed(e.to_string()));
-    });
-    let aborting = Arc::new(AtomicBool::new(false));
-    let saving = Arc::clone(&aborting);
-    let plain = args.plain;
-    ctrlc::set_handler(move || {
-        if saving.load(Ordering::Acquire) {
-            say(
-                plain,
-                "still saving the finished results; they are kept, please wait",
-            );
-        } else {
-            let _ = interrupts.send(Control::Interrupt);
-        }
-    })
-    .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
+    let OperatorControls {
+        tx: control_tx,
+        rx: control,
+        aborting,
+    } = operator_controls(&store, args.plain)?;
 
     let run = store.create_run(
         &name,
         "demo",
-        json!({"points": points, "seed": args.seed, "from_mm": positions.first(), "to_mm": positions.last(), "channel": smq_cli::CHANNEL, "instruments": lab.links}),
+        json!({"points": points, "seed": args.seed, "from_mm": positions.first(), "to_mm": positions.last(), "channel": smq_lab::CHANNEL, "instruments": lab.links}),
     )?;
     RunStatus::record_writer(&run)?;
     for (instrument, idn) in &lab.identified {
@@ -176,10 +203,10 @@ pub(crate) fn run(args: DemoArgs) -> Result<Outcome, Error> {
     }
     let server = match args.serve {
         None => None,
-        Some(addr) => match serve_run(&lab.sch, addr, args.serve_public, run.path()) {
+        Some(addr) => match serve_run(&lab.sch, addr, args.serve_public, &run) {
             Ok(server) => Some(server),
             Err(e) => {
-                RunStatus::Failed.close(&run, dag_summary(&lab.sch))?;
+                RunStatus::Failed.close(&run, &dag_summary(&lab.sch))?;
                 lab.sch.shutdown();
                 return Err(e);
             }
@@ -207,7 +234,7 @@ pub(crate) fn run(args: DemoArgs) -> Result<Outcome, Error> {
         Some(Progress::new(&lab.sch, first_task)?)
     };
     let outcome = supervise(
-        &lab,
+        &lab.control(),
         &store,
         &events,
         &control,
@@ -218,74 +245,21 @@ pub(crate) fn run(args: DemoArgs) -> Result<Outcome, Error> {
     if let Some(p) = &progress {
         p.finish();
     }
-    if let Outcome::Failed(error) = &outcome {
-        say(
-            args.plain,
-            &format!("stopping: {error}; acquisitions not started are cancelled"),
-        );
-        aborting.store(true, Ordering::Release);
-        let _ = lab.abort();
-    }
-    if let Outcome::Aborted(reason) = outcome {
-        say(
-            args.plain,
-            &format!(
-                "aborting ({reason}): acquisitions not started are cancelled; \
-                 processing and saving what was acquired..."
-            ),
-        );
-        aborting.store(true, Ordering::Release);
-        let report = lab.abort();
-        say(
-            args.plain,
-            &format!(
-                "aborted: {} tasks cancelled, {} more finished to keep the data",
-                report.cancelled, report.completed
-            ),
-        );
-    }
+    wind_down(&lab.control(), &outcome, args.plain, &aborting);
     for e in events.try_iter() {
         log.record(e);
     }
 
-    let summary = dag_summary(&lab.sch);
-    // The end of the run: everything saved is committed before the status is written.
-    let outcome = match (outcome, store.commit()) {
-        (Outcome::Failed(e), _) => Outcome::Failed(e),
-        (_, Err(e)) => Outcome::Failed(e.to_string()),
-        (outcome, Ok(())) => outcome,
-    };
-    let status = match &outcome {
-        Outcome::Complete => RunStatus::Complete,
-        Outcome::Aborted(reason) => {
-            run.set_attribute("abort_reason", json!(reason))?;
-            RunStatus::Aborted
-        }
-        Outcome::Failed(error) => {
-            if let Some(server) = server {
-                let _ = server.shutdown();
-            }
-            lab.sch.shutdown();
-            return Err(fail_run(&run, error, summary).into());
-        }
-    };
-    status.close(&run, summary.clone())?;
-    if let Some(server) = server {
-        // Also removes the token file: the run is over.
-        server
-            .shutdown()
-            .map_err(|e| format!("serving the run: {e}"))?;
-    }
-    lab.sch.shutdown();
+    let (outcome, status, summary) = close_run(&lab.sch, &store, &run, outcome, server)?;
     if let Some(path) = &args.trace {
-        let text = serde_json::to_string(&smq_cli::chrome_trace(&log.events))?;
+        let text = serde_json::to_string(&smq_lab::chrome_trace(&log.events))?;
         std::fs::write(path, text)
             .map_err(|e| format!("cannot write the trace {}: {e}", path.display()))?;
         println!("trace written to {}", path.display());
     }
 
-    println!("{}", smq_cli::task_counts(&summary));
-    let failed = summary["failed"].as_array().map_or(0, Vec::len);
+    println!("{summary}");
+    let failed = summary.failed.len();
     if let Outcome::Aborted(_) = outcome {
         println!(
             "run {name} {status}: the data taken so far are kept in {}",
@@ -304,16 +278,100 @@ pub(crate) fn run(args: DemoArgs) -> Result<Outcome, Error> {
     Ok(outcome)
 }
 
-/// Serve the run at `addr` (`--serve`), the token written to the run's folder `dir`, and say
-/// where.
-fn serve_run(
+/// After [`supervise`]: on an abort or a failure, say so and abort the run with `control`
+/// (acquisitions not started are cancelled, what was acquired is processed and saved),
+/// `aborting` set first so that Ctrl-C only says to wait.
+pub(crate) fn wind_down(
+    control: &RunControl,
+    outcome: &Outcome,
+    plain: bool,
+    aborting: &AtomicBool,
+) {
+    match outcome {
+        Outcome::Complete => {}
+        Outcome::Aborted(reason) => {
+            say(
+                plain,
+                &format!(
+                    "aborting ({reason}): acquisitions not started are cancelled; \
+                     processing and saving what was acquired..."
+                ),
+            );
+            aborting.store(true, Ordering::Release);
+            let report = control.abort();
+            say(
+                plain,
+                &format!(
+                    "aborted: {} tasks cancelled, {} more finished to keep the data",
+                    report.cancelled, report.completed
+                ),
+            );
+        }
+        Outcome::Failed(error) => {
+            say(
+                plain,
+                &format!("stopping: {error}; acquisitions not started are cancelled"),
+            );
+            aborting.store(true, Ordering::Release);
+            let _ = control.abort();
+        }
+    }
+}
+
+/// The end of a run whose tasks have all ended: commit everything saved, then record its
+/// state (`abort_reason` too for an abort) with the DAG summary of `sch`, stop serving it
+/// (which removes the token file) and shut `sch` down. Returns the outcome (`Failed` if
+/// the last commit failed), the state and the summary; a failed run is an error, with
+/// what was committed kept.
+pub(crate) fn close_run(
+    sch: &smqsched::Scheduler,
+    store: &Store,
+    run: &smq_store::Run,
+    outcome: Outcome,
+    server: Option<smq_serve::Server>,
+) -> Result<(Outcome, RunStatus, DagSummary), Error> {
+    let summary = dag_summary(sch);
+    // Everything saved is committed before the status is written.
+    let outcome = match (outcome, store.commit()) {
+        (Outcome::Failed(e), _) => Outcome::Failed(e),
+        (_, Err(e)) => Outcome::Failed(e.to_string()),
+        (outcome, Ok(())) => outcome,
+    };
+    let status = match &outcome {
+        Outcome::Complete => RunStatus::Complete,
+        Outcome::Aborted(reason) => {
+            run.set_attribute(RunStatus::ABORT_REASON, json!(reason))?;
+            RunStatus::Aborted
+        }
+        Outcome::Failed(error) => {
+            if let Some(server) = server {
+                let _ = server.shutdown();
+            }
+            sch.shutdown();
+            return Err(fail_run(run, error, summary).into());
+        }
+    };
+    status.close(run, &summary)?;
+    if let Some(server) = server {
+        server
+            .shutdown()
+            .map_err(|e| format!("serving the run: {e}"))?;
+    }
+    sch.shutdown();
+    Ok((outcome, status, summary))
+}
+
+/// Serve the run at `addr` (`--serve`), its datasets with it, the token written to the
+/// run's folder, and say where.
+pub(crate) fn serve_run(
     sch: &smqsched::Scheduler,
     addr: std::net::SocketAddr,
     public: bool,
-    dir: &std::path::Path,
+    run: &smq_store::Run,
 ) -> Result<smq_serve::Server, Error> {
     let options = smq_serve::Options {
-        token_dir: Some(dir.to_owned()),
+        token_dir: Some(run.path().to_owned()),
+        run: Some(run.clone()),
         public,
         ..smq_serve::Options::default()
     };
@@ -329,12 +387,12 @@ fn serve_run(
 
 /// Close a run stopped by a store failure as `failed`, with the error, as far as the disk
 /// allows (what was committed before stays readable either way); the message to exit with.
-fn fail_run(run: &smq_store::Run, error: &str, summary: serde_json::Value) -> String {
+pub(crate) fn fail_run(run: &smq_store::Run, error: &str, summary: DagSummary) -> String {
     let marked = run
         .set_attribute("status", json!(RunStatus::Failed.as_str()))
         .and_then(|()| run.set_attribute("error", json!(error)));
     // `finish` reports the store's failure again: it is the one being reported.
-    let _ = run.finish(Some(summary));
+    let _ = run.finish(Some(summary.to_json()));
     if let Err(e) = marked {
         eprintln!("smq: cannot record the failure in run {}: {e}", run.name());
     }
@@ -363,8 +421,8 @@ fn fail_run(run: &smq_store::Run, error: &str, summary: serde_json::Value) -> St
 /// 5. Once aborting (after this returns), a Ctrl-C only says to wait: what is left is
 ///    saving the finished results, which must not be lost.
 /// 6. A failed commit of the store, at any time, ends the run as [`Outcome::Failed`].
-fn supervise(
-    lab: &Lab,
+pub(crate) fn supervise(
+    lab: &RunControl,
     store: &Store,
     events: &Receiver<smqsched::Event>,
     control: &Receiver<Control>,
@@ -459,14 +517,14 @@ fn supervise(
 }
 
 /// Progress bars, one per queue, counting the scan's tasks.
-struct Progress {
-    multi: MultiProgress,
+pub(crate) struct Progress {
+    pub(crate) multi: MultiProgress,
     bars: Vec<(String, ProgressBar, usize)>,
 }
 
 impl Progress {
     /// Bars for the tasks from `first_task` on.
-    fn new(sch: &smqsched::Scheduler, first_task: u64) -> Result<Self, Error> {
+    pub(crate) fn new(sch: &smqsched::Scheduler, first_task: u64) -> Result<Self, Error> {
         let snap = sch.snapshot();
         let mut totals: BTreeMap<String, (u64, usize)> = BTreeMap::new();
         for t in &snap.tasks {
@@ -497,7 +555,7 @@ impl Progress {
         Ok(Self { multi, bars })
     }
 
-    fn update(&self, sch: &smqsched::Scheduler) {
+    pub(crate) fn update(&self, sch: &smqsched::Scheduler) {
         for q in sch.queues() {
             if let Some((_, pb, before)) = self.bars.iter().find(|(n, _, _)| **n == *q.name) {
                 pb.set_position((q.done + q.failed).saturating_sub(*before) as u64);
@@ -505,7 +563,7 @@ impl Progress {
         }
     }
 
-    fn finish(&self) {
+    pub(crate) fn finish(&self) {
         for (_, pb, _) in &self.bars {
             pb.finish();
         }

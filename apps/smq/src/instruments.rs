@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use smq_cli::Error;
+use crate::Error;
 use smq_instrument::{Instrument, OpenOptions, Reconnect, Scpi, list_instruments};
 
 /// How long an instrument has to answer `*IDN?` with `--idn`.

@@ -1,8 +1,32 @@
 //! `smq`: run the demo scan on the simulated lab or on real instruments, serve the
-//! simulators, inspect runs. A thin front end over the `smq_cli` library.
+//! simulators, inspect runs. A thin front end over the `smq_lab` library.
+//!
+//! ```text
+//! smq demo [--points N] [--out DIR] [--seed S] [--trace FILE] [--plain] [--compute-slots N]
+//!          [--commit-every INTERVAL] [--stage ADDRESS] [--dmm ADDRESS] [--scope ADDRESS]
+//!          [--serve ADDR [--serve-public]]
+//!                                                run the demo scan, store it under DIR
+//! smq run PLAN [--station FILE] [--dry-run] [--seed S] [--out DIR] [--plain]
+//!         [--compute-slots N] [--commit-every INTERVAL] [--serve ADDR [--serve-public]]
+//!                                                run an experiment plan on a station
+//! smq resume RUN [--out DIR] [...]               take up an aborted or crashed plan run
+//! smq station check FILE                         open a station's instruments, say what failed
+//! smq sim  [--seed S]                            serve the simulated instruments until Ctrl-C
+//! smq instruments [--idn]                        list the serial ports and USBTMC instruments
+//! smq ls   [--out DIR]                           list the stored runs and their states
+//! smq show RUN [--out DIR]                       metadata, state, datasets and task counts
+//! smq show RUN [--out DIR] --plot FILE.png       ... and plot it to a PNG (headless)
+//! ```
+//!
+//! `--plain` replaces the progress bars by one line per task of the scan as it ends
+//! (`done LABEL`, `failed LABEL: ERROR`) and puts the messages about the run on standard
+//! output too, for logs, CI and scripts that drive the command.
 
 mod demo;
 mod instruments;
+mod plan_run;
+mod show;
+mod worker;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,11 +34,14 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use smq_cli::{Address, Error, RunStatus};
+use smq_lab::{Address, RunStatus};
 use smq_sim::SimLab;
 use smq_store::Store;
 
 use crate::demo::{EXIT_ABORTED, Outcome};
+
+/// The error of a command: a message naming what failed, with its cause.
+type Error = Box<dyn std::error::Error + Send + Sync>;
 
 /// Laboratory acquisition on the smqsched scheduler.
 #[derive(Debug, Parser)]
@@ -29,6 +56,15 @@ enum Command {
     /// Run the demo scan and store it: on the simulated lab, or on real instruments given
     /// by address (those not given are simulated). Ctrl-C pauses.
     Demo(Box<DemoArgs>),
+    /// Run an experiment plan (TOML) on a station: the simulated one unless --station is
+    /// given. Ctrl-C pauses.
+    Run(Box<RunArgs>),
+    /// Take up an aborted or crashed run of a plan where it stopped: the points stored
+    /// whole are skipped, the others acquired.
+    Resume(Box<ResumeArgs>),
+    /// Station files: check that every instrument answers.
+    #[command(subcommand)]
+    Station(StationCommand),
     /// Serve the simulated instruments until Ctrl-C: serial (pseudo-terminals), raw TCP and
     /// VXI-11 addresses are printed.
     Sim {
@@ -49,6 +85,14 @@ enum Command {
         #[arg(long, default_value = "./runs")]
         out: PathBuf,
     },
+    /// Run one task of a cluster queue (what a Slurm job of the queue runs on a node).
+    Worker {
+        /// The task file (task.json in the queue's exchange folder).
+        task_file: PathBuf,
+    },
+    /// Slurm cluster queues: the jobs and their states.
+    #[command(subcommand)]
+    Cluster(worker::ClusterCommand),
     /// Show a run: metadata, datasets, task counts and failures.
     Show {
         /// The run's name.
@@ -56,7 +100,89 @@ enum Command {
         /// Store directory.
         #[arg(long, default_value = "./runs")]
         out: PathBuf,
+        /// Also plot the run to this PNG file: each scan by point, 2-D maps, the last
+        /// waveform, the peaks (no display needed).
+        #[arg(long, value_name = "FILE", value_parser = smq_lab::output_file)]
+        plot: Option<PathBuf>,
     },
+}
+
+/// `smq station ...`.
+#[derive(Debug, Subcommand)]
+enum StationCommand {
+    /// Open every instrument of a station file, print its identification and settings read
+    /// back; exit with an error naming each one that failed.
+    Check {
+        /// The station file (TOML).
+        file: PathBuf,
+    },
+}
+
+/// Options of a plan's run, shared by `smq run` and `smq resume`.
+#[derive(Debug, Args)]
+struct SessionArgs {
+    /// Store directory: a folder that can be written, or created.
+    #[arg(long, value_name = "DIR", default_value = "./runs", value_parser = smq_lab::store_folder)]
+    out: PathBuf,
+    /// Slots of the compute queue (processing and saving).
+    #[arg(long, value_name = "N", default_value_t = smq_lab::COMPUTE_SLOTS as u32,
+          value_parser = clap::value_parser!(u32).range(1..=smqsched::MAX_SLOTS as i64))]
+    compute_slots: u32,
+    /// No progress bars: one line per task as it ends.
+    #[arg(long)]
+    plain: bool,
+    /// Serve the live run over HTTP at this address (see `smq demo --serve`).
+    #[arg(long, value_name = "ADDR", value_parser = smq_lab::serve_address)]
+    serve: Option<std::net::SocketAddr>,
+    /// Allow --serve on an address other than loopback.
+    #[arg(long, requires = "serve")]
+    serve_public: bool,
+    /// How often the store commits what was saved (see `smq demo --commit-every`).
+    #[arg(long, value_name = "INTERVAL", default_value = "0.2s", value_parser = parse_interval)]
+    commit_every: Duration,
+}
+
+/// The arguments of `smq run`.
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// The plan file (TOML); see examples/plans.
+    plan: PathBuf,
+    /// The station file (TOML): the instruments by name. The simulated stage, dmm and
+    /// scope if not given.
+    #[arg(long, value_name = "FILE")]
+    station: Option<PathBuf>,
+    /// Check the plan, print its points, tasks per queue and estimated duration, and stop
+    /// before anything is opened.
+    #[arg(long)]
+    dry_run: bool,
+    /// Seed of the simulated noise.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[command(flatten)]
+    session: SessionArgs,
+}
+
+/// The arguments of `smq resume`.
+#[derive(Debug, Args)]
+struct ResumeArgs {
+    /// The run's name.
+    run: String,
+    #[command(flatten)]
+    session: SessionArgs,
+}
+
+impl SessionArgs {
+    fn session(&self, seed: u64) -> plan_run::Session {
+        plan_run::Session {
+            out: self.out.clone(),
+            seed,
+            compute_slots: self.compute_slots as usize,
+            plain: self.plain,
+            serve: self.serve,
+            serve_public: self.serve_public,
+            commit_every: self.commit_every,
+        }
+    }
 }
 
 /// The arguments of `smq demo`. Each is checked as the command line is parsed, before any
@@ -65,21 +191,21 @@ enum Command {
 struct DemoArgs {
     /// Number of stage positions, over 0 to 10 mm: a whole number from 1 to 10,000.
     #[arg(long, value_name = "N", default_value_t = 21, allow_negative_numbers = true,
-          value_parser = smq_cli::parse_points)]
+          value_parser = smq_lab::parse_points)]
     points: u32,
     /// Store directory: a folder that can be written, or created.
-    #[arg(long, value_name = "DIR", default_value = "./runs", value_parser = smq_cli::store_folder)]
+    #[arg(long, value_name = "DIR", default_value = "./runs", value_parser = smq_lab::store_folder)]
     out: PathBuf,
     /// Seed of the simulated noise: the same seed and points give the same data.
     #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
     seed: u64,
     /// Write a Chrome trace-event JSON of the task runs to this file (in an existing
     /// folder that can be written).
-    #[arg(long, value_name = "FILE", value_parser = smq_cli::output_file)]
+    #[arg(long, value_name = "FILE", value_parser = smq_lab::output_file)]
     trace: Option<PathBuf>,
     /// Slots of the compute queue (processing and saving). The data stored do not depend
     /// on it.
-    #[arg(long, value_name = "N", default_value_t = smq_cli::COMPUTE_SLOTS as u32,
+    #[arg(long, value_name = "N", default_value_t = smq_lab::COMPUTE_SLOTS as u32,
           value_parser = clap::value_parser!(u32).range(1..=smqsched::MAX_SLOTS as i64))]
     compute_slots: u32,
     /// The motion controller (Newport SMC100): a serial port (ASRL/dev/ttyUSB0::INSTR or
@@ -104,7 +230,7 @@ struct DemoArgs {
     /// free one): its graph, its events, pause, resume and cancel, for a dashboard attached
     /// from another window. Every request needs the token printed at start and written to
     /// serve.token in the run's folder (readable by you only).
-    #[arg(long, value_name = "ADDR", value_parser = smq_cli::serve_address)]
+    #[arg(long, value_name = "ADDR", value_parser = smq_lab::serve_address)]
     serve: Option<std::net::SocketAddr>,
     /// Allow --serve on an address other than loopback, reachable from other machines.
     #[arg(long, requires = "serve")]
@@ -136,12 +262,13 @@ fn parse_interval(text: &str) -> Result<Duration, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Command::Demo(args) = &cli.command
-        && let DemoArgs {
-            serve: Some(addr),
-            serve_public: false,
-            ..
-        } = args.as_ref()
+    let serving = match &cli.command {
+        Command::Demo(a) => Some((a.serve, a.serve_public)),
+        Command::Run(a) => Some((a.session.serve, a.session.serve_public)),
+        Command::Resume(a) => Some((a.session.serve, a.session.serve_public)),
+        _ => None,
+    };
+    if let Some((Some(addr), false)) = serving
         && !addr.ip().is_loopback()
     {
         use clap::CommandFactory;
@@ -157,10 +284,33 @@ fn main() -> ExitCode {
     }
     let result = match cli.command {
         Command::Demo(args) => demo::run(*args),
+        Command::Run(args) => {
+            let (plan, station, source) = match plan_run::load(&args.plan, args.station.as_deref())
+            {
+                Ok(loaded) => loaded,
+                Err(plan_run::BadInput(message)) => {
+                    eprintln!("smq: error: {message}");
+                    return ExitCode::from(2);
+                }
+            };
+            if args.dry_run {
+                plan_run::dry_run(&plan, &station);
+                return ExitCode::SUCCESS;
+            }
+            plan_run::run(&plan, &station, &source, &args.session.session(args.seed))
+        }
+        Command::Resume(args) => plan_run::resume(&args.run, &args.session.session(1)),
+        Command::Station(StationCommand::Check { file }) => {
+            plan_run::station_check(&file).map(|()| Outcome::Complete)
+        }
         Command::Sim { seed } => sim(seed).map(|()| Outcome::Complete),
         Command::Instruments { idn } => instruments::run(idn).map(|()| Outcome::Complete),
         Command::Ls { out } => ls(&out).map(|()| Outcome::Complete),
-        Command::Show { run, out } => show(&run, &out).map(|()| Outcome::Complete),
+        Command::Show { run, out, plot } => {
+            show::show(&run, &out, plot.as_deref()).map(|()| Outcome::Complete)
+        }
+        Command::Worker { task_file } => worker::worker(&task_file).map(|()| Outcome::Complete),
+        Command::Cluster(c) => worker::cluster(&c).map(|()| Outcome::Complete),
     };
     match result {
         Ok(Outcome::Complete) => ExitCode::SUCCESS,
@@ -231,57 +381,6 @@ fn ls(out: &Path) -> Result<(), Error> {
             meta.start.as_deref().unwrap_or("-"),
             run_state(&meta)
         );
-    }
-    Ok(())
-}
-
-fn show(name: &str, out: &Path) -> Result<(), Error> {
-    let store = open_store(out)?;
-    if !store.runs()?.iter().any(|r| r == name) {
-        return Err(format!("no run named {name:?} in {}", out.display()).into());
-    }
-    let run = store.open_run(name)?;
-    let meta = run.metadata()?;
-    println!("run         {}", meta.name);
-    println!("path        {}", run.path().display());
-    println!("experiment  {}", meta.experiment.as_deref().unwrap_or("-"));
-    println!("start       {}", meta.start.as_deref().unwrap_or("-"));
-    println!("end         {}", meta.end.as_deref().unwrap_or("-"));
-    let reason = meta.attributes.get("abort_reason").and_then(|r| r.as_str());
-    match (run_state(&meta), reason) {
-        (state, Some(reason)) => println!("status      {state} ({reason})"),
-        (state, None) => println!("status      {state}"),
-    }
-    println!("parameters  {}", meta.parameters);
-    println!("instruments");
-    for (k, v) in &meta.instruments {
-        println!("  {k:<8} {v}");
-    }
-    println!("datasets");
-    for d in run.datasets()? {
-        println!("  {:<16} {:<8} {:?}", d.name, d.data_type, d.shape);
-    }
-    match &meta.dag_summary {
-        Some(s) => {
-            println!("tasks       {}", s["tasks"]);
-            if let Some(m) = s["by_state"].as_object() {
-                for (k, v) in m {
-                    println!("  {k:<10} {v}");
-                }
-            }
-            if let Some(m) = s["by_label"].as_object() {
-                println!("tasks by label");
-                for (label, states) in m {
-                    println!("  {label:<26} {}", smq_cli::state_counts(states));
-                }
-            }
-            let failed = s["failed"].as_array().cloned().unwrap_or_default();
-            println!("failures    {}", failed.len());
-            for f in failed {
-                println!("  {}", f.as_str().unwrap_or("?"));
-            }
-        }
-        None => println!("tasks       (no summary recorded)"),
     }
     Ok(())
 }

@@ -102,7 +102,7 @@ fn demo_then_ls_and_show() {
     let run = store.open_run(name).unwrap();
     let reached = run.read::<f64>("position").unwrap();
     let points = run.read::<u64>("position_point").unwrap();
-    let scan = smq_cli::default_positions(5);
+    let scan = smq_lab::default_positions(5);
     assert_eq!(points.len(), 5);
     let mut seen: Vec<u64> = points.iter().copied().collect();
     seen.sort_unstable();

@@ -145,7 +145,7 @@ fn malformed_addresses_are_refused_before_anything_is_opened() {
                 "{option} {text}: the option is not named: {stderr}"
             );
             assert!(stderr.contains("is not an instrument address"), "{stderr}");
-            for form in smq_cli::ADDRESS_FORMS.lines() {
+            for form in smq_lab::ADDRESS_FORMS.lines() {
                 assert!(
                     stderr.contains(form),
                     "{option} {text}: {form:?} not listed"

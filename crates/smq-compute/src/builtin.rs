@@ -50,6 +50,7 @@ struct Builtin {
     name: &'static str,
     description: &'static str,
     inputs: InputSpec,
+    outputs: &'static [&'static str],
     params: fn() -> Vec<ParamSpec>,
     /// Called with as many inputs as `inputs` allows, and every parameter resolved.
     run: fn(&[ArrayD<f64>], &Params) -> Result<Outputs, ComputeError>,
@@ -64,6 +65,9 @@ impl Plugin for Builtin {
     }
     fn inputs(&self) -> InputSpec {
         self.inputs
+    }
+    fn outputs(&self) -> &'static [&'static str] {
+        self.outputs
     }
     fn params(&self) -> Vec<ParamSpec> {
         (self.params)()
@@ -86,6 +90,7 @@ static AVERAGE: Builtin = Builtin {
     name: "average",
     description: "Element-wise mean and standard deviation of equally shaped frames (Welford, constant memory).",
     inputs: InputSpec::AtLeastOne("frames"),
+    outputs: &["mean", "std"],
     params: || {
         vec![ParamSpec::new(
             "ddof",
@@ -110,6 +115,7 @@ static SUBTRACT_BACKGROUND: Builtin = Builtin {
     name: "subtract_background",
     description: "Subtracts a background (broadcast to the signal's shape) from a signal.",
     inputs: InputSpec::Fixed(&["signal", "background"]),
+    outputs: &["signal"],
     params: Vec::new,
     run: |inputs, _| {
         Ok(one(
@@ -123,6 +129,7 @@ static NORMALIZE: Builtin = Builtin {
     name: "normalize",
     description: "Rescales a signal: min-max to [0, 1], by its largest magnitude, or to zero mean and unit variance.",
     inputs: InputSpec::Fixed(&["signal"]),
+    outputs: &["signal"],
     params: || {
         vec![ParamSpec::new(
             "method",
@@ -143,6 +150,7 @@ static NORMALIZE_BY_REFERENCE: Builtin = Builtin {
     name: "normalize_by_reference",
     description: "Divides a signal by a reference (broadcast to the signal's shape).",
     inputs: InputSpec::Fixed(&["signal", "reference"]),
+    outputs: &["signal"],
     params: Vec::new,
     run: |inputs, _| {
         Ok(one(
@@ -156,6 +164,7 @@ static APPLY_WINDOW: Builtin = Builtin {
     name: "window",
     description: "Multiplies a 1-D signal by a periodic window function.",
     inputs: InputSpec::Fixed(&["signal"]),
+    outputs: &["signal"],
     params: || {
         vec![ParamSpec::new(
             "window",
@@ -174,6 +183,7 @@ static POWER_SPECTRUM: Builtin = Builtin {
     name: "power_spectrum",
     description: "One-sided power spectrum (or spectral density) of a windowed 1-D signal, with its frequency axis.",
     inputs: InputSpec::Fixed(&["signal"]),
+    outputs: &["frequency", "power"],
     params: || {
         vec![
             ParamSpec::new(
@@ -217,6 +227,7 @@ static MOVING_AVERAGE: Builtin = Builtin {
     name: "moving_average",
     description: "Centred moving average of a 1-D signal.",
     inputs: InputSpec::Fixed(&["signal"]),
+    outputs: &["signal"],
     params: || {
         vec![
             ParamSpec::new(
@@ -238,6 +249,7 @@ static SAVITZKY_GOLAY: Builtin = Builtin {
     name: "savgol",
     description: "Savitzky-Golay smoothing or derivative of a 1-D signal.",
     inputs: InputSpec::Fixed(&["signal"]),
+    outputs: &["signal"],
     params: || {
         vec![
             ParamSpec::new(
@@ -284,6 +296,7 @@ static FIND_EXTREMA: Builtin = Builtin {
     name: "find_extrema",
     description: "Local maxima or minima of a 1-D signal, as indices and as a 0/1 mask.",
     inputs: InputSpec::Fixed(&["signal"]),
+    outputs: &["indices", "mask"],
     params: || {
         vec![ParamSpec::new(
             "kind",
@@ -316,6 +329,7 @@ static HISTOGRAM_STEP: Builtin = Builtin {
     name: "histogram",
     description: "Histogram of all samples over equal-width bins (numpy.histogram semantics).",
     inputs: InputSpec::Fixed(&["data"]),
+    outputs: &["counts", "edges"],
     params: || {
         vec![
             ParamSpec::new("bins", ParamKind::Int, 10_i64, "number of bins"),
@@ -360,6 +374,7 @@ static POLY_FIT: Builtin = Builtin {
     name: "polyfit",
     description: "Least-squares polynomial fit y(x); coefficients in increasing order of power, and the fitted curve.",
     inputs: InputSpec::Fixed(&["x", "y"]),
+    outputs: &["coefficients", "fitted"],
     params: || {
         vec![ParamSpec::new(
             "degree",
@@ -383,6 +398,7 @@ static INVERSE: Builtin = Builtin {
     name: "inverse",
     description: "Inverse of a square matrix, or of every matrix of a (batch, n, n) stack.",
     inputs: InputSpec::Fixed(&["matrix"]),
+    outputs: &["inverse"],
     params: Vec::new,
     run: |inputs, _| {
         let a = &inputs[0];
@@ -411,6 +427,7 @@ static STATISTICS: Builtin = Builtin {
     name: "statistics",
     description: "Mean, standard deviation, minimum, maximum, median and one percentile of all samples.",
     inputs: InputSpec::Fixed(&["data"]),
+    outputs: &["mean", "std", "min", "max", "median", "percentile"],
     params: || {
         vec![
             ParamSpec::new(

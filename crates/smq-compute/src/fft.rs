@@ -227,7 +227,7 @@ where
     }
     // Hermitian symmetry; DC and (for even n) Nyquist bins must be real.
     buf[0].im = 0.0;
-    if n % 2 == 0 && half - 1 < spectrum.len() {
+    if n.is_multiple_of(2) && half - 1 < spectrum.len() {
         buf[n / 2].im = 0.0;
     }
     for k in 1..half {
@@ -313,7 +313,7 @@ fn one_sided(
     Ok(Array1::from_shape_fn(half, |k| {
         let p = spec[k].norm_sqr() * scale;
         // Fold negative frequencies onto positive ones; DC and Nyquist are unique.
-        if k == 0 || (n % 2 == 0 && k == n / 2) {
+        if k == 0 || (n.is_multiple_of(2) && k == n / 2) {
             p
         } else {
             2.0 * p

@@ -263,10 +263,10 @@ pub fn find_peaks<S>(
 where
     S: Data<Elem = f64>,
 {
-    if let Some(h) = min_height {
-        if !h.is_finite() {
-            return Err(ComputeError::invalid("min_height", "must be finite"));
-        }
+    if let Some(h) = min_height
+        && !h.is_finite()
+    {
+        return Err(ComputeError::invalid("min_height", "must be finite"));
     }
     let idx = flags_to_indices(maxima_scan(x)?);
     Ok(match min_height {

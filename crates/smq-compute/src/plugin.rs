@@ -204,6 +204,18 @@ pub trait Plugin: Send + Sync {
     /// ```
     fn inputs(&self) -> InputSpec;
 
+    /// The names of the outputs [`run`](Self::run) gives, in order; empty if the plugin
+    /// does not declare them (the default).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(smq_compute::plugin("power_spectrum").unwrap().outputs(), ["frequency", "power"]);
+    /// ```
+    fn outputs(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// The parameters the plugin accepts, with defaults.
     ///
     /// # Examples

@@ -108,7 +108,7 @@ where
 }
 
 fn require_odd(window: usize) -> Result<(), ComputeError> {
-    if window % 2 == 0 {
+    if window.is_multiple_of(2) {
         Err(ComputeError::invalid(
             "window",
             "a centred window must have an odd length",

@@ -127,13 +127,13 @@ impl Window {
                 "window length must be at least 1",
             ));
         }
-        if let Window::Kaiser(beta) = self {
-            if !(beta.is_finite() && beta >= 0.0) {
-                return Err(ComputeError::invalid(
-                    "beta",
-                    "Kaiser beta must be finite and non-negative",
-                ));
-            }
+        if let Window::Kaiser(beta) = self
+            && !(beta.is_finite() && beta >= 0.0)
+        {
+            return Err(ComputeError::invalid(
+                "beta",
+                "Kaiser beta must be finite and non-negative",
+            ));
         }
         if n == 1 {
             return Ok(Array1::ones(1));

@@ -267,7 +267,7 @@ pub fn decode_array<T: BlockElement>(
     payload: &[u8],
     order: ByteOrder,
 ) -> Result<Array1<T>, BlockError> {
-    if payload.len() % T::SIZE != 0 {
+    if !payload.len().is_multiple_of(T::SIZE) {
         return Err(BlockError::Misaligned {
             len: payload.len(),
             size: T::SIZE,

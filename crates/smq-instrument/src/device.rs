@@ -6,7 +6,8 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use smqsched::{
-    Dependency, Input, IntoInputs, Promise, Queue, QueueError, Scheduler, SubmitError, TaskBuilder,
+    Dependency, Input, IntoInputs, Promise, Queue, QueueError, Scheduler, StartOrder, SubmitError,
+    TaskBuilder,
 };
 
 use crate::error::InstrumentError;
@@ -74,7 +75,10 @@ struct State<D> {
 ///   submitted once it is done. [`after_settled`](DeviceTask::after_settled) orders a
 ///   command after another whatever that one's outcome, so a chain of commands keeps its
 ///   order without one failure cancelling the rest; a device
-///   [in submission order](Self::in_submission_order) does that for every command.
+///   [in submission order](Self::in_submission_order) does that for every command. A
+///   device created with [`new_ordered`](Self::new_ordered) and
+///   [`StartOrder::Submission`] gets the order from its queue instead: its commands start
+///   in the order they were submitted, with no chain.
 /// * The driver lives in an `Arc<Mutex<D>>` shared by the tasks; as the queue has one slot
 ///   the lock is never contended. A panicking command fails its promise and leaves the
 ///   driver usable.
@@ -104,6 +108,8 @@ pub struct Device<D> {
     queue: Queue,
     state: Arc<Mutex<State<D>>>,
     order: Arc<Mutex<Order>>,
+    /// The start order of its queue.
+    start_order: StartOrder,
 }
 
 impl<D> Clone for Device<D> {
@@ -113,6 +119,7 @@ impl<D> Clone for Device<D> {
             queue: self.queue.clone(),
             state: Arc::clone(&self.state),
             order: Arc::clone(&self.order),
+            start_order: self.start_order,
         }
     }
 }
@@ -179,7 +186,49 @@ impl<D: Send + 'static> Device<D> {
     /// # Ok::<(), smq_instrument::smqsched::QueueError>(())
     /// ```
     pub fn new(scheduler: &Scheduler, name: &str, driver: D) -> Result<Self, QueueError> {
-        let queue = scheduler.queue(name, 1)?;
+        Self::new_ordered(scheduler, name, driver, StartOrder::NewestFirst)
+    }
+
+    /// As [`new`](Self::new), with a queue that starts its commands in `order`.
+    /// [`StartOrder::Submission`] is the mode of an instrument in an experiment plan: its
+    /// commands start in the order they were submitted (the stage goes to 0, 1, 2...),
+    /// while processing on other queues keeps the newest first, and the work a command
+    /// waits for on other queues is pulled before newer work
+    /// ([`Scheduler::queue_ordered`]). Unlike
+    /// [`in_submission_order`](Self::in_submission_order), which chains each command to
+    /// the previous one by hand, this is the queue's own rule: no edges are added, a
+    /// cancelled command or one whose input failed simply leaves the order, and a command
+    /// still waits for its inputs.
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](Self::new).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_instrument::Device;
+    /// use smq_instrument::smqsched::{Scheduler, StartOrder};
+    ///
+    /// let sch = Scheduler::new();
+    /// let stage = Device::new_ordered(&sch, "stage", Vec::new(), StartOrder::Submission)?;
+    /// for x in 0..4 {
+    ///     stage.submit("move", move |moves: &mut Vec<i32>| { moves.push(x); Ok(()) });
+    /// }
+    /// sch.start();
+    /// sch.wait();
+    /// let moves = stage.submit("moves", |moves: &mut Vec<i32>| Ok(moves.clone()));
+    /// assert_eq!(*moves.result()?, [0, 1, 2, 3]);
+    /// assert_eq!(stage.start_order(), StartOrder::Submission);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn new_ordered(
+        scheduler: &Scheduler,
+        name: &str,
+        driver: D,
+        order: StartOrder,
+    ) -> Result<Self, QueueError> {
+        let queue = scheduler.queue_ordered(name, 1, order)?;
         Ok(Self {
             name: Arc::from(name),
             queue,
@@ -188,7 +237,14 @@ impl<D: Send + 'static> Device<D> {
                 closed: None,
             })),
             order: Arc::default(),
+            start_order: order,
         })
+    }
+
+    /// The order in which the device's queue starts its commands (see
+    /// [`new_ordered`](Self::new_ordered)).
+    pub fn start_order(&self) -> StartOrder {
+        self.start_order
     }
 
     /// Run this device's commands in the order they are submitted, from now on: each

@@ -72,6 +72,9 @@ pub struct Task {
     pub finished: Option<f64>,
     /// Its error, if it failed or was cancelled.
     pub error: Option<TaskError>,
+    /// Its status note (such as its cluster job's state), if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
 }
 
 /// A task's error: its text, and its parts, from which [`TaskError::to_scheduler`] rebuilds
@@ -262,6 +265,11 @@ pub struct Queue {
     pub name: String,
     /// Its number of slots.
     pub slots: usize,
+    /// Whether it starts its tasks in submission order
+    /// ([`smqsched::StartOrder::Submission`]) rather than newest first; absent (`false`)
+    /// in the replies of servers that predate the mode.
+    #[serde(default)]
+    pub in_order: bool,
     /// Slots in use, including held ones.
     pub in_use: usize,
     /// Slots held by finished tasks awaiting their release.
@@ -284,6 +292,7 @@ impl From<&smqsched::QueueSnapshot> for Queue {
             name: q.name.to_string(),
             slots: q.slots,
             in_use: q.in_use,
+            in_order: q.order == smqsched::StartOrder::Submission,
             held: q.held,
             ready: q.ready,
             waiting: q.waiting,
@@ -468,6 +477,11 @@ impl Snapshot {
             .map(|q| smqsched::QueueSnapshot {
                 name: q.name.as_str().into(),
                 slots: q.slots,
+                order: if q.in_order {
+                    smqsched::StartOrder::Submission
+                } else {
+                    smqsched::StartOrder::NewestFirst
+                },
                 in_use: q.in_use,
                 held: q.held,
                 ready: q.ready,
@@ -506,6 +520,7 @@ impl Snapshot {
                     .error
                     .as_ref()
                     .map(|e| std::sync::Arc::new(e.to_scheduler(t.id, &t.label))),
+                status: t.status.as_deref().map(Into::into),
             });
         }
         snap
@@ -564,4 +579,47 @@ pub struct ControlReply {
 pub struct ErrorReply {
     /// What was wrong, in words.
     pub error: String,
+}
+
+/// One dataset of the served run (`GET /api/datasets`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Dataset {
+    /// Its name.
+    pub name: String,
+    /// Its Zarr data type, e.g. `float64`.
+    pub data_type: String,
+    /// The shape of one acquisition (`[]` for a scalar reading).
+    pub acquisition_shape: Vec<u64>,
+    /// The acquisitions saved so far.
+    pub len: u64,
+    /// Whether each acquisition has a scan point (a companion `NAME_point` dataset, not
+    /// listed itself).
+    pub by_point: bool,
+    /// Its attributes as committed (units, quantity, dimension names...; empty before its
+    /// first commit or if it has none).
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The datasets of the served run (`GET /api/datasets`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DatasetList {
+    /// By name.
+    pub datasets: Vec<Dataset>,
+}
+
+/// Acquisitions of a dataset, in the order they were saved (`GET /api/datasets/NAME?since=N`):
+/// those from index `since` on, up to `dataset.len` or a reply's limit (about 260,000
+/// values); ask again from `since` + the acquisitions received for the rest.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DatasetValues {
+    /// The dataset, as listed.
+    pub dataset: Dataset,
+    /// The index of the first acquisition in this reply.
+    pub since: u64,
+    /// The scan point of each acquisition of this reply, if the dataset has points.
+    pub points: Option<Vec<u64>>,
+    /// The values, as numbers, acquisition after acquisition (each of the product of
+    /// `acquisition_shape` values).
+    pub values: Vec<f64>,
 }

@@ -229,6 +229,53 @@ impl Remote {
         self.post("/api/cancel", body)
     }
 
+    /// The datasets of the served run (`GET /api/datasets`). Blocks for one request.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Refused`] (404 if the server serves no run), or
+    /// [`ClientError::Unreachable`].
+    pub fn datasets(&self) -> Result<api::DatasetList, ClientError> {
+        self.get("/api/datasets")
+    }
+
+    /// The acquisitions of dataset `name` from index `since` on, with their scan points
+    /// (`GET /api/datasets/NAME?since=N`). Blocks for one request.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Refused`] (404 for an unknown dataset, 400 for a `since` beyond its
+    /// length), or [`ClientError::Unreachable`].
+    pub fn dataset_values(
+        &self,
+        name: &str,
+        since: u64,
+    ) -> Result<api::DatasetValues, ClientError> {
+        let name: String = name
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    char::from(b).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        self.get(&format!("/api/datasets/{name}?since={since}"))
+    }
+
+    fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        let r = self
+            .inner
+            .agent
+            .get(format!("{}{path}", self.inner.url))
+            .header("Authorization", &self.inner.auth)
+            .config()
+            .timeout_global(Some(REQUEST_TIMEOUT))
+            .build()
+            .call();
+        read_json(r)
+    }
+
     fn post<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,

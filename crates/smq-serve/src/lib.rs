@@ -11,6 +11,8 @@
 //! | `POST /api/pause` | start no new task (running ones finish); replies [`api::ControlReply`] |
 //! | `POST /api/resume` | start tasks again |
 //! | `POST /api/cancel` | body `{"tasks": [ids]}`: cancel those not started, with their dependents ([`api::CancelReply`]) |
+//! | `GET /api/datasets` | the datasets of the run given as [`Options::run`] ([`api::DatasetList`]) |
+//! | `GET /api/datasets/NAME` | the values of one, with their scan points ([`api::DatasetValues`]); `?since=N` from acquisition `N` on |
 //!
 //! ```
 //! use smq_serve::{Options, serve};
@@ -66,6 +68,7 @@
 //! * `axum` on `tokio`: a maintained HTTP server with server-sent events, confined to the
 //!   server's thread (the scheduler does not depend on tokio).
 //! * `serde`/`serde_json`: the wire types in [`api`], shared with clients.
+//! * `smq-store`: the run's datasets, read through the run's own handle.
 //! * `getrandom`: the token, from the operating system's generator.
 //! * `subtle`: constant-time comparison of the token.
 //! * `ureq` (feature `client`): a small blocking HTTP client, for the client's two threads.
@@ -73,6 +76,7 @@
 mod auth;
 #[cfg(feature = "client")]
 mod client;
+mod datasets;
 mod routes;
 mod server;
 
@@ -81,6 +85,7 @@ pub mod api;
 pub use auth::{TOKEN_FILE, read_token_file};
 #[cfg(feature = "client")]
 pub use client::{ClientError, Link, POLL, RETRY, Remote};
+pub use datasets::MAX_VALUES_PER_REPLY;
 pub use server::{Options, Server, serve};
 
 use std::net::SocketAddr;

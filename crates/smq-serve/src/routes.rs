@@ -32,6 +32,8 @@ pub(crate) struct AppState {
     pub(crate) viewers: AtomicUsize,
     pub(crate) max_viewers: usize,
     pub(crate) shutdown: watch::Receiver<bool>,
+    /// The run whose datasets are served, if any.
+    pub(crate) run: Option<smq_store::Run>,
 }
 
 type Shared = Arc<AppState>;
@@ -114,6 +116,7 @@ impl Cache {
                 started: t.started.map(secs),
                 finished: t.finished.map(secs),
                 error: t.error.as_deref().map(api::TaskError::from),
+                status: t.status.as_deref().map(str::to_owned),
             })
             .collect();
         api::Snapshot {
@@ -129,7 +132,7 @@ impl Cache {
 }
 
 /// An error reply: the status and a JSON [`api::ErrorReply`].
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
+pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (
         status,
         Json(api::ErrorReply {
@@ -147,11 +150,13 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/api/pause", post(pause))
         .route("/api/resume", post(resume))
         .route("/api/cancel", post(cancel))
+        .route("/api/datasets", get(crate::datasets::datasets))
+        .route("/api/datasets/{name}", get(crate::datasets::dataset))
         .fallback(|| async {
             error(
                 StatusCode::NOT_FOUND,
                 "no such route; the routes are GET /api/snapshot, GET /api/events, \
-                 POST /api/pause, POST /api/resume, POST /api/cancel",
+                 GET /api/datasets, GET /api/datasets/NAME, POST /api/pause, POST /api/resume, POST /api/cancel",
             )
         })
         .method_not_allowed_fallback(|| async {
@@ -190,7 +195,7 @@ async fn require_token(State(st): State<Shared>, req: Request, next: Next) -> Re
 }
 
 /// `since=N` from the query string, if given.
-fn parse_since(query: Option<&str>) -> Result<u64, String> {
+pub(crate) fn parse_since(query: Option<&str>) -> Result<u64, String> {
     let mut since = 0;
     for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         match pair.split_once('=') {

@@ -45,6 +45,9 @@ pub struct Options {
     pub event_buffer: usize,
     /// How many viewers of `GET /api/events` at once; more get 503.
     pub max_viewers: usize,
+    /// The run whose datasets `GET /api/datasets` serves as they grow (usually the run the
+    /// scheduler saves into); `None` serves none (404).
+    pub run: Option<smq_store::Run>,
 }
 
 impl Default for Options {
@@ -54,6 +57,7 @@ impl Default for Options {
             public: false,
             event_buffer: 4096,
             max_viewers: 64,
+            run: None,
         }
     }
 }
@@ -156,6 +160,7 @@ pub fn serve(
         viewers: AtomicUsize::new(0),
         max_viewers: options.max_viewers,
         shutdown: shutdown.clone(),
+        run: options.run.clone(),
     });
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

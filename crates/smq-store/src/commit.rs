@@ -124,10 +124,10 @@ impl Committer {
         if let Some(mut w) = writer {
             *lock(&w.stop.0) = true;
             w.stop.1.notify_all();
-            if let Some(t) = w.thread.take() {
-                if t.thread().id() != std::thread::current().id() {
-                    let _ = t.join();
-                }
+            if let Some(t) = w.thread.take()
+                && t.thread().id() != std::thread::current().id()
+            {
+                let _ = t.join();
             }
         }
     }

@@ -222,7 +222,11 @@ impl Inner {
             let array = builder
                 .build(shared.zarr.clone(), &node)
                 .map_err(|e| zarr_err(&e))?;
-            let meta = serde_json::to_value(array.metadata()).map_err(|e| zarr_err(&e))?;
+            let mut meta = serde_json::to_value(array.metadata()).map_err(|e| zarr_err(&e))?;
+            let key = (run.to_owned(), name.to_owned());
+            if let Some(d) = crate::store::lock(&shared.descriptions).get(&key) {
+                d.apply(&mut meta, 1 + acq.len());
+            }
             Ok(Self {
                 name: name.to_owned(),
                 dir,

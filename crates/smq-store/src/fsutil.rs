@@ -107,8 +107,16 @@ pub(crate) fn check_name(name: &str) -> Result<()> {
     }
 }
 
-/// The current time in RFC 3339 (UTC, millisecond precision).
-pub(crate) fn now_rfc3339() -> String {
+/// The current time in RFC 3339 (UTC, millisecond precision), as a run's `start` and `end`
+/// are written.
+///
+/// # Examples
+///
+/// ```
+/// let t = smq_store::now_rfc3339();
+/// assert_eq!((t.len(), &t[10..11], &t[23..]), (24, "T", "Z"));
+/// ```
+pub fn now_rfc3339() -> String {
     let d = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();

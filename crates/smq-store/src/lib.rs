@@ -137,6 +137,7 @@
 
 mod commit;
 mod dataset;
+mod describe;
 mod element;
 mod error;
 mod fs;
@@ -149,9 +150,11 @@ mod save;
 mod store;
 
 pub use crate::dataset::Dataset;
+pub use crate::describe::Description;
 pub use crate::element::Element;
 pub use crate::error::{Error, Result};
 pub use crate::fs::{FailingFileSystem, FileSystem, StdFileSystem};
+pub use crate::fsutil::now_rfc3339;
 pub use crate::info::DatasetInfo;
 pub use crate::options::{Compression, DEFAULT_CHUNK_BYTES, DEFAULT_COMMIT_EVERY, StoreOptions};
 pub use crate::recover::Repair;

@@ -92,6 +92,11 @@ impl Run {
         }
     }
 
+    /// The store's shared state.
+    pub(crate) fn shared(&self) -> &crate::store::Shared {
+        &self.inner.store.shared
+    }
+
     /// The run's name.
     pub fn name(&self) -> &str {
         &self.inner.name

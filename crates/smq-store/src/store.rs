@@ -54,6 +54,9 @@ pub(crate) struct Shared {
     locks: Mutex<HashMap<String, RunLock>>,
     /// What was repaired when the store was opened or a run taken up again.
     repairs: Mutex<Vec<Repair>>,
+    /// Descriptions given with `Run::describe` for datasets not created yet, by (run,
+    /// dataset): written into each one's metadata when it is created.
+    pub(crate) descriptions: Mutex<HashMap<(String, String), crate::Description>>,
     pub(crate) commits: Committer,
 }
 
@@ -197,6 +200,7 @@ impl Store {
             datasets: Mutex::default(),
             locks: Mutex::default(),
             repairs: Mutex::default(),
+            descriptions: Mutex::default(),
             commits: Committer::default(),
         };
         let store = Self {

@@ -249,6 +249,10 @@ fn save_serializes_concurrent_appends_and_reports_failures() {
         indices.insert(*s.result().unwrap());
     }
     assert_eq!(indices, (0..40).collect());
+    // Every save has ended (not only the traces') before the datasets are read.
+    for s in &saves {
+        s.result().unwrap();
+    }
     assert!(failed_save.result().is_err());
     let e = wrong_save.result().unwrap_err().to_string();
     assert!(e.contains("shape mismatch"), "{e}");

@@ -75,7 +75,9 @@ pub enum EventKind {
 /// The state of a task.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum TaskState {
-    /// Not started; some input is not available yet.
+    /// Not started; some input is not available yet, or (on a queue in
+    /// [submission order](StartOrder::Submission)) a task submitted to its queue before it
+    /// has not started yet.
     Waiting,
     /// Not started; every input is available.
     Ready,
@@ -125,6 +127,57 @@ pub struct TaskSnapshot {
     pub finished: Option<Duration>,
     /// Its error, if it failed or was cancelled (shared, not copied).
     pub error: Option<Arc<TaskError>>,
+    /// A note on its progress set by what runs it, such as the state of the cluster job
+    /// that runs it ([`Scheduler::set_status`](crate::Scheduler::set_status)).
+    pub status: Option<Arc<str>>,
+}
+
+/// The order in which a queue starts its ready tasks: the queue's mode, chosen when it is
+/// created ([`Scheduler::queue_ordered`](crate::Scheduler::queue_ordered)).
+///
+/// # Examples
+///
+/// ```
+/// use smqsched::{Scheduler, StartOrder};
+///
+/// let sch = Scheduler::new();
+/// sch.queue("compute", 2).unwrap();
+/// sch.queue_ordered("stage", 1, StartOrder::Submission).unwrap();
+/// let orders: Vec<StartOrder> = sch.queues().iter().map(|q| q.order).collect();
+/// assert_eq!(orders, [StartOrder::NewestFirst, StartOrder::Submission]);
+/// assert_eq!(StartOrder::default(), StartOrder::NewestFirst);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum StartOrder {
+    /// The order rule of the crate (see the crate docs): the newest submitted work first,
+    /// pulled through its inputs. Every queue's default.
+    #[default]
+    NewestFirst,
+    /// The queue's tasks start in the order they were submitted to it: a task starts only
+    /// once every task submitted to the same queue before it has started or ended without
+    /// running (cancelled, or an input failed). Its inputs, and held slots, still hold. For
+    /// an instrument whose operator expects the acquisitions in the plan's order.
+    Submission,
+}
+
+impl StartOrder {
+    /// A short name for displays: `"newest-first"` or `"submission"`.
+    ///
+    /// ```
+    /// assert_eq!(smqsched::StartOrder::Submission.as_str(), "submission");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StartOrder::NewestFirst => "newest-first",
+            StartOrder::Submission => "submission",
+        }
+    }
+}
+
+impl std::fmt::Display for StartOrder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// One queue in a [`Snapshot`].
@@ -134,13 +187,15 @@ pub struct QueueSnapshot {
     pub name: Arc<str>,
     /// Its number of slots.
     pub slots: usize,
+    /// The order in which it starts its ready tasks.
+    pub order: StartOrder,
     /// Slots in use, including held ones.
     pub in_use: usize,
     /// Slots held by finished tasks awaiting their release.
     pub held: usize,
     /// Tasks whose inputs are all available, waiting for a slot: the backlog.
     pub ready: usize,
-    /// Tasks still waiting for inputs.
+    /// Tasks still waiting for inputs (or, in submission order, for their turn).
     pub waiting: usize,
     /// Tasks running.
     pub running: usize,

@@ -53,6 +53,43 @@
 //! Python smqsched, reproduced exactly (the crate's tests replay its recorded orders); the
 //! implementation computes it incrementally, as `src/core/mod.rs` describes.
 //!
+//! ### Queues in submission order
+//!
+//! An instrument whose operator expects the plan's order (the stage goes to 0, 1, 2...)
+//! gets a queue created with [`Scheduler::queue_ordered`] and [`StartOrder::Submission`]:
+//! its tasks start in the order they were submitted to it; a task starts only once every
+//! task submitted to the same queue before it has started or ended without running
+//! (cancelled, or an input failed). Its inputs and held slots still hold, and every other
+//! queue keeps the newest first. For the rule above, each task of such a queue has one more
+//! input, walked before its own: the newest task of its queue submitted before it that has
+//! not started, available as soon as that one starts. So the walk goes down the queue to its
+//! oldest task first and pulls that task's upstream work, on any queue, before newer work
+//! (`src/core/order.rs` gives the protocol). The mode is shown in
+//! [`QueueSnapshot::order`].
+//!
+//! ```
+//! use std::sync::{Arc, Mutex};
+//! use smqsched::{Scheduler, StartOrder};
+//!
+//! let sch = Scheduler::new();
+//! let stage = sch.queue_ordered("stage", 1, StartOrder::Submission).unwrap();
+//! let compute = sch.queue("compute", 1).unwrap();
+//! let log = Arc::new(Mutex::new(Vec::new()));
+//! for i in 0..4 {
+//!     let (l1, l2) = (Arc::clone(&log), Arc::clone(&log));
+//!     let frame = stage.submit((), move |()| {
+//!         l1.lock().unwrap().push(format!("acquire {i}"));
+//!         i
+//!     });
+//!     compute.submit(&frame, move |f: &i32| l2.lock().unwrap().push(format!("process {f}")));
+//! }
+//! sch.start();
+//! sch.wait();
+//! let log = log.lock().unwrap();
+//! let acquired: Vec<&String> = log.iter().filter(|e| e.starts_with("acquire")).collect();
+//! assert_eq!(acquired, ["acquire 0", "acquire 1", "acquire 2", "acquire 3"]);
+//! ```
+//!
 //! ## Failures stay local
 //!
 //! A task that panics or returns an error fails its own promise with that message; its
@@ -76,8 +113,8 @@
 //! ## How it is checked
 //!
 //! * **The order rule.** A model check (`src/core/tests.rs`) drives the core through random
-//!   graphs over several queues (items, ordering-only inputs, held slots, resources,
-//!   failures, cancellations) and compares every decision with a literal implementation of
+//!   graphs over several queues, newest first or in submission order (items, ordering-only
+//!   inputs, held slots, resources, failures, cancellations) and compares every decision with a literal implementation of
 //!   the rule. `tests/order.rs` replays the orders the Python original recorded.
 //! * **The concurrency protocols, with `loom`.** The write-once cells, the body taken by one
 //!   swap, readers parked on a cell's address, and the waiters of `wait` and `wait_drained`
@@ -95,8 +132,8 @@
 //!   argument #2 to have type `*mut u32` but got incompatible type
 //!   `&std::sync::atomic::Atomic<i32>`"). That call is fixed in `parking_lot_core` 0.10,
 //!   which the cells already use; `parking_lot` 0.13 brings it to the lock.
-//! * **Under stress.** A seeded soak (`src/core/tests/soak.rs`) submits from 8 threads to 4
-//!   queues while other threads stop and resume the scheduler 1,000 times, cancel tasks and
+//! * **Under stress.** A seeded soak (`src/core/tests/soak.rs`) submits from 8 threads to 5
+//!   queues (one in submission order) while other threads stop and resume the scheduler 1,000 times, cancel tasks and
 //!   take snapshots; it then replays the core's trace through the same literal rule and
 //!   accounts for every task, value, event and worker:
 //!   `cargo test -p smqsched --lib soak -- --ignored --nocapture` (`SMQ_SOAK_SEED` repeats a
@@ -144,7 +181,9 @@ pub use crate::builder::{Dependency, Emitter, TaskBuilder};
 pub use crate::error::{
     BodyError, CancelError, QueueError, SubmitError, TaskError, TaskRef, Timeout,
 };
-pub use crate::event::{Event, EventKind, QueueSnapshot, Snapshot, TaskSnapshot, TaskState};
+pub use crate::event::{
+    Event, EventKind, QueueSnapshot, Snapshot, StartOrder, TaskSnapshot, TaskState,
+};
 pub use crate::future::{ItemFuture, Items, ResultFuture, StreamFuture, ValueFuture};
 pub use crate::input::{Input, IntoInputs};
 pub use crate::promise::{Item, Promise, Stream};

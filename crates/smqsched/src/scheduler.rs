@@ -39,7 +39,7 @@ use smallvec::SmallVec;
 use crate::builder::{Emitter, TaskBuilder};
 use crate::core::{Core, TaskSpec};
 use crate::error::{CancelError, QueueError, SubmitError, TaskError, Timeout};
-use crate::event::{Event, QueueSnapshot, Snapshot, TaskState};
+use crate::event::{Event, QueueSnapshot, Snapshot, StartOrder, TaskState};
 use crate::input::{Input, IntoInputs};
 use crate::loom::sync::{Condvar, Mutex, MutexGuard};
 use crate::promise::{Owner, Promise, Stream};
@@ -376,6 +376,56 @@ impl Scheduler {
         slots: usize,
         resources: &[(&str, u32)],
     ) -> Result<Queue, QueueError> {
+        self.queue_in_full(name, slots, resources, StartOrder::NewestFirst)
+    }
+
+    /// A new queue of `slots` slots that starts its ready tasks in `order`.
+    /// [`StartOrder::NewestFirst`] is what [`queue`](Self::queue) creates;
+    /// [`StartOrder::Submission`] starts the queue's tasks in the order they were submitted
+    /// to it, as an instrument whose operator expects the plan's order needs (the stage goes
+    /// to 0, 1, 2...), while every other queue keeps the newest first. The work a task of
+    /// the queue waits for, on other queues, is pulled before newer work: the walk of the
+    /// order rule goes down the queue's not-started tasks to the oldest first. See the crate
+    /// docs ("The order rule") and [`StartOrder`].
+    ///
+    /// # Errors
+    ///
+    /// As [`queue`](Self::queue).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use smqsched::{Scheduler, StartOrder};
+    ///
+    /// let sch = Scheduler::new();
+    /// let stage = sch.queue_ordered("stage", 1, StartOrder::Submission).unwrap();
+    /// let moves = Arc::new(Mutex::new(Vec::new()));
+    /// for position in 0..5 {
+    ///     let moves = Arc::clone(&moves);
+    ///     stage.submit((), move |()| moves.lock().unwrap().push(position));
+    /// }
+    /// sch.start();
+    /// sch.wait();
+    /// assert_eq!(*moves.lock().unwrap(), [0, 1, 2, 3, 4]);
+    /// ```
+    pub fn queue_ordered(
+        &self,
+        name: &str,
+        slots: usize,
+        order: StartOrder,
+    ) -> Result<Queue, QueueError> {
+        self.queue_in_full(name, slots, &[], order)
+    }
+
+    /// [`queue_with_resources`](Self::queue_with_resources) in `order`.
+    fn queue_in_full(
+        &self,
+        name: &str,
+        slots: usize,
+        resources: &[(&str, u32)],
+        order: StartOrder,
+    ) -> Result<Queue, QueueError> {
         if slots == 0 {
             return Err(QueueError::ZeroSlots { name: name.into() });
         }
@@ -386,7 +436,7 @@ impl Scheduler {
                 max: MAX_SLOTS,
             });
         }
-        let (queue, rx) = self.add_queue(name, slots, resources)?;
+        let (queue, rx) = self.add_queue_ordered(name, slots, resources, order)?;
         let shared = self.shared();
         let mut threads = shared.threads.lock();
         for i in 0..slots {
@@ -408,11 +458,23 @@ impl Scheduler {
 
     /// Record a new queue and its job channel, whose receiving end the caller gives to the
     /// queue's workers.
+    #[cfg(all(test, loom))]
     fn add_queue(
         &self,
         name: &str,
         slots: usize,
         resources: &[(&str, u32)],
+    ) -> Result<(Queue, Receiver<Msg>), QueueError> {
+        self.add_queue_ordered(name, slots, resources, StartOrder::NewestFirst)
+    }
+
+    /// [`add_queue`](Self::add_queue) in `order`.
+    fn add_queue_ordered(
+        &self,
+        name: &str,
+        slots: usize,
+        resources: &[(&str, u32)],
+        order: StartOrder,
     ) -> Result<(Queue, Receiver<Msg>), QueueError> {
         let shared = self.shared();
         let (tx, rx) = unbounded();
@@ -428,7 +490,7 @@ impl Scheduler {
             }
             let res = resources.iter().map(|&(n, c)| (n.to_string(), c)).collect();
             shared.senders.write().push(tx);
-            Ok(core.add_queue(Arc::clone(&name), slots as u32, res))
+            Ok(core.add_queue(Arc::clone(&name), slots as u32, res, order))
         })?;
         let queue = Queue {
             handle: Arc::clone(&self.handle),
@@ -597,6 +659,32 @@ impl Scheduler {
     /// The state of task `id`, or `None` if there is no such task.
     pub fn state(&self, id: TaskId) -> Option<TaskState> {
         self.shared().task_state(id)
+    }
+
+    /// Set the status note of task `id`, shown in snapshots (`TaskSnapshot::status`) until
+    /// changed or cleared (`None`): what a task that waits on something outside, such as
+    /// a cluster job, tells about its progress. Returns `false` if there is no such task.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sch = smqsched::Scheduler::new();
+    /// let q = sch.queue("cluster", 1)?;
+    /// let job = q.submit((), |()| 42);
+    /// let mut snap = smqsched::Snapshot::new();
+    /// sch.snapshot_into(&mut snap);
+    /// assert!(sch.set_status(job.id(), Some("job 17 PENDING")));
+    /// sch.snapshot_into(&mut snap); // refreshed by what changed: the note
+    /// assert_eq!(snap.tasks[0].status.as_deref(), Some("job 17 PENDING"));
+    /// sch.set_status(job.id(), None);
+    /// sch.snapshot_into(&mut snap);
+    /// assert_eq!(snap.tasks[0].status, None);
+    /// assert!(!sch.set_status(smqsched::TaskId::from_index(99), Some("no such task")));
+    /// # Ok::<(), smqsched::QueueError>(())
+    /// ```
+    pub fn set_status(&self, id: TaskId, status: Option<&str>) -> bool {
+        let status = status.map(Arc::<str>::from);
+        self.shared().with(|c| c.set_status(id, status))
     }
 
     /// Cancel task `id` if it has not started, and everything that depends on it; returns how

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use smq_instrument::smqsched::{Promise, QueueError, Scheduler};
+use smq_instrument::smqsched::{Promise, QueueError, Scheduler, StartOrder};
 use smq_instrument::{Device, DeviceTask, Identity, Instrument, InstrumentError};
 
 use crate::{Dmm, Function, Range, TriggerSource};
@@ -51,8 +51,24 @@ impl DmmDevice {
     ///
     /// [`QueueError`] if the scheduler already has a queue of that name or has shut down.
     pub fn new(scheduler: &Scheduler, name: &str, dmm: Dmm) -> Result<Self, QueueError> {
+        Self::new_ordered(scheduler, name, dmm, StartOrder::NewestFirst)
+    }
+
+    /// As [`new`](Self::new), with a queue that starts its commands in `order`:
+    /// [`StartOrder::Submission`] for an experiment plan, whose commands must reach the
+    /// instrument in the order they were submitted (see [`Device::new_ordered`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](Self::new).
+    pub fn new_ordered(
+        scheduler: &Scheduler,
+        name: &str,
+        dmm: Dmm,
+        order: StartOrder,
+    ) -> Result<Self, QueueError> {
         Ok(Self {
-            device: Device::new(scheduler, name, dmm)?,
+            device: Device::new_ordered(scheduler, name, dmm, order)?,
         })
     }
 

@@ -163,10 +163,10 @@ impl Dmm {
     }
 
     fn config_args(&self, cmd: &str, range: Range, resolution: Option<f64>) -> Result<String> {
-        if let Range::Value(r) = range {
-            if !(r.is_finite() && r > 0.0) {
-                return Err(self.invalid(cmd, "range must be a positive number"));
-            }
+        if let Range::Value(r) = range
+            && !(r.is_finite() && r > 0.0)
+        {
+            return Err(self.invalid(cmd, "range must be a positive number"));
         }
         match resolution {
             Some(res) if !(res.is_finite() && res > 0.0) => {

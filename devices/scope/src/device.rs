@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use smq_instrument::smqsched::{Dependency, Promise, QueueError, Scheduler, SubmitError};
+use smq_instrument::smqsched::{
+    Dependency, Promise, QueueError, Scheduler, StartOrder, SubmitError,
+};
 use smq_instrument::{Device, DeviceTask, Identity, Instrument, InstrumentError};
 
 use crate::{Scope, Waveform};
@@ -54,8 +56,24 @@ impl ScopeDevice {
     ///
     /// [`QueueError`] if the scheduler already has a queue of that name or has shut down.
     pub fn new(scheduler: &Scheduler, name: &str, scope: Scope) -> Result<Self, QueueError> {
+        Self::new_ordered(scheduler, name, scope, StartOrder::NewestFirst)
+    }
+
+    /// As [`new`](Self::new), with a queue that starts its commands in `order`:
+    /// [`StartOrder::Submission`] for an experiment plan, whose commands must reach the
+    /// instrument in the order they were submitted (see [`Device::new_ordered`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](Self::new).
+    pub fn new_ordered(
+        scheduler: &Scheduler,
+        name: &str,
+        scope: Scope,
+        order: StartOrder,
+    ) -> Result<Self, QueueError> {
         Ok(Self {
-            device: Device::new(scheduler, name, scope)?,
+            device: Device::new_ordered(scheduler, name, scope, order)?,
         })
     }
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use smq_instrument::smqsched::{Promise, QueueError, Scheduler};
+use smq_instrument::smqsched::{Promise, QueueError, Scheduler, StartOrder};
 use smq_instrument::{Device, DeviceTask, Instrument, InstrumentError};
 
 use crate::{Stage, Status};
@@ -25,7 +25,8 @@ pub const DEFAULT_MOTION_TIMEOUT: Duration = Duration::from_secs(60);
 /// Independent commands run in the scheduler's order (newest first), not in the order
 /// of submission: a command that must follow another one (a move after the homing) takes
 /// it as an input or [`after`](smq_instrument::DeviceTask::after) it, or is submitted once
-/// it is done.
+/// it is done. A stage created with [`new_ordered`](Self::new_ordered) and
+/// [`StartOrder::Submission`] runs its commands in the order they were submitted instead.
 ///
 /// Cloning gives another handle on the same stage.
 ///
@@ -62,8 +63,48 @@ impl StageDevice {
     ///
     /// [`QueueError`] if the scheduler already has a queue of that name or has shut down.
     pub fn new(scheduler: &Scheduler, name: &str, stage: Stage) -> Result<Self, QueueError> {
+        Self::new_ordered(scheduler, name, stage, StartOrder::NewestFirst)
+    }
+
+    /// As [`new`](Self::new), with a queue that starts its commands in `order`:
+    /// [`StartOrder::Submission`] for an experiment plan, whose moves must go in the order
+    /// they were submitted (0, 1, 2...) while processing elsewhere keeps the newest first
+    /// (see [`Device::new_ordered`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](Self::new).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use smq_instrument::Instrument as _;
+    /// use smq_stage::{Stage, StageDevice};
+    /// use smq_instrument::smqsched::{Scheduler, StartOrder};
+    /// # let sim = smq_sim::SimInstrument::start(smq_sim::StageModel::standalone()).unwrap();
+    /// # let addr = sim.socket_address();
+    ///
+    /// let sch = Scheduler::new();
+    /// let stage =
+    ///     StageDevice::new_ordered(&sch, "stage", Stage::open(&addr)?, StartOrder::Submission)?;
+    /// let home = stage.home();
+    /// let speed = stage.set_velocity(100.0);
+    /// let moves: Vec<_> = [0.5, 1.0, 1.5].iter().map(|&x| stage.move_to(x)).collect();
+    /// sch.start();
+    /// sch.wait();
+    /// assert!(home.result().is_ok() && speed.result().is_ok());
+    /// // In submission order: homed first, then 0.5, 1.0, 1.5; the last move ends at 1.5.
+    /// assert_eq!(*stage.position().result()?, 1.5);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn new_ordered(
+        scheduler: &Scheduler,
+        name: &str,
+        stage: Stage,
+        order: StartOrder,
+    ) -> Result<Self, QueueError> {
         Ok(Self {
-            device: Device::new(scheduler, name, stage)?,
+            device: Device::new_ordered(scheduler, name, stage, order)?,
             motion_timeout: DEFAULT_MOTION_TIMEOUT,
         })
     }

@@ -1,5 +1,8 @@
 //! Helpers shared by the dashboard's headless tests.
 
+// Each test file uses some of them.
+#![allow(dead_code)]
+
 use std::sync::mpsc;
 
 use egui_kittest::Harness;
@@ -66,4 +69,41 @@ pub(crate) fn click_at(h: &Harness<'_, Dashboard>, r: egui::Rect) {
             modifiers: egui::Modifiers::NONE,
         });
     }
+}
+
+/// A headless window of the desktop size around the view of a stored run.
+pub(crate) fn stored_harness(
+    view: smqsched_dashboard::StoredView,
+) -> Harness<'static, smqsched_dashboard::StoredView> {
+    Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .build_ui_state(|ui, v: &mut smqsched_dashboard::StoredView| v.ui(ui), view)
+}
+
+/// Save into `run`, as the demo scan does, `points` points newest first (`position`,
+/// `dmm_voltage`, a `waveform` of 50 samples whose first sample is the point's number, a
+/// `spectrum_peak` pair), each with its `_point`, then commit.
+pub(crate) fn save_demo_like(run: &smq_store::Run, points: std::ops::Range<u64>) {
+    let sch = Scheduler::new();
+    let disk = sch.queue("disk", 1).unwrap();
+    let mut saved = Vec::new();
+    for p in points.rev() {
+        let x = p as f64;
+        let pos = disk.submit((), move |()| x);
+        let volts = disk.submit((), move |()| 0.1 + x);
+        let wave = disk.submit((), move |()| ndarray::Array1::from_elem(50, x));
+        let peak = disk.submit((), move |()| smq_lab::Peak {
+            frequency: 1000.0,
+            power: x,
+        });
+        saved.push(run.save_at(&disk, "position", p, &pos).unwrap());
+        saved.push(run.save_at(&disk, "dmm_voltage", p, &volts).unwrap());
+        saved.push(run.save_at(&disk, "waveform", p, &wave).unwrap());
+        saved.push(run.save_at(&disk, "spectrum_peak", p, &peak).unwrap());
+    }
+    sch.start();
+    for s in saved {
+        s.result().unwrap();
+    }
+    run.commit().unwrap();
 }

@@ -38,13 +38,13 @@ impl Connection {
     /// Recover the link if a previous exchange left it in trouble (steps 2 to 4 of the
     /// protocol); `command` is the command about to be sent, for errors.
     pub(super) fn recover(&mut self, command: &str) -> Result<()> {
-        if self.recovery == Recovery::None && self.opener.is_some() {
-            if let Err(e) = self.transport.check_alive() {
-                if is_disconnect(&e) {
-                    // Lost while idle (step 2): nothing was sent on the dead link.
-                    self.recovery = Recovery::Reconnect;
-                }
-            }
+        if self.recovery == Recovery::None
+            && self.opener.is_some()
+            && let Err(e) = self.transport.check_alive()
+            && is_disconnect(&e)
+        {
+            // Lost while idle (step 2): nothing was sent on the dead link.
+            self.recovery = Recovery::Reconnect;
         }
         if self.recovery == Recovery::Reconnect {
             self.reconnect(command)?;

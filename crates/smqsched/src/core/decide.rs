@@ -223,12 +223,17 @@ impl Core {
         node.seq = self.next_seq;
         self.next_seq += 1;
         if self.pending[t as usize] > 0 {
+            let in_order = self.any_in_order && node.extra.is_some();
             let inputs = &self.edges[node.inputs_at..node.inputs_at + node.inputs_len as usize];
             for d in inputs.iter().rev() {
                 // Waiting, read from the dense pending array rather than the input's node.
                 if is_waiting(self.pending[d.task.0 as usize]) {
                     self.walk.push(d.task.0);
                 }
+            }
+            // On a queue in submission order, its order input is visited first (see `order`).
+            if in_order && let Some(p) = self.order_input(t) {
+                self.walk.push(p);
             }
             return false;
         }
@@ -350,6 +355,7 @@ impl Core {
         n.slot = slot;
         self.in_flight += 1;
         let job = n.job.take();
+        self.order_left(t);
         self.send(queue as u32, t, job, slot);
     }
 

@@ -10,6 +10,11 @@
 //!    whose queue can take it (a free slot, or the slot held by the task it releases, and the
 //!    resources it requires).
 //!
+//! A queue in submission order (`StartOrder::Submission`) adds one input to each of its
+//! tasks, walked before the others: the newest task of the same queue submitted before it
+//! that has not started, available once that one starts. Everything below holds for the
+//! graph with those inputs; the module `order` gives the protocol that maintains them.
+//!
 //! # How it is computed without walking the graph at every decision
 //!
 //! Call the sequence of not-started tasks in the order the walk meets them the *walk order*.
@@ -80,6 +85,7 @@
 //! * `queue`: a queue's slots, resources, ready sets and counts;
 //! * `submit`: what a submission says ([`TaskSpec`]) and how a task is recorded;
 //! * `decide`: the cursors and the decision procedure;
+//! * `order`: queues that start their tasks in submission order (their protocol);
 //! * `progress`: items, completions, failures, cancellation, stop and shutdown;
 //! * `observe`: events, states and snapshots; `ready`: a queue's ready set; `chunked`: the
 //!   node storage.
@@ -90,6 +96,7 @@ mod decide;
 mod labels;
 mod node;
 mod observe;
+mod order;
 mod progress;
 mod queue;
 mod ready;
@@ -136,6 +143,9 @@ pub(crate) struct Core {
     heads: Vec<u64>,
     /// Every queue, by index.
     queues: Vec<QueueState>,
+    /// Some queue starts its tasks in submission order (see `order`): until one does, the
+    /// common submission and walk skip the order's checks.
+    any_in_order: bool,
     /// The cursors of the walk, newest last (see [`Cursor`]).
     cursors: Vec<Cursor>,
     /// The cursors' pending visits (see [`Cursor`]).
@@ -169,6 +179,9 @@ pub(crate) struct Core {
     links: Vec<Link>,
     /// Tasks whose state changed, for incremental snapshots.
     log: ChangeLog,
+    /// Progress notes set on tasks by what runs them (`Scheduler::set_status`), by id; kept
+    /// beside the nodes since few tasks have one.
+    statuses: std::collections::HashMap<u64, Arc<str>>,
     /// Jobs abandoned under the lock; dropped by the caller after unlocking, so that `Drop`
     /// impls of captured values never run under the scheduler's mutex.
     pub(crate) graveyard: Vec<Arc<dyn Job>>,
@@ -196,6 +209,7 @@ impl Core {
             pending: Vec::new(),
             heads: Vec::new(),
             queues: Vec::new(),
+            any_in_order: false,
             clock: Clock::new(),
             cursors: Vec::new(),
             walk: Vec::new(),
@@ -210,6 +224,7 @@ impl Core {
             edges: Vec::new(),
             links: Vec::new(),
             log: ChangeLog::default(),
+            statuses: std::collections::HashMap::new(),
             decision_time: None,
             graveyard: Vec::new(),
             outbox: Vec::new(),

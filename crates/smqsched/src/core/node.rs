@@ -126,6 +126,12 @@ pub(super) struct Extra {
     pub(super) requires: Box<[(usize, u32)]>,
     /// Why it failed or was cancelled.
     pub(super) error: Option<Arc<TaskError>>,
+    /// In its queue's submission order (a queue in `StartOrder::Submission`; see `order`).
+    pub(super) in_order: bool,
+    /// Of a task in its queue's submission order: the task submitted to the queue just
+    /// before it that had not started then (see `order`), or one before that one once it
+    /// is known to have ended without running.
+    pub(super) order_prev: Option<u64>,
 }
 
 impl Node {

@@ -110,7 +110,28 @@ impl Core {
             started: stamp_to_duration(n.started),
             finished: stamp_to_duration(n.finished),
             error: n.error().cloned(),
+            // Few schedulers set notes: a snapshot of one that has none looks nothing up.
+            status: if self.statuses.is_empty() {
+                None
+            } else {
+                self.statuses.get(&(i as u64)).cloned()
+            },
         }
+    }
+
+    /// Set (or clear, with `None`) the status note of task `t`; `false` if there is no
+    /// such task. Recorded as a change, so incremental snapshots carry it.
+    pub(crate) fn set_status(&mut self, t: TaskId, status: Option<Arc<str>>) -> bool {
+        let i = t.0;
+        if i as usize >= self.nodes.len() {
+            return false;
+        }
+        match status {
+            Some(s) => self.statuses.insert(i, s),
+            None => self.statuses.remove(&i),
+        };
+        self.log.record(i);
+        true
     }
 
     /// Bring `snap` up to date. If it was taken from this scheduler and the changes since
@@ -159,6 +180,7 @@ impl Core {
             .map(|q| QueueSnapshot {
                 name: Arc::clone(&q.name),
                 slots: q.slots as usize,
+                order: q.order,
                 in_use: q.in_use as usize,
                 held: q.held as usize,
                 ready: q.n_ready as usize,

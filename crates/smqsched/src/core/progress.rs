@@ -235,6 +235,7 @@ impl Core {
         if let Some(h) = n.releases() {
             self.release_hold(h);
         }
+        self.order_left(t);
         let kind = if state == St::Cancelled {
             EventKind::Cancelled
         } else {

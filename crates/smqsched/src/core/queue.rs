@@ -1,9 +1,11 @@
 //! A queue's state in the core: its slots, resources, ready tasks and counts.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::Core;
 use super::ready::ReadySet;
+use crate::event::StartOrder;
 
 /// A named, counted resource of a queue (`Scheduler::queue_with_resources`).
 pub(super) struct Resource {
@@ -17,6 +19,12 @@ pub(super) struct Resource {
 pub(super) struct QueueState {
     pub(super) name: Arc<str>,
     pub(super) slots: u32,
+    /// The order in which it starts its ready tasks (see `order`).
+    pub(super) order: StartOrder,
+    /// Of a queue in submission order: its tasks that have not started, in submission
+    /// order, with those that ended without running removed once they reach the front, so
+    /// that the front is the one task that may start (see `order`). Empty otherwise.
+    pub(super) fifo: VecDeque<u64>,
     /// Busy slots: running tasks, and slots held by finished `hold` tasks.
     pub(super) in_use: u32,
     /// Slots held by finished `hold` tasks.
@@ -48,10 +56,14 @@ impl Core {
         name: Arc<str>,
         slots: u32,
         resources: Vec<(String, u32)>,
+        order: StartOrder,
     ) -> u32 {
+        self.any_in_order |= order != StartOrder::NewestFirst;
         self.queues.push(QueueState {
             name,
             slots,
+            order,
+            fifo: VecDeque::new(),
             in_use: 0,
             held: 0,
             free: (0..slots).rev().collect(),

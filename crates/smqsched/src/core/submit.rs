@@ -1,6 +1,7 @@
 //! Submission: what the core is told about a new task ([`TaskSpec`]), and how it records it.
 
 use super::*;
+use crate::event::StartOrder;
 
 /// A task's input edges: inline for up to four, so that most submissions allocate nothing
 /// for them.
@@ -96,7 +97,12 @@ impl Core {
     /// other goes through [`add_task_in_full`](Self::add_task_in_full).
     #[inline]
     pub(crate) fn add_task(&mut self, spec: TaskSpec<'_>) -> Result<TaskId, Rejected> {
-        if spec.options.is_some() || self.shutdown || spec.deps.iter().any(|d| d.item.is_some()) {
+        if spec.options.is_some()
+            || self.shutdown
+            || spec.deps.iter().any(|d| d.item.is_some())
+            || (self.any_in_order
+                && self.queues[spec.queue as usize].order != StartOrder::NewestFirst)
+        {
             return self.add_task_in_full(spec);
         }
         let id = self.nodes.len() as u64;
@@ -185,6 +191,14 @@ impl Core {
                 pending += 1;
             }
         }
+        // A queue in submission order: the gate of its turn (see `order`).
+        let order = match failure {
+            None => self.order_submitted(spec.queue, id),
+            Some(_) => None,
+        };
+        if let Some(Some(_)) = order {
+            pending += 1;
+        }
         if let Some(h) = releases {
             self.nodes[h.0 as usize]
                 .extra_mut(&mut self.has_extras)
@@ -217,6 +231,11 @@ impl Core {
                     ..Extra::default()
                 })
             });
+        if let Some(order_prev) = order {
+            let e = node.extra_mut(&mut self.has_extras);
+            e.in_order = true;
+            e.order_prev = order_prev;
+        }
         self.has_extras |= node.extra.is_some();
         self.push_node(node, pending);
         match failure {

@@ -8,6 +8,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::cell::ValueCell;
+use crate::event::StartOrder;
 
 mod soak;
 
@@ -67,16 +68,41 @@ struct Model {
     capacity: Vec<Vec<u32>>,
     /// The tasks in the `Waiting` state (to walk them without passing over every task).
     waiting: std::collections::BTreeSet<usize>,
+    /// Each queue's start order: `true` for submission order.
+    in_order: Vec<bool>,
 }
 
 impl Model {
     fn new(slots: Vec<usize>, capacity: Vec<Vec<u32>>) -> Model {
+        let in_order = vec![false; slots.len()];
         Model {
             tasks: Vec::new(),
             slots,
             capacity,
             waiting: Default::default(),
+            in_order,
         }
+    }
+
+    /// The same, with the queues marked `true` in `in_order` in submission order.
+    fn with_order(mut self, in_order: Vec<bool>) -> Model {
+        assert_eq!(in_order.len(), self.slots.len());
+        self.in_order = in_order;
+        self
+    }
+
+    /// The order input of the waiting task `x`: on a queue in submission order, the newest
+    /// task submitted to the same queue before it that is still waiting.
+    fn order_input(&self, x: usize) -> Option<usize> {
+        let queue = self.tasks[x].queue;
+        if !self.in_order[queue] {
+            return None;
+        }
+        self.waiting
+            .range(..x)
+            .rev()
+            .copied()
+            .find(|&j| self.tasks[j].queue == queue)
     }
 
     fn submit(&mut self, task: MTask) {
@@ -183,7 +209,9 @@ impl Model {
         }
     }
 
-    /// The order rule, literally.
+    /// The order rule, literally; on a queue in submission order, a task's order input (the
+    /// newest task of its queue before it that is still waiting) is one more input, walked
+    /// first and available once started.
     fn pick(&self) -> Option<usize> {
         let load = self.load();
         let mut seen = std::collections::HashSet::new();
@@ -194,7 +222,9 @@ impl Model {
                     continue;
                 }
                 let t = &self.tasks[x];
-                if t.deps.iter().all(|&d| self.available(d))
+                let turn = self.order_input(x);
+                if turn.is_none()
+                    && t.deps.iter().all(|&d| self.available(d))
                     && t.settled.iter().all(|&j| self.ended(j))
                     && self.can_take(t, &load)
                 {
@@ -206,6 +236,7 @@ impl Model {
                 for &(j, _) in t.deps.iter().rev() {
                     stack.push(j);
                 }
+                stack.extend(turn);
             }
         }
         None
@@ -300,16 +331,30 @@ fn snapshot_text(s: &Snapshot) -> String {
     format!("{:?} {:?} {:?} {}", s.tasks, s.edges, s.queues, s.running)
 }
 
-fn check(slots: Vec<usize>, ops: Vec<Op>, start_late: bool) -> Result<(), TestCaseError> {
+/// Run `ops` against the core and the model, over queues of `slots` slots, those marked in
+/// `in_order` in submission order.
+fn check(
+    slots: Vec<usize>,
+    in_order: Vec<bool>,
+    ops: Vec<Op>,
+    start_late: bool,
+) -> Result<(), TestCaseError> {
     let mut core = Core::new();
     for (i, &s) in slots.iter().enumerate() {
+        let order = if in_order[i] {
+            StartOrder::Submission
+        } else {
+            StartOrder::NewestFirst
+        };
         core.add_queue(
             Arc::from(format!("q{i}")),
             s as u32,
             vec![("r".to_string(), RESOURCE)],
+            order,
         );
     }
-    let mut model = Model::new(slots.clone(), vec![vec![RESOURCE]; slots.len()]);
+    let mut model =
+        Model::new(slots.clone(), vec![vec![RESOURCE]; slots.len()]).with_order(in_order);
     let mut inc = Snapshot::new();
     let mut running = !start_late;
     core.set_running(running);
@@ -504,14 +549,26 @@ proptest! {
         ops in prop::collection::vec(op(), 1..80),
         start_late in any::<bool>(),
     ) {
-        check(slots, ops, start_late)?;
+        let n = slots.len();
+        check(slots, vec![false; n], ops, start_late)?;
+    }
+
+    /// The same with some queues in submission order (`StartOrder::Submission`).
+    #[test]
+    fn decisions_match_the_order_rule_with_queues_in_submission_order(
+        queues in prop::collection::vec((1..4usize, prop::bool::weighted(0.5)), 1..4),
+        ops in prop::collection::vec(op(), 1..80),
+        start_late in any::<bool>(),
+    ) {
+        let (slots, in_order) = queues.into_iter().unzip();
+        check(slots, in_order, ops, start_late)?;
     }
 }
 
 #[test]
 fn a_million_task_chain_is_walked_without_recursion() {
     let mut core = Core::new();
-    core.add_queue(Arc::from("q"), 1, Vec::new());
+    core.add_queue(Arc::from("q"), 1, Vec::new(), StartOrder::NewestFirst);
     for t in 0..1_000_000u64 {
         let deps = if t == 0 {
             Vec::new()
@@ -542,7 +599,7 @@ fn a_million_task_chain_is_walked_without_recursion() {
 #[test]
 fn a_snapshot_older_than_the_change_log_is_rebuilt_in_full() {
     let mut core = Core::new();
-    core.add_queue(Arc::from("q"), 1, Vec::new());
+    core.add_queue(Arc::from("q"), 1, Vec::new(), StartOrder::NewestFirst);
     let spec = TaskSpec {
         queue: 0,
         label: Label::Static("t"),
@@ -593,7 +650,7 @@ fn add(core: &mut Core, inputs: &[u64]) -> Result<TaskId, SubmitError> {
 #[test]
 fn a_submission_refused_after_some_inputs_leaves_no_trace_on_them() {
     let mut core = Core::new();
-    core.add_queue(Arc::from("q"), 1, Vec::new());
+    core.add_queue(Arc::from("q"), 1, Vec::new(), StartOrder::NewestFirst);
     let a = add(&mut core, &[]).map(TaskId::index);
     let b = add(&mut core, &[]).map(TaskId::index);
     assert_eq!((a, b), (Ok(0), Ok(1)));

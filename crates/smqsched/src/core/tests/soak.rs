@@ -2,7 +2,7 @@
 //! decided is checked against the model of the order rule (`super::Model`), replayed from the
 //! core's trace, and every task, result and worker is accounted for.
 //!
-//! * 8 threads submit tasks to 4 queues: value tasks and progressive producers, whose inputs
+//! * 8 threads submit tasks to 5 queues, one of them in submission order: value tasks and progressive producers, whose inputs
 //!   (whole results and items) are picked at random among earlier tasks of every thread, with
 //!   options (labels, ordering-only inputs of both kinds, hold and release, a resource). Some
 //!   bodies return an error or panic; some producers fail after some of their items.
@@ -43,13 +43,17 @@ use check::{check_events, check_outcomes, check_snapshot, every_worker_answers, 
 mod check;
 use crate::core::Traced;
 use crate::{
-    CancelError, Event, EventKind, Promise, Queue, Scheduler, Snapshot, Stream, TaskError, TaskId,
-    TaskState,
+    CancelError, Event, EventKind, Promise, Queue, Scheduler, Snapshot, StartOrder, Stream,
+    TaskError, TaskId, TaskState,
 };
 
 const SUBMITTERS: usize = 8;
 /// The queues' slots.
-const SLOTS: [usize; 4] = [1, 2, 1, 3];
+const SLOTS: [usize; 5] = [1, 2, 1, 3, 2];
+/// The queue in submission order (`StartOrder::Submission`); the others are newest first.
+/// It gets no holders: its tasks start in turn, and a holder's releaser, submitted after
+/// it by the same thread, may come after another thread's task needing the held slot.
+const ORDERED_QUEUE: usize = 4;
 /// The queue with a resource, `probe`, of `PROBE_UNITS` units.
 const PROBE_QUEUE: usize = 3;
 const PROBE_UNITS: u32 = 2;
@@ -182,8 +186,13 @@ fn run(tasks_per_thread: usize, cycles: usize) {
             } else {
                 &[]
             };
-            sch.queue_with_resources(&format!("q{i}"), slots, resources)
-                .expect("a new queue")
+            if i == ORDERED_QUEUE {
+                sch.queue_ordered(&format!("q{i}"), slots, StartOrder::Submission)
+                    .expect("a new queue")
+            } else {
+                sch.queue_with_resources(&format!("q{i}"), slots, resources)
+                    .expect("a new queue")
+            }
         })
         .collect();
     let events = sch.subscribe();
@@ -360,7 +369,7 @@ fn submit(storm: &Storm, rng: &mut Rng, releases: Option<&Promise<u64>>) -> (Han
             settled.push(h.id());
         }
     }
-    let hold = releases.is_none() && rng.percent(5);
+    let hold = releases.is_none() && q != ORDERED_QUEUE && rng.percent(5);
     if hold {
         b = b.hold();
     }

@@ -52,10 +52,10 @@ pub(super) fn replay(
     cancels: &HashMap<usize, usize>,
     seed: u64,
 ) -> usize {
-    let mut model = Model::new(
-        SLOTS.to_vec(),
-        vec![Vec::new(), Vec::new(), Vec::new(), vec![PROBE_UNITS]],
-    );
+    let mut capacity = vec![Vec::new(); SLOTS.len()];
+    capacity[PROBE_QUEUE] = vec![PROBE_UNITS];
+    let in_order = (0..SLOTS.len()).map(|q| q == ORDERED_QUEUE).collect();
+    let mut model = Model::new(SLOTS.to_vec(), capacity).with_order(in_order);
     let mut running = false;
     let mut expected: VecDeque<usize> = VecDeque::new();
     let mut starts = 0;

@@ -1,19 +1,10 @@
-//! # smq-cli — the `smq` command and the demo scan it runs
+//! # smq-lab — the experiment layer shared by `smq`, the dashboard and scripts
 //!
-//! The `smq` binary drives a lab of three instruments (a motion stage, a multimeter and an
-//! oscilloscope) through the scheduler and stores what it measures with `smq-store`. Each
-//! instrument is the simulator of `smq-sim` unless given by address:
-//!
-//! ```text
-//! smq demo [--points N] [--out DIR] [--seed S] [--trace FILE] [--plain] [--compute-slots N]
-//!          [--commit-every INTERVAL] [--stage ADDRESS] [--dmm ADDRESS] [--scope ADDRESS]
-//!          [--serve ADDR [--serve-public]]
-//!                                                run the demo scan, store it under DIR
-//! smq sim  [--seed S]                            serve the simulated instruments until Ctrl-C
-//! smq instruments [--idn]                        list the serial ports and USBTMC instruments
-//! smq ls   [--out DIR]                           list the stored runs and their states
-//! smq show RUN [--out DIR]                       metadata, state, datasets and task counts
-//! ```
+//! A lab of three instruments (a motion stage, a multimeter and an oscilloscope) as
+//! devices of one scheduler, the scans run on it, the states of a stored run and the
+//! summaries of its task graph. The `smq` command, the dashboard and Rust scripts all use
+//! this crate, so each front end submits exactly the same graph and records runs in the
+//! same words. Each instrument is the simulator of `smq-sim` unless given by address.
 //!
 //! An [`Address`] is a VISA resource string (`TCPIP0::192.168.0.30::INSTR` for VXI-11,
 //! `TCPIP0::host::5025::SOCKET`, `USB0::0x1AB1::0x04CE::INSTR` for USBTMC,
@@ -25,15 +16,56 @@
 //! itself within [`IDENTIFY_TIMEOUT`], stops the command before anything is stored, with
 //! a [`ConnectError`] naming the instrument and its address (exit code 1).
 //!
-//! `--plain` replaces the progress bars by one line per task of the scan as it ends
-//! (`done LABEL`, `failed LABEL: ERROR`) and puts the messages about the run on standard
-//! output too, for logs, CI and scripts that drive the command.
+//! The front ends check their arguments with the same functions, before anything starts
+//! ([`parse_points`], [`store_folder`], [`output_file`], [`serve_address`]): a number of
+//! points that is not a whole number from 1 to 10,000, a `--out` that is a file or a
+//! folder that cannot be written, a `--trace` whose folder does not exist or cannot be
+//! written end the command with exit code 2 and a message naming the argument, before any
+//! instrument is opened.
 //!
-//! Arguments are checked before anything starts ([`parse_points`], [`store_folder`],
-//! [`output_file`]): a number of points that is not a whole number from 1 to 10,000, a
-//! `--out` that is a file or a folder that cannot be written, a `--trace` whose folder
-//! does not exist or cannot be written end the command with exit code 2 and a message
-//! naming the argument, before any instrument is opened.
+//! ## Experiments from files: stations and plans
+//!
+//! A [`Station`] names a lab's instruments (driver, address or simulator, timeout,
+//! settings, limits; see [`station`] for the file). [`Station::open`] opens
+//! them on a scheduler, each on a one-slot queue that runs its commands in submission
+//! order, and returns a [`Bench`]. A [`Plan`] says what to scan (list, linear, log axes;
+//! grids, snake order; time series), what to measure at each point, which compute plugins
+//! to run and what to store, and which monitors to log (see [`plan`]).
+//! [`Plan::check`] refuses, with the line of the file, a plan that does not fit the
+//! station; [`record_plan`] stores the plan, the station and the grid with a run, and
+//! [`submit_plan`] submits the graph (written out step by step in
+//! [`execute`]). [`StoredPoints`] tells what a run holds already, so that a run cut short is taken
+//! up where it stopped without storing any point twice.
+//!
+//! ```
+//! use smq_lab::{Plan, Station, StoredPoints, record_plan, submit_plan};
+//!
+//! let plan = Plan::parse(r#"
+//! [scan]
+//! [[scan.axis]]
+//! instrument = "stage"
+//! linear = { start = 0.0, stop = 4.0, points = 5 }
+//! [[measure]]
+//! name = "voltage"
+//! instrument = "dmm"
+//! read = "voltage"
+//! units = "V"
+//! "#, "plan.toml")?;
+//! let station = Station::simulated();
+//! plan.check(&station)?;
+//! let bench = station.open(1, 2)?;
+//! # let dir = tempfile::tempdir()?;
+//! let store = smq_store::Store::create(dir.path())?;
+//! let run = store.create_run("scan-1", &plan.experiment, serde_json::json!({}))?;
+//! record_plan(&run, &plan, &bench, "")?;
+//! let submitted = submit_plan(&plan, &bench, &run, &StoredPoints::none(&plan))?;
+//! bench.sch.start();
+//! bench.sch.wait();
+//! let voltage = smq_lab::scalars_by_point(&run, "voltage", submitted.points)?;
+//! assert_eq!(voltage.len(), 5);
+//! assert!(StoredPoints::of(&run, &plan)?.complete(4));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! ## Run states
 //!
@@ -90,7 +122,7 @@
 //!    are marked for saving into the run.
 //!
 //! ```no_run
-//! use smq_cli::{Lab, demo_scan, default_positions};
+//! use smq_lab::{Lab, demo_scan, default_positions};
 //! use smq_store::Store;
 //!
 //! let lab = Lab::open(1)?;
@@ -102,25 +134,40 @@
 //! lab.sch.wait();
 //! let (x, v) = scan.max_signal().expect("some reading");
 //! println!("maximum {v} V at {x} mm");
-//! # Ok::<(), smq_cli::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 mod args;
 mod control;
+mod error;
+pub mod execute;
 mod lab;
+pub mod plan;
 mod report;
 mod scan;
+pub mod station;
 mod status;
+mod stored;
 
 pub use crate::args::{MAX_POINTS, output_file, parse_points, serve_address, store_folder};
-pub use crate::control::AbortReport;
+pub use crate::control::{AbortReport, RunControl};
+pub use crate::error::Error;
+pub use crate::execute::{
+    StoredPoints, Submitted, Values, attributes, by_point, record_plan, scalars_by_point,
+    submit_plan,
+};
 pub use crate::lab::{
     Addresses, CHANNEL, COMPUTE_SLOTS, ConnectError, IDENTIFY_TIMEOUT, Lab, MOTION_TIMEOUT,
 };
-pub use crate::report::{chrome_trace, dag_summary, state_counts, state_name, task_counts};
+pub use crate::plan::{
+    Axis, AxisPoints, Linear, Log, Measure, Plan, PlanError, Points, ScanSpec, Step,
+};
+pub use crate::report::{DagSummary, chrome_trace, dag_summary, state_counts, state_name};
 pub use crate::scan::{DemoHandles, Peak, datasets, default_positions, demo_scan, spectrum_peak};
+pub use crate::station::{
+    Bench, Driver, InstrumentEntry, InstrumentRecord, Settings, Station, StationDevice,
+    StationError, StationRecord,
+};
 pub use crate::status::{CloseError, RunStatus, UnknownStatus};
+pub use crate::stored::{Map2d, StoredDataset, StoredError, StoredRun};
 pub use smq_instrument::{ADDRESS_FORMS, Address, AddressError};
-
-/// Error of the demo: a message naming what failed.
-pub type Error = Box<dyn std::error::Error + Send + Sync>;

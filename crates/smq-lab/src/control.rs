@@ -23,7 +23,8 @@
 //! 1. Stop the scheduler and wait until no task is running (steps 1 and 3 of pausing).
 //!    The lab is now still: nothing runs, nothing starts, so the states read in step 2 do
 //!    not change under us.
-//! 2. Cancel every task not started on an instrument queue (everything but `compute`):
+//! 2. Cancel every task not started on an instrument queue (everything but the processing
+//!    queues, `compute` and a plan's `cluster`):
 //!    no new acquisition is taken. Cancelling cascades to the tasks depending on them
 //!    (their processing and saving, which could never run), and releases the stage slot
 //!    held by a move whose waveform will not be taken.
@@ -40,9 +41,66 @@
 //! acquisition per finished task feeding it (e.g. `position` one per finished move), unless
 //! a save itself failed, which the task summary reports.
 
-use smqsched::TaskState;
+use smqsched::{Scheduler, TaskState};
 
-use crate::Lab;
+use crate::{Bench, Lab};
+
+/// Pausing, resuming and aborting a run on any scheduler whose processing and saving
+/// queues are named in `processing` and whose other queues are instruments (a [`Lab`] or a [`Bench`]);
+/// the protocol is the module's.
+#[derive(Clone, Debug)]
+pub struct RunControl {
+    /// The scheduler.
+    pub sch: Scheduler,
+    /// The names of the processing and saving queues: `compute`, and a plan's `cluster`.
+    pub processing: Vec<String>,
+}
+
+impl Lab {
+    /// The control of this lab's runs.
+    pub fn control(&self) -> RunControl {
+        RunControl {
+            sch: self.sch.clone(),
+            processing: vec![self.compute.name().to_owned()],
+        }
+    }
+
+    /// See [`RunControl::pause`].
+    pub fn pause(&self) -> Vec<String> {
+        self.control().pause()
+    }
+
+    /// See [`RunControl::stop_starting`].
+    pub fn stop_starting(&self) -> Vec<String> {
+        self.control().stop_starting()
+    }
+
+    /// See [`RunControl::wait_running`].
+    pub fn wait_running(&self) {
+        self.control().wait_running();
+    }
+
+    /// See [`RunControl::resume`].
+    pub fn resume(&self) {
+        self.control().resume();
+    }
+
+    /// See [`RunControl::abort`].
+    pub fn abort(&self) -> AbortReport {
+        self.control().abort()
+    }
+}
+
+impl Bench {
+    /// The control of this station's runs: its processing queues are `compute` and a
+    /// plan's `cluster` queue.
+    pub fn control(&self) -> RunControl {
+        RunControl {
+            sch: self.sch.clone(),
+            processing: vec![self.compute.name().to_owned(), "cluster".to_owned()],
+        }
+    }
+}
 
 /// What [`Lab::abort`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -54,7 +112,7 @@ pub struct AbortReport {
     pub completed: usize,
 }
 
-impl Lab {
+impl RunControl {
     /// Pause: stop starting tasks and wait for the running ones to finish (see the
     /// protocol in the module's source). Returns the labels of the tasks that were running
     /// and have now finished. The same as [`stop_starting`](Self::stop_starting) then
@@ -63,7 +121,7 @@ impl Lab {
     /// # Examples
     ///
     /// ```
-    /// use smq_cli::Lab;
+    /// use smq_lab::Lab;
     ///
     /// let lab = Lab::open(1)?;
     /// lab.sch.start();
@@ -75,7 +133,7 @@ impl Lab {
     /// assert!(!lab.sch.is_running());
     /// lab.resume();
     /// assert!(reading.result().is_ok());
-    /// # Ok::<(), smq_cli::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn pause(&self) -> Vec<String> {
         let running = self.stop_starting();
@@ -91,7 +149,7 @@ impl Lab {
     /// # Examples
     ///
     /// ```
-    /// use smq_cli::Lab;
+    /// use smq_lab::Lab;
     ///
     /// let lab = Lab::open(1)?;
     /// lab.sch.start();
@@ -102,7 +160,7 @@ impl Lab {
     /// assert_eq!(reading.try_result().is_some(), was_running);
     /// lab.resume();
     /// assert!(reading.result().is_ok());
-    /// # Ok::<(), smq_cli::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn stop_starting(&self) -> Vec<String> {
         // Step 1.
@@ -136,7 +194,7 @@ impl Lab {
     /// # Examples
     ///
     /// ```
-    /// use smq_cli::{Lab, datasets, default_positions, demo_scan};
+    /// use smq_lab::{Lab, datasets, default_positions, demo_scan};
     ///
     /// # let dir = tempfile::tempdir()?;
     /// let lab = Lab::open(1)?;
@@ -150,7 +208,7 @@ impl Lab {
     /// let saved = run.read::<f64>(datasets::POSITION).map_or(0, |a| a.len());
     /// assert_eq!(saved, moved);
     /// assert!(report.cancelled > 0);
-    /// # Ok::<(), smq_cli::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn abort(&self) -> AbortReport {
         // Step 1.
@@ -163,7 +221,7 @@ impl Lab {
             let on_compute = snap
                 .queues
                 .get(t.queue as usize)
-                .is_some_and(|q| *q.name == *self.compute.name());
+                .is_some_and(|q| self.processing.iter().any(|p| **p == *q.name));
             if on_compute || t.state.is_final() || t.state == TaskState::Running {
                 continue;
             }

@@ -12,6 +12,8 @@ use std::str::FromStr;
 use serde_json::{Value, json};
 use smq_store::{Run, RunMetadata};
 
+use crate::DagSummary;
+
 /// The state of a run. `smq demo` (its last line), `smq ls`, `smq show`, the dashboard and
 /// the stored metadata all use these words, [`as_str`](Self::as_str):
 ///
@@ -30,13 +32,13 @@ use smq_store::{Run, RunMetadata};
 /// # Examples
 ///
 /// ```
-/// use smq_cli::RunStatus;
+/// use smq_lab::RunStatus;
 ///
 /// assert_eq!(RunStatus::Aborted.as_str(), "aborted");
 /// assert_eq!("complete".parse::<RunStatus>()?, RunStatus::Complete);
 /// assert!("finished".parse::<RunStatus>().is_err());
 /// assert!(RunStatus::Failed.is_end() && !RunStatus::Unfinished.is_end());
-/// # Ok::<(), smq_cli::UnknownStatus>(())
+/// # Ok::<(), smq_lab::UnknownStatus>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RunStatus {
@@ -120,19 +122,23 @@ impl RunStatus {
     /// # Examples
     ///
     /// ```
-    /// use smq_cli::RunStatus;
+    /// use smq_lab::RunStatus;
     /// # let dir = tempfile::tempdir()?;
     /// let store = smq_store::Store::create(dir.path())?;
     /// let run = store.create_run("r1", "demo", serde_json::json!({}))?;
     /// RunStatus::record_writer(&run)?;
     /// let running = if cfg!(target_os = "linux") { RunStatus::Running } else { RunStatus::Unfinished };
     /// assert_eq!(RunStatus::of(&run.metadata()?)?, running);
-    /// RunStatus::Aborted.close(&run, serde_json::json!({}))?;
+    /// RunStatus::Aborted.close(&run, &smq_lab::DagSummary::default())?;
     /// assert_eq!(RunStatus::of(&run.metadata()?)?, RunStatus::Aborted);
-    /// # Ok::<(), smq_cli::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn of(meta: &RunMetadata) -> Result<Self, UnknownStatus> {
-        if let Some(word) = meta.attributes.get(Self::ATTRIBUTE) {
+        if let Some(word) = meta
+            .attributes
+            .get(Self::ATTRIBUTE)
+            .filter(|w| !w.is_null())
+        {
             let stored = match word.as_str() {
                 Some(w) => w.parse::<Self>()?,
                 None => {
@@ -173,6 +179,53 @@ impl RunStatus {
         }
     }
 
+    /// The run attribute that lists when a run was taken up again (RFC 3339 times).
+    pub const RESUMED: &'static str = "resumed";
+
+    /// Take up `run` again, ended or unfinished: it has no end any more (no end state, end
+    /// time or abort reason), this process is its writer, and the time is added to its
+    /// [`RESUMED`](Self::RESUMED) list. Its state is `running` until it is closed again.
+    ///
+    /// # Errors
+    ///
+    /// A store error if the attributes cannot be read or written.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smq_lab::{DagSummary, RunStatus};
+    /// # let dir = tempfile::tempdir()?;
+    /// let store = smq_store::Store::create(dir.path())?;
+    /// let run = store.create_run("r1", "scan", serde_json::json!({}))?;
+    /// RunStatus::Aborted.close(&run, &DagSummary::default())?;
+    /// RunStatus::reopen(&run)?;
+    /// let meta = run.metadata()?;
+    /// assert_eq!(meta.end, None);
+    /// assert_eq!(meta.attributes["resumed"].as_array().map(Vec::len), Some(1));
+    /// # if cfg!(target_os = "linux") {
+    /// assert_eq!(RunStatus::of(&meta)?, RunStatus::Running);
+    /// # }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn reopen(run: &Run) -> Result<(), smq_store::Error> {
+        let meta = run.metadata()?;
+        let mut resumed = meta
+            .attributes
+            .get(Self::RESUMED)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        resumed.push(json!(smq_store::now_rfc3339()));
+        run.set_attribute(Self::RESUMED, Value::from(resumed))?;
+        for key in [Self::ATTRIBUTE, smq_store::keys::END, Self::ABORT_REASON] {
+            run.set_attribute(key, Value::Null)?;
+        }
+        Self::record_writer(run)
+    }
+
+    /// The run attribute that says why a run was aborted.
+    pub const ABORT_REASON: &'static str = "abort_reason";
+
     /// End `run` in this state: record the word, then the end time and `summary` (the
     /// task graph's summary).
     ///
@@ -180,12 +233,12 @@ impl RunStatus {
     ///
     /// [`CloseError::NotAnEnd`] for `running` or `unfinished`; a store error if it cannot
     /// be written.
-    pub fn close(self, run: &Run, summary: Value) -> Result<(), CloseError> {
+    pub fn close(self, run: &Run, summary: &DagSummary) -> Result<(), CloseError> {
         if !self.is_end() {
             return Err(CloseError::NotAnEnd(self));
         }
         run.set_attribute(Self::ATTRIBUTE, json!(self.as_str()))?;
-        run.finish(Some(summary))?;
+        run.finish(Some(summary.to_json()))?;
         Ok(())
     }
 }
@@ -220,11 +273,18 @@ mod writer {
     }
 
     /// The start time of process `pid`, in clock ticks since boot (field 22 of
-    /// `/proc/PID/stat`, counted after the command name, which may hold spaces).
+    /// `/proc/PID/stat`, counted after the command name, which may hold spaces); `None`
+    /// if it is gone, or is a zombie.
     fn start_time(pid: &str) -> Option<u64> {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
         let (_, rest) = stat.rsplit_once(')')?;
-        rest.split_whitespace().nth(19)?.parse().ok()
+        let mut fields = rest.split_whitespace();
+        // Field 3, the state: a zombie (`Z`) or dead (`X`) process writes nothing more,
+        // though its parent has not reaped it yet.
+        if matches!(fields.next(), Some("Z" | "X")) {
+            return None;
+        }
+        fields.nth(18)?.parse().ok()
     }
 
     /// This process's identity, if it can be known.

@@ -1,10 +1,12 @@
 //! The demo scan: the graph of tasks submitted for each stage position.
 
+use std::borrow::Cow;
+
 use ndarray::Array1;
 use smq_compute::{Window, power_spectrum};
 use smq_dmm::Dmm;
 use smq_scope::{Scope, Waveform};
-use smq_store::Run;
+use smq_store::{Record, Run};
 use smqsched::Promise;
 
 use crate::{CHANNEL, Error, Lab};
@@ -19,8 +21,47 @@ pub fn default_positions(n: usize) -> Vec<f64> {
     }
 }
 
-/// The peak of a power spectrum: `[frequency (Hz), power (V²)]`.
-pub type Peak = Vec<f64>;
+/// The peak of a power spectrum. Stored as a pair `[frequency, power]` (a dataset of shape
+/// `(acquisitions, 2)`).
+///
+/// # Examples
+///
+/// ```
+/// use smq_lab::Peak;
+/// use smq_store::Record;
+///
+/// let peak = Peak { frequency: 1000.0, power: 0.25 };
+/// assert_eq!(peak.shape(), [2]);
+/// assert_eq!(&*peak.elements(), &[1000.0, 0.25]);
+/// assert_eq!(Peak::from_pair(&[1000.0, 0.25]), Some(peak));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Peak {
+    /// Frequency of the largest bin, Hz.
+    pub frequency: f64,
+    /// Power in that bin, V².
+    pub power: f64,
+}
+
+impl Peak {
+    /// The peak stored as `[frequency, power]`; `None` unless `pair` has two elements.
+    pub fn from_pair(pair: &[f64]) -> Option<Self> {
+        match pair {
+            &[frequency, power] => Some(Self { frequency, power }),
+            _ => None,
+        }
+    }
+}
+
+impl Record for Peak {
+    type Elem = f64;
+    fn shape(&self) -> Vec<u64> {
+        vec![2]
+    }
+    fn elements(&self) -> Cow<'_, [f64]> {
+        Cow::Owned(vec![self.frequency, self.power])
+    }
+}
 
 /// The promises of a submitted demo scan, one per position in each vector.
 pub struct DemoHandles {
@@ -58,7 +99,7 @@ impl DemoHandles {
     /// # Examples
     ///
     /// ```
-    /// use smq_cli::{Lab, default_positions, demo_scan};
+    /// use smq_lab::{Lab, default_positions, demo_scan};
     ///
     /// # let dir = tempfile::tempdir()?;
     /// let lab = Lab::open(1)?;
@@ -67,7 +108,7 @@ impl DemoHandles {
     /// let before = lab.sch.task_count();
     /// let scan = demo_scan(&lab, &run, &default_positions(3))?;
     /// assert_eq!(scan.task_count(), lab.sch.task_count() - before);
-    /// # Ok::<(), smq_cli::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn task_count(&self) -> usize {
         self.moves.len()
@@ -161,8 +202,7 @@ pub fn demo_scan(lab: &Lab, run: &Run, positions: &[f64]) -> Result<DemoHandles,
     Ok(h)
 }
 
-/// The largest bin of the one-sided power spectrum `s` of `w`, skipping the DC bin:
-/// `[frequency (Hz), power]`.
+/// The largest bin of the one-sided power spectrum `s` of `w`, skipping the DC bin.
 pub fn spectrum_peak(w: &Waveform, s: &Array1<f64>) -> Peak {
     let n = w.v.len().max(1) as f64;
     let dt = if w.t.len() >= 2 {
@@ -178,5 +218,8 @@ pub fn spectrum_peak(w: &Waveform, s: &Array1<f64>) -> Peak {
             .fold((0, f64::NEG_INFINITY), |best, (i, &p)| {
                 if p > best.1 { (i, p) } else { best }
             });
-    vec![bin as f64 * df, power.max(0.0)]
+    Peak {
+        frequency: bin as f64 * df,
+        power: power.max(0.0),
+    }
 }

@@ -35,14 +35,14 @@ pub const COMPUTE_SLOTS: usize = 2;
 /// # Examples
 ///
 /// ```
-/// use smq_cli::Addresses;
+/// use smq_lab::Addresses;
 ///
 /// let lab = Addresses {
 ///     stage: Some("ASRL/dev/ttyUSB0::INSTR".parse()?),
 ///     ..Addresses::default()
 /// };
 /// assert_eq!(lab.simulated(), ["dmm", "scope"]);
-/// # Ok::<(), smq_cli::AddressError>(())
+/// # Ok::<(), smq_lab::AddressError>(())
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Addresses {
@@ -76,12 +76,12 @@ impl Addresses {
 /// # Examples
 ///
 /// ```
-/// use smq_cli::{Addresses, Lab};
+/// use smq_lab::{Addresses, Lab};
 ///
 /// let missing = Addresses { dmm: Some("/nonexistent/ttyUSB9".parse()?), ..Addresses::default() };
 /// let Err(e) = Lab::connect(&missing, 1) else { panic!("opened a missing port") };
 /// assert!(e.to_string().starts_with("cannot open the multimeter at ASRL/nonexistent/ttyUSB9::INSTR"));
-/// # Ok::<(), smq_cli::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
 pub struct ConnectError {
@@ -173,10 +173,10 @@ impl Lab {
     /// # Examples
     ///
     /// ```
-    /// let lab = smq_cli::Lab::open(1)?;
+    /// let lab = smq_lab::Lab::open(1)?;
     /// assert_eq!(lab.links.len(), 3);
     /// assert!(lab.links.values().all(|l| l.ends_with("(simulated)")));
-    /// # Ok::<(), smq_cli::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn open(seed: u64) -> Result<Self, Error> {
         Self::connect(&Addresses::default(), seed)
@@ -201,7 +201,7 @@ impl Lab {
     /// Instruments reached by address (here, simulators started separately):
     ///
     /// ```
-    /// use smq_cli::{Address, Addresses, Lab};
+    /// use smq_lab::{Address, Addresses, Lab};
     ///
     /// let bench = smq_sim::SimLab::start(3)?;
     /// let addresses = Addresses {
@@ -212,7 +212,7 @@ impl Lab {
     /// let lab = Lab::connect(&addresses, 0)?;
     /// assert!(lab.sim.is_none());
     /// assert!(lab.identified["dmm"].contains("34401A"));
-    /// # Ok::<(), smq_cli::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn connect(addresses: &Addresses, seed: u64) -> Result<Self, Error> {
         Self::connect_with(addresses, seed, COMPUTE_SLOTS)
@@ -228,12 +228,12 @@ impl Lab {
     /// # Examples
     ///
     /// ```
-    /// use smq_cli::{Addresses, Lab};
+    /// use smq_lab::{Addresses, Lab};
     ///
     /// let lab = Lab::connect_with(&Addresses::default(), 1, 4)?;
     /// let compute = lab.sch.queues().into_iter().find(|q| &*q.name == "compute").unwrap();
     /// assert_eq!(compute.slots, 4);
-    /// # Ok::<(), smq_cli::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn connect_with(
         addresses: &Addresses,
@@ -243,9 +243,7 @@ impl Lab {
         let sim = if addresses.simulated().is_empty() {
             None
         } else {
-            Some(Arc::new(
-                SimLab::start(seed).map_err(|e| format!("cannot start the simulators: {e}"))?,
-            ))
+            Some(Arc::new(SimLab::start(seed).map_err(Error::Simulators)?))
         };
         let mut links = BTreeMap::new();
         let mut identities = BTreeMap::new();
@@ -255,7 +253,7 @@ impl Lab {
                 let (address, note) = match (given, &sim) {
                     (Some(a), _) => (a.clone(), ""),
                     (None, Some(s)) => (simulated(s), " (simulated)"),
-                    (None, None) => return Err(format!("no address for the {name}")),
+                    (None, None) => return Err(Error::NoAddress(name.to_owned())),
                 };
                 links.insert(name.to_owned(), format!("{address}{note}"));
                 Ok(address)

@@ -18,7 +18,7 @@ pub const MAX_POINTS: u32 = 10_000;
 /// # Examples
 ///
 /// ```
-/// use smq_cli::parse_points;
+/// use smq_lab::parse_points;
 ///
 /// assert_eq!(parse_points("21"), Ok(21));
 /// for bad in ["0", "-1", "abc", "10001"] {
@@ -44,7 +44,7 @@ pub fn parse_points(text: &str) -> Result<u32, String> {
 /// # Examples
 ///
 /// ```
-/// use smq_cli::store_folder;
+/// use smq_lab::store_folder;
 ///
 /// # let dir = tempfile::tempdir()?;
 /// let runs = dir.path().join("runs");
@@ -98,7 +98,7 @@ pub fn store_folder(text: &str) -> Result<PathBuf, String> {
 /// # Examples
 ///
 /// ```
-/// use smq_cli::serve_address;
+/// use smq_lab::serve_address;
 ///
 /// assert!(serve_address("127.0.0.1:0").unwrap().ip().is_loopback());
 /// assert!(serve_address("127.0.0.1").unwrap_err().contains("HOST:PORT"));
@@ -127,7 +127,7 @@ pub fn serve_address(text: &str) -> Result<std::net::SocketAddr, String> {
 /// # Examples
 ///
 /// ```
-/// use smq_cli::output_file;
+/// use smq_lab::output_file;
 ///
 /// # let dir = tempfile::tempdir()?;
 /// let trace = dir.path().join("trace.json");

@@ -1,0 +1,413 @@
+//! A stored run reopened (`smq-dashboard --open runs/RUN`): what it holds, plotted.
+//!
+//! The run is read once by [`smq_lab::StoredRun`] (as `smq show --plot` reads it) and
+//! again when the operator presses Reload: a run still being written by another process is
+//! shown as far as that process has committed, and says `running`. With Follow ticked (or
+//! [`StoredView::follow`]), such a run is read again every second while it is `running`:
+//!
+//! 1. at a frame, when no read is under way and the interval has passed, a thread reads
+//!    the run from disk and sends what it read on a channel;
+//! 2. each frame takes a finished read from the channel without waiting, and shows it;
+//! 3. a run that has ended (`complete`, `aborted`, ...) is no longer read.
+//!
+//! The frames never wait for the disk; at most one read is under way.
+//!
+//! * The top bar: the run, its state, its DAG summary, what the store repaired on opening.
+//! * The left panel: the metadata (experiment, times, parameters, instruments) and the
+//!   DAG summary by state and by label, with the failed tasks.
+//! * The centre: one plot per dataset of one number per acquisition against the scan
+//!   point; a map for each 2-D scan; a browser for each waveform dataset (a slider over the
+//!   points, Previous / Next point, the waveform at the chosen point); one plot per
+//!   component of the datasets of pairs (the spectrum peaks).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::time::{Duration, Instant};
+
+use egui::{RichText, Ui};
+use egui_plot::{Line, Plot, PlotPoints, Points};
+use smq_lab::{StoredDataset, StoredError, StoredRun};
+
+use crate::dag::{FAILED, RUNNING};
+use crate::panels::colour_map;
+
+/// How often a followed run is read again (see [`StoredView::follow`]).
+pub const FOLLOW_EVERY: Duration = Duration::from_secs(1);
+
+/// The view of a stored run: implements [`eframe::App`], and its [`ui`](Self::ui) can be
+/// driven by any egui host (a test harness, another app's panel).
+///
+/// # Examples
+///
+/// ```
+/// use smqsched_dashboard::StoredView;
+/// # let dir = tempfile::tempdir()?;
+/// let store = smq_store::Store::create(dir.path())?;
+/// let run = store.create_run("r1", "demo", serde_json::json!({}))?;
+/// run.dataset::<f64>("level", &[])?.push(1.5)?;
+/// run.finish(None)?;
+/// let mut view = StoredView::open(dir.path().join("r1"))?;
+/// assert_eq!(view.run().state, "complete");
+/// let ctx = egui::Context::default();
+/// let mut out = ctx.run_ui(egui::RawInput::default(), |ui| view.ui(ui));
+/// out.textures_delta.clear();
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct StoredView {
+    folder: PathBuf,
+    run: StoredRun,
+    plots: DatasetPlots,
+    /// The last reload's error, shown until the next one succeeds.
+    problem: Option<String>,
+    /// Follow a run being written: read it again every `follow_every`.
+    follow: bool,
+    follow_every: Duration,
+    /// When the last read started.
+    last_read: Instant,
+    /// A read under way on a thread of its own, when following.
+    reading: Option<Receiver<Result<StoredRun, StoredError>>>,
+}
+
+impl StoredView {
+    /// Read the run whose folder is `run_folder` (`STORE/RUN`).
+    ///
+    /// # Errors
+    ///
+    /// The [`StoredError`] saying why the run cannot be read.
+    pub fn open(run_folder: impl AsRef<Path>) -> Result<Self, StoredError> {
+        let folder = run_folder.as_ref().to_owned();
+        let run = StoredRun::open_folder(&folder)?;
+        Ok(Self::new(folder, run))
+    }
+
+    fn new(folder: PathBuf, run: StoredRun) -> Self {
+        Self {
+            folder,
+            run,
+            plots: DatasetPlots::default(),
+            problem: None,
+            follow: false,
+            follow_every: FOLLOW_EVERY,
+            last_read: Instant::now(),
+            reading: None,
+        }
+    }
+
+    /// The run shown, as last read.
+    pub fn run(&self) -> &StoredRun {
+        &self.run
+    }
+
+    /// Follow the run (as the Follow box does): while it is `running`, read it again every
+    /// `every` ([`FOLLOW_EVERY`] by default), on a thread of its own so that frames never
+    /// wait for the disk.
+    pub fn follow(mut self, every: Duration) -> Self {
+        self.follow = true;
+        self.follow_every = every;
+        self
+    }
+
+    /// While following: block until the read under way, if any, has finished, or
+    /// `timeout`, and show what it read; whether one was shown. Lets a test or a tool step
+    /// in time with the reads.
+    pub fn wait_read(&mut self, timeout: Duration) -> bool {
+        let Some(rx) = &self.reading else {
+            return false;
+        };
+        match rx.recv_timeout(timeout) {
+            Ok(read) => {
+                self.reading = None;
+                self.apply(read);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Show what a read gave.
+    fn apply(&mut self, read: Result<StoredRun, StoredError>) {
+        match read {
+            Ok(run) => {
+                self.plots.before_update(&self.run);
+                self.run = run;
+                self.problem = None;
+            }
+            Err(e) => self.problem = Some(format!("reload failed: {e}")),
+        }
+    }
+
+    /// Following: take a finished read, start the next one when it is time.
+    fn follow_step(&mut self, ctx: &egui::Context) {
+        if let Some(rx) = &self.reading {
+            match rx.try_recv() {
+                Ok(read) => {
+                    self.reading = None;
+                    self.apply(read);
+                }
+                Err(TryRecvError::Empty) => {}
+                Err(TryRecvError::Disconnected) => self.reading = None,
+            }
+        }
+        let running = self.run.status == Some(smq_lab::RunStatus::Running);
+        if !(self.follow && running) {
+            return;
+        }
+        if self.reading.is_none() && self.last_read.elapsed() >= self.follow_every {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let folder = self.folder.clone();
+            let spawned = std::thread::Builder::new()
+                .name("dashboard-reload".into())
+                .spawn(move || {
+                    let _ = tx.send(StoredRun::open_folder(&folder));
+                });
+            match spawned {
+                Ok(_) => self.reading = Some(rx),
+                Err(e) => self.problem = Some(format!("cannot read the run: {e}")),
+            }
+            self.last_read = Instant::now();
+        }
+        ctx.request_repaint_after(self.follow_every.max(Duration::from_millis(50)));
+    }
+
+    /// Read the run again from disk (what its writer committed since). A waveform browser
+    /// at the last point moves to the new last point; the others stay where they are.
+    pub fn reload(&mut self) {
+        match StoredRun::open_folder(&self.folder) {
+            Ok(run) => {
+                self.plots.before_update(&self.run);
+                self.run = run;
+                self.problem = None;
+            }
+            Err(e) => self.problem = Some(format!("reload failed: {e}")),
+        }
+        self.last_read = Instant::now();
+    }
+
+    /// Draw one frame.
+    pub fn ui(&mut self, ui: &mut Ui) {
+        self.follow_step(ui.ctx());
+        egui::Panel::top("stored-top").show(ui, |ui| self.top(ui));
+        egui::Panel::left("stored-meta")
+            .default_size(340.0)
+            .resizable(true)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| self.metadata(ui));
+            });
+        egui::CentralPanel::default().show(ui, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| self.plots.show(ui, &self.run));
+        });
+    }
+
+    fn top(&mut self, ui: &mut Ui) {
+        ui.horizontal_wrapped(|ui| {
+            ui.heading(format!("run {}", self.run.name()));
+            let state = RichText::new(self.run.state.clone()).strong();
+            ui.label(match self.run.status {
+                Some(smq_lab::RunStatus::Running) => state.color(RUNNING),
+                Some(smq_lab::RunStatus::Failed | smq_lab::RunStatus::Unfinished) => {
+                    state.color(FAILED)
+                }
+                _ => state,
+            });
+            if let Some(s) = &self.run.summary {
+                ui.label(s.to_string());
+            }
+            if self.run.status == Some(smq_lab::RunStatus::Running) {
+                ui.label("(being written: what is committed so far)");
+                ui.checkbox(&mut self.follow, "Follow");
+            }
+            if ui.button("Reload").clicked() {
+                self.reload();
+            }
+        });
+        for r in &self.run.repairs {
+            ui.label(format!("repaired on opening: {r}"));
+        }
+        if let Some(p) = &self.problem {
+            ui.label(RichText::new(p).color(FAILED));
+        }
+    }
+
+    fn metadata(&self, ui: &mut Ui) {
+        ui.heading("Metadata");
+        egui::Grid::new("stored-metadata")
+            .num_columns(2)
+            .show(ui, |ui| {
+                for (k, v) in self.run.metadata_lines() {
+                    ui.label(k);
+                    ui.label(v);
+                    ui.end_row();
+                }
+            });
+        ui.separator();
+        ui.heading("DAG summary");
+        let Some(s) = &self.run.summary else {
+            ui.label("no summary recorded (the run did not end)");
+            return;
+        };
+        egui::Grid::new("stored-by-label")
+            .num_columns(2)
+            .show(ui, |ui| {
+                for (label, states) in &s.by_label {
+                    ui.label(label);
+                    ui.label(smq_lab::state_counts(states));
+                    ui.end_row();
+                }
+            });
+        if !s.failed.is_empty() {
+            ui.label(RichText::new(s.failures()).color(FAILED));
+        }
+    }
+
+    /// Open this view in a window, and return when the window is closed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Window`](crate::Error::Window) if no window can be opened.
+    pub fn show(self, options: &crate::Options) -> Result<(), crate::Error> {
+        let native = eframe::NativeOptions {
+            viewport: egui::ViewportBuilder::default()
+                .with_title(options.title.clone())
+                .with_inner_size(options.size),
+            ..Default::default()
+        };
+        eframe::run_native(
+            &options.title,
+            native,
+            Box::new(move |_cc| Ok(Box::new(self))),
+        )
+        .map_err(|e| crate::Error::Window(e.to_string()))
+    }
+}
+
+/// The plots of a run's datasets, shared by the view of a stored run and the live plots of
+/// an attached dashboard: scans by point, 2-D maps, waveform browsers, the pairs' components.
+#[derive(Debug, Default)]
+pub(crate) struct DatasetPlots {
+    /// The acquisition shown by each waveform browser, by dataset name.
+    chosen: BTreeMap<String, usize>,
+}
+
+impl DatasetPlots {
+    /// Before `old` is replaced by newer data: a browser at the last point follows the new
+    /// last point; the others stay where they are.
+    pub(crate) fn before_update(&mut self, old: &StoredRun) {
+        self.chosen
+            .retain(|name, i| old.dataset(name).is_some_and(|d| *i + 1 < d.len()));
+    }
+
+    /// Draw the plots of `run`'s datasets.
+    pub(crate) fn show(&mut self, ui: &mut Ui, run: &StoredRun) {
+        let h = 220.0;
+        if run.datasets.is_empty() {
+            ui.label("no datasets stored");
+        }
+        for d in run.scan_plots() {
+            let pts: Vec<[f64; 2]> = d
+                .points
+                .iter()
+                .zip(&d.values)
+                .map(|(&p, &v)| [p as f64, v])
+                .collect();
+            scan_plot(ui, &format!("{} by point", d.name), &d.label(), pts, h);
+        }
+        for name in run.maps() {
+            let Some(map) = run.map(name) else {
+                continue;
+            };
+            ui.label(RichText::new(format!("{name} map")).strong());
+            let (lo, hi) = map
+                .cells
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), c| {
+                    (l.min(c[2]), h.max(c[2]))
+                });
+            ui.label(format!("{} against {}", map.axes[1], map.axes[0]));
+            ui.label(format!("colour: {lo:.4} (dark) to {hi:.4} (yellow)"));
+            Plot::new(format!("map-{name}"))
+                .height(h)
+                .data_aspect(1.0)
+                .show(ui, |p| {
+                    for c in &map.cells {
+                        let s = if hi > lo {
+                            (c[2] - lo) / (hi - lo)
+                        } else {
+                            0.5
+                        };
+                        p.points(
+                            Points::new(format!("{}", c[2]), PlotPoints::from(vec![[c[0], c[1]]]))
+                                .radius(6.0)
+                                .color(colour_map(s as f32)),
+                        );
+                    }
+                });
+        }
+        for d in run.waveforms() {
+            self.browser(ui, d, h);
+        }
+        for d in run.pairs() {
+            for k in 0..2 {
+                let pts: Vec<[f64; 2]> = (0..d.len())
+                    .filter_map(|i| Some([d.points[i] as f64, *d.row(i)?.get(k)?]))
+                    .collect();
+                let name = format!("{}[{k}]", d.name);
+                scan_plot(ui, &format!("{name} by point"), &name, pts, h);
+            }
+        }
+    }
+
+    /// The waveform browser of `d`: choose an acquisition by its point, see it.
+    fn browser(&mut self, ui: &mut Ui, d: &StoredDataset, h: f32) {
+        let Some(last) = d.len().checked_sub(1) else {
+            ui.label(format!("{}: no acquisition yet", d.name));
+            return;
+        };
+        let i = self.chosen.entry(d.name.clone()).or_insert(last);
+        *i = (*i).min(last);
+        ui.horizontal(|ui| {
+            ui.label(RichText::new(format!("{}: point {}", d.name, d.points[*i])).strong());
+            ui.label(format!("({} of {})", *i + 1, d.len()));
+            if ui.button("Previous point").clicked() {
+                *i = i.saturating_sub(1);
+            }
+            if ui.button("Next point").clicked() {
+                *i = (*i + 1).min(last);
+            }
+            ui.add(
+                egui::Slider::new(i, 0..=last)
+                    .show_value(false)
+                    .text("choose the point"),
+            );
+        });
+        let row = d.row(*i).unwrap_or(&[]).to_vec();
+        let x_name = d.acquisition_dim(0).unwrap_or("sample").to_owned();
+        Plot::new(format!("waveform-{}", d.name))
+            .height(h)
+            .x_axis_label(x_name)
+            .y_axis_label(d.label())
+            .show(ui, |p| {
+                p.line(Line::new(d.name.clone(), PlotPoints::from_ys_f64(&row)).color(RUNNING));
+            });
+    }
+}
+
+/// A plot of values against scan points.
+fn scan_plot(ui: &mut Ui, title: &str, y_label: &str, pts: Vec<[f64; 2]>, h: f32) {
+    ui.label(RichText::new(format!("{title} ({} points)", pts.len())).strong());
+    Plot::new(title.to_owned())
+        .height(h)
+        .x_axis_label("point")
+        .y_axis_label(y_label.to_owned())
+        .show(ui, |p| {
+            p.line(Line::new(title.to_owned(), PlotPoints::from(pts.clone())));
+            p.points(Points::new("points", PlotPoints::from(pts)).radius(2.5));
+        });
+}
+
+impl eframe::App for StoredView {
+    fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
+        StoredView::ui(self, ui);
+    }
+}
