@@ -22,7 +22,8 @@
 //! 3. **Directories.** Fsync each directory that got a new entry in step 2 (once each).
 //! 4. **Publish.** For each dataset, write its metadata to `zarr.json.tmp`, fsync it,
 //!    rename it over `zarr.json`, fsync the dataset's directory. The datasets that are
-//!    some dataset's points are published last, after all the others.
+//!    some dataset's points are published last, after all the others; one that is not on
+//!    disk yet is first published empty (length 0), before any dataset.
 //! 5. **Release.** Under each dataset's mutex, record `committed = L` and drop the tail's
 //!    bytes that are now on disk and no longer needed.
 //!
@@ -35,7 +36,9 @@
 //!   it names are durable (steps 2 and 3 precede step 4).
 //! * For a pair, the values' `zarr.json` is published before the points', from the same
 //!   snapshot: on disk, a dataset is never committed shorter than its points dataset, and
-//!   the point of an acquisition is committed only once the acquisition is. The number of
+//!   the point of an acquisition is committed only once the acquisition is. A dataset
+//!   with points is never on disk without its points dataset (published empty first, in
+//!   the first commit of the pair), so the repair can always find it. The number of
 //!   committed points is therefore the pair's committed length: readers trim the values
 //!   to it (see the crate docs), and the next open of the run trims their metadata too.
 //!
@@ -252,6 +255,9 @@ struct Job {
     chunks: Vec<(PathBuf, ChunkWrite)>,
     meta_path: PathBuf,
     meta: Vec<u8>,
+    /// For a dataset not yet on disk, its metadata with length 0: a new points dataset is
+    /// published so before the values of its pair (step 4).
+    empty_meta: Option<Vec<u8>>,
     /// The codecs of encoded chunks.
     codecs: Option<(Arc<CodecChain>, ChunkRepresentation)>,
 }
@@ -302,6 +308,13 @@ fn commit_locked(shared: &Shared) -> Result<()> {
     }
     for dir in &new_entries {
         fs.sync_dir(dir).map_err(io(dir))?;
+    }
+    // Step 4 for points datasets new to the disk: published empty before any values, so
+    // that values on disk always have their points dataset beside them.
+    for job in &last {
+        if let Some(empty) = &job.empty_meta {
+            write_atomic(fs, &job.meta_path, empty)?;
+        }
     }
     // Steps 4 and 5: values before their points.
     for job in first.iter().chain(&last) {
@@ -393,6 +406,13 @@ fn snapshot(cell: &Arc<Cell>, g: &mut Inner) -> Result<Option<Job>> {
         .chain(g.acq_shape.iter().copied())
         .collect();
     let meta_path = g.dir.join("zarr.json");
+    let empty_meta = if g.on_disk {
+        None
+    } else {
+        let mut empty = meta.clone();
+        empty["shape"][0] = 0.into();
+        Some(json_bytes(&meta_path, &empty)?)
+    };
     Ok(Some(Job {
         cell: cell.clone(),
         name: g.name.clone(),
@@ -400,6 +420,7 @@ fn snapshot(cell: &Arc<Cell>, g: &mut Inner) -> Result<Option<Job>> {
         dirs,
         chunks,
         meta: json_bytes(&meta_path, &meta)?,
+        empty_meta,
         meta_path,
         codecs,
     }))

@@ -192,3 +192,54 @@ fn a_removed_dataset_directory_fails_the_commit_with_the_os_error() {
     assert!(e.contains("No such file or directory (os error 2)"), "{e}");
     assert!(e.contains("wave"), "{e}");
 }
+
+/// The first commit of a pair cut at any of its operations, then the run taken up again by
+/// its next writer (as `smq resume` does): the values that were published never lack their
+/// points dataset, so what the next writer appends is paired with its own points, and no
+/// value gets the fill value as its point.
+#[test]
+fn a_first_commit_cut_at_any_operation_leaves_every_value_with_its_point() {
+    let mut covered = 0;
+    for n in 0..500 {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("runs");
+        let disk = FailingFileSystem::after(u64::MAX);
+        let options = StoreOptions::new()
+            .commit_every(Duration::from_secs(3600))
+            .file_system(disk.clone());
+        let store = Store::create_with(&dir, options).unwrap();
+        let run = store.create_run("r", "e", json!({})).unwrap();
+        append(&run, 0..10).unwrap();
+        disk.fail_after(n);
+        let cut = store.commit().is_err();
+        drop((run, store));
+        if !cut {
+            assert!(n > 10, "a first commit took {n} operations");
+            break;
+        }
+        covered += 1;
+        let what = format!("first commit cut after {n} operations");
+
+        let store = Store::open(&dir).unwrap();
+        let run = store.open_run("r").unwrap();
+        let kept = run
+            .read::<u64>("signal_point")
+            .map_or(0, |p| p.len() as u64);
+        for i in kept..20 {
+            run.append_at("signal", 1000 - i, &(i as f64 / 2.0))
+                .unwrap();
+        }
+        run.commit().unwrap();
+        let s = run.read::<f64>("signal").unwrap();
+        let p = run.read::<u64>("signal_point").unwrap();
+        assert_eq!((s.len(), p.len()), (20, 20), "{what}");
+        for (i, (&x, &point)) in s.iter().zip(p.iter()).enumerate() {
+            assert_eq!(
+                (x, point),
+                (i as f64 / 2.0, 1000 - i as u64),
+                "{what}: pair {i}"
+            );
+        }
+    }
+    assert!(covered > 10, "only {covered} failing operations");
+}
