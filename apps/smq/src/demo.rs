@@ -81,6 +81,10 @@ pub(crate) enum Outcome {
 /// Exit code of an aborted run, the shell's convention for a command ended by SIGINT.
 pub(crate) const EXIT_ABORTED: u8 = 130;
 
+/// Said when a viewer of the served run pauses it.
+const REMOTE_PAUSED: &str =
+    "paused by a viewer of the served run: resume it from there, or press Ctrl-C here and answer r";
+
 /// The prompt shown while paused.
 pub(crate) const PROMPT: &str = "resume or abort? [r]esume (or Enter) / [a]bort (or Ctrl-C)";
 
@@ -421,6 +425,11 @@ pub(crate) fn fail_run(run: &smq_store::Run, error: &str, summary: DagSummary) -
 /// 5. Once aborting (after this returns), a Ctrl-C only says to wait: what is left is
 ///    saving the finished results, which must not be lost.
 /// 6. A failed commit of the store, at any time, ends the run as [`Outcome::Failed`].
+/// 7. A served run may be paused and resumed by a viewer (`POST /api/pause`, `/resume`):
+///    the scheduler's `Stopped` and `Resumed` events that this loop did not cause are
+///    said (`paused by a viewer ...`, `resumed by a viewer ...`). A Ctrl-C while paused
+///    so is a first one (step 1), and `resume` here resumes. A viewer's resume while
+///    paused here ends the pause, and an answer to the prompt is then ignored.
 pub(crate) fn supervise(
     lab: &RunControl,
     store: &Store,
@@ -434,6 +443,8 @@ pub(crate) fn supervise(
     let mut stdin = Some(control_tx);
     let mut stdin_closed = false;
     let mut paused = false;
+    // Paused by a viewer of the served run (`POST /api/pause`), not from here.
+    let mut remote_paused = false;
     let plain = log.plain;
     let say = |text: &str| match progress {
         Some(p) => p.multi.suspend(|| eprintln!("{text}")),
@@ -446,6 +457,22 @@ pub(crate) fn supervise(
         crossbeam_channel::select! {
             recv(events) -> e => {
                 if let Ok(e) = e {
+                    // Step 7.
+                    match (&e.kind, paused) {
+                        (EventKind::Stopped, false) => {
+                            remote_paused = true;
+                            say(REMOTE_PAUSED);
+                        }
+                        (EventKind::Resumed, false) if remote_paused => {
+                            remote_paused = false;
+                            say("resumed by a viewer of the served run");
+                        }
+                        (EventKind::Resumed, true) => {
+                            paused = false;
+                            say("resumed by a viewer of the served run; the prompt no longer applies");
+                        }
+                        _ => {}
+                    }
                     log.record(e);
                 }
             }
@@ -483,6 +510,7 @@ pub(crate) fn supervise(
                     }
                     say(PROMPT);
                     paused = true;
+                    remote_paused = false;
                     // Step 2.
                     if let Some(tx) = stdin.take() {
                         spawn_stdin_reader(tx);

@@ -159,6 +159,12 @@ fn a_served_demo_is_watched_paused_and_resumed_over_http() {
     assert!(end.contains("complete"), "{end}");
     assert!(child.wait().unwrap().success());
     assert!(!file.exists(), "the token file goes with the server");
+    // The terminal said that a viewer paused the run, once.
+    let said = seen
+        .iter()
+        .filter(|l| l.starts_with("paused by a viewer of the served run"))
+        .count();
+    assert_eq!(said, 1, "{}", seen.join("\n"));
 }
 
 #[test]

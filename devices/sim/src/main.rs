@@ -12,10 +12,10 @@ use smq_sim::SimLab;
 #[command(name = "smq-sim", version)]
 struct Args {
     /// Seed of the simulated noise.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
     seed: u64,
     /// Latency added to every reply, in milliseconds.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     latency_ms: u64,
 }
 

@@ -49,3 +49,15 @@ fn prints_endpoints_serves_and_stops_on_sigint() {
     out.read_to_string(&mut rest).unwrap();
     assert!(rest.contains("stopped."), "{rest}");
 }
+
+#[test]
+fn a_negative_seed_is_refused_as_a_value_out_of_range() {
+    let out = Command::new(env!("CARGO_BIN_EXE_smq-sim"))
+        .args(["--seed", "-3"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("invalid value '-3' for '--seed"), "{err}");
+    assert!(!err.contains("unexpected argument"), "{err}");
+}
