@@ -568,17 +568,33 @@ impl Dashboard {
 
     /// Take the planned screenshot once enough of the run is finished, then close.
     fn screenshot_step(&mut self, ui: &Ui) {
-        let Some(plan) = &mut self.screenshot else {
-            return;
-        };
-        plan.frames += 1;
         let (f, t) = (self.progress.finished(), self.progress.total());
-        let far_enough = t > 0 && (f as f64 >= plan.at * t as f64);
-        if plan.requested || !far_enough || plan.frames < 3 {
+        if let Some(plan) = &mut self.screenshot {
+            plan.step(ui, t > 0 && (f as f64 >= plan.at * t as f64));
+        }
+    }
+}
+
+impl ScreenshotPlan {
+    /// A plan to write a screenshot to `path` once `at` (0 to 1) of the tasks are finished.
+    pub(crate) fn new(path: PathBuf, at: f64) -> Self {
+        Self {
+            path,
+            at: at.clamp(0.0, 1.0),
+            requested: false,
+            frames: 0,
+        }
+    }
+
+    /// One frame drawn: once `far_enough` and the layout has settled (three frames), ask
+    /// for the screenshot, write it, then close the window.
+    pub(crate) fn step(&mut self, ui: &Ui, far_enough: bool) {
+        self.frames += 1;
+        if self.requested || !far_enough || self.frames < 3 {
             return;
         }
-        plan.requested = true;
-        let path = plan.path.clone();
+        self.requested = true;
+        let path = self.path.clone();
         let ctx = ui.ctx().clone();
         ui.ctx()
             .request_screenshot(move |image: Arc<egui::ColorImage>| {

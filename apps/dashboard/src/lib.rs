@@ -243,12 +243,10 @@ impl Dashboard {
     pub fn open(mut self, options: &Options) -> Result<(), Error> {
         self.start_on_show = options.start_on_show;
         if let Some(path) = &options.screenshot {
-            self.screenshot = Some(app::ScreenshotPlan {
-                path: path.clone(),
-                at: options.screenshot_at.clamp(0.0, 1.0),
-                requested: false,
-                frames: 0,
-            });
+            self.screenshot = Some(app::ScreenshotPlan::new(
+                path.clone(),
+                options.screenshot_at,
+            ));
         }
         let native = eframe::NativeOptions {
             viewport: egui::ViewportBuilder::default()

@@ -24,8 +24,9 @@ struct Cli {
     /// Store directory of the runs: a folder that can be written, or created.
     #[arg(long, value_name = "DIR", default_value = "./runs", value_parser = smq_lab::store_folder)]
     runs: PathBuf,
-    /// Write a PNG screenshot of the window here once part of the scan is done, then close
-    /// (in an existing folder that can be written).
+    /// Write a PNG screenshot of the window here once part of the scan is done (with
+    /// `--open`: once the run is drawn), then close (in an existing folder that can be
+    /// written).
     #[arg(long, value_name = "FILE", value_parser = smq_lab::output_file)]
     screenshot: Option<PathBuf>,
     /// Fraction of the tasks finished before the screenshot, from 0 to 1.
@@ -35,12 +36,13 @@ struct Cli {
     /// Show the run served at this URL by another process (`smq demo --serve ADDR`), such
     /// as http://127.0.0.1:40125, instead of running the demo; pause, resume and cancel act
     /// on that run.
-    #[arg(long, value_name = "URL", requires = "token_file", value_parser = attach_url)]
+    #[arg(long, value_name = "URL", requires = "token_file", value_parser = attach_url,
+          conflicts_with_all = ["points", "seed", "runs"])]
     attach: Option<String>,
     /// Show the stored run in this folder (such as runs/demo-1712345678: finished,
     /// aborted, crashed or still being written) instead of running the demo: its scans by
     /// point, waveforms, 2-D maps, metadata and DAG summary.
-    #[arg(long, value_name = "RUN_FOLDER", conflicts_with = "attach")]
+    #[arg(long, value_name = "RUN_FOLDER", conflicts_with_all = ["attach", "points", "seed", "runs"])]
     open: Option<PathBuf>,
     /// The token file of the served run (serve.token in the run's folder).
     #[arg(long, value_name = "PATH", requires = "attach", value_parser = token_file)]
@@ -72,8 +74,8 @@ fn fraction(text: &str) -> Result<f64, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let shown = match (&cli.attach, &cli.token_file, &cli.open) {
-        (Some(url), Some(token), _) => attach(url, token),
-        (_, _, Some(folder)) => open(folder),
+        (Some(url), Some(token), _) => attach(url, token, &cli),
+        (_, _, Some(folder)) => open(folder, &cli),
         _ => demo(&cli),
     };
     match shown {
@@ -86,22 +88,25 @@ fn main() -> ExitCode {
 }
 
 /// Show the run served at `url` until the window is closed; the run goes on.
-fn attach(url: &str, token: &str) -> Result<(), Error> {
+fn attach(url: &str, token: &str, cli: &Cli) -> Result<(), Error> {
     let options = Options {
         title: format!("smqsched dashboard: {url}"),
+        screenshot: cli.screenshot.clone(),
+        screenshot_at: cli.screenshot_at,
         ..Options::default()
     };
     smqsched_dashboard::Dashboard::attach(url, token).open(&options)
 }
 
 /// Show the stored run in `folder` until the window is closed.
-fn open(folder: &std::path::Path) -> Result<(), Error> {
+fn open(folder: &std::path::Path, cli: &Cli) -> Result<(), Error> {
     // A run still being written is followed (the Follow box turns it off).
     let view = smqsched_dashboard::StoredView::open(folder)
         .map_err(Error::Open)?
         .follow(smqsched_dashboard::FOLLOW_EVERY);
     let options = Options {
         title: format!("smqsched dashboard: {}", folder.display()),
+        screenshot: cli.screenshot.clone(),
         ..Options::default()
     };
     view.show(&options)

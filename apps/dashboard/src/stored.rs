@@ -68,6 +68,8 @@ pub struct StoredView {
     last_read: Instant,
     /// A read under way on a thread of its own, when following.
     reading: Option<Receiver<Result<StoredRun, StoredError>>>,
+    /// A screenshot to write once the view is drawn ([`Options::screenshot`](crate::Options::screenshot)).
+    screenshot: Option<crate::app::ScreenshotPlan>,
 }
 
 impl StoredView {
@@ -92,6 +94,7 @@ impl StoredView {
             follow_every: FOLLOW_EVERY,
             last_read: Instant::now(),
             reading: None,
+            screenshot: None,
         }
     }
 
@@ -261,12 +264,18 @@ impl StoredView {
         }
     }
 
-    /// Open this view in a window, and return when the window is closed.
+    /// Open this view in a window, and return when the window is closed. With
+    /// [`Options::screenshot`](crate::Options::screenshot), the window is written to that
+    /// PNG file once drawn, and then closed.
     ///
     /// # Errors
     ///
     /// [`Error::Window`](crate::Error::Window) if no window can be opened.
-    pub fn show(self, options: &crate::Options) -> Result<(), crate::Error> {
+    pub fn show(mut self, options: &crate::Options) -> Result<(), crate::Error> {
+        self.screenshot = options
+            .screenshot
+            .clone()
+            .map(|path| crate::app::ScreenshotPlan::new(path, 0.0));
         let native = eframe::NativeOptions {
             viewport: egui::ViewportBuilder::default()
                 .with_title(options.title.clone())
@@ -409,5 +418,8 @@ fn scan_plot(ui: &mut Ui, title: &str, y_label: &str, pts: Vec<[f64; 2]>, h: f32
 impl eframe::App for StoredView {
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
         StoredView::ui(self, ui);
+        if let Some(plan) = &mut self.screenshot {
+            plan.step(ui, true);
+        }
     }
 }

@@ -75,8 +75,31 @@ fn bad_attach_options_are_refused_before_any_window() {
     let token = token.to_str().unwrap();
     let missing = dir.path().join("missing.token");
     let missing = missing.to_str().unwrap();
-    let cases: [(&[&str], &str); 4] = [
+    let good = dir.path().join("good.token");
+    std::fs::write(&good, "0123abcd\n").unwrap();
+    let good = good.to_str().unwrap();
+    let cases: [(&[&str], &str); 7] = [
         (&["--attach", "http://127.0.0.1:1"], "--token-file"),
+        // The demo's own options do not apply to another run: refused, not ignored.
+        (
+            &[
+                "--attach",
+                "http://127.0.0.1:1",
+                "--token-file",
+                good,
+                "--points",
+                "5",
+            ],
+            "'--attach <URL>' cannot be used with '--points <N>'",
+        ),
+        (
+            &["--open", "runs/r", "--seed", "3"],
+            "'--open <RUN_FOLDER>' cannot be used with '--seed <SEED>'",
+        ),
+        (
+            &["--open", "runs/r", "--runs", "runs"],
+            "'--open <RUN_FOLDER>' cannot be used with '--runs <DIR>'",
+        ),
         (
             &["--attach", "ftp://host", "--token-file", token],
             "such as http://",
