@@ -192,8 +192,12 @@ impl StoredView {
     pub fn ui(&mut self, ui: &mut Ui) {
         self.follow_step(ui.ctx());
         egui::Panel::top("stored-top").show(ui, |ui| self.top(ui));
+        // At most half the window: long metadata (a plan's parameters, addresses) is cut
+        // to the panel's width, in full on hover, so that the plots always show.
+        let half = (ui.available_width() * 0.5).max(200.0);
         egui::Panel::left("stored-meta")
-            .default_size(340.0)
+            .default_size(340.0_f32.min(half))
+            .max_size(half)
             .resizable(true)
             .show(ui, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| self.metadata(ui));
@@ -240,7 +244,7 @@ impl StoredView {
             .show(ui, |ui| {
                 for (k, v) in self.run.metadata_lines() {
                     ui.label(k);
-                    ui.label(v);
+                    ui.add(egui::Label::new(&v).truncate()).on_hover_text(&v);
                     ui.end_row();
                 }
             });
@@ -405,14 +409,33 @@ impl DatasetPlots {
 /// A plot of values against scan points.
 fn scan_plot(ui: &mut Ui, title: &str, y_label: &str, pts: Vec<[f64; 2]>, h: f32) {
     ui.label(RichText::new(format!("{title} ({} points)", pts.len())).strong());
+    let lines = runs_of_points(pts.clone());
     Plot::new(title.to_owned())
         .height(h)
         .x_axis_label("point")
         .y_axis_label(y_label.to_owned())
         .show(ui, |p| {
-            p.line(Line::new(title.to_owned(), PlotPoints::from(pts.clone())));
+            for run in lines {
+                p.line(Line::new(title.to_owned(), PlotPoints::from(run)));
+            }
             p.points(Points::new("points", PlotPoints::from(pts)).radius(2.5));
         });
+}
+
+/// `(point, value)` pairs in the order they were stored (newest first, or with the points
+/// of a resumed run after the others), as the lines of a plot by point: sorted by point,
+/// and cut where points are missing, so that no line is drawn across points not taken
+/// (yet). Several values of one point stay in one line, in their stored order.
+fn runs_of_points(mut pts: Vec<[f64; 2]>) -> Vec<Vec<[f64; 2]>> {
+    pts.sort_by(|a, b| a[0].total_cmp(&b[0]));
+    let mut runs: Vec<Vec<[f64; 2]>> = Vec::new();
+    for p in pts {
+        match runs.last_mut() {
+            Some(run) if run.last().is_some_and(|q| p[0] - q[0] <= 1.0) => run.push(p),
+            _ => runs.push(vec![p]),
+        }
+    }
+    runs
 }
 
 impl eframe::App for StoredView {
@@ -421,5 +444,31 @@ impl eframe::App for StoredView {
         if let Some(plan) = &mut self.screenshot {
             plan.step(ui, true);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::runs_of_points;
+
+    #[test]
+    fn lines_by_point_are_sorted_and_cut_at_missing_points() {
+        let stored = vec![
+            [0.0, 5.0],
+            [9.0, 1.0],
+            [8.0, 2.0],
+            [7.0, 3.0],
+            [3.0, 4.0],
+            [7.0, 6.0],
+        ];
+        assert_eq!(
+            runs_of_points(stored),
+            [
+                vec![[0.0, 5.0]],
+                vec![[3.0, 4.0]],
+                vec![[7.0, 3.0], [7.0, 6.0], [8.0, 2.0], [9.0, 1.0]],
+            ]
+        );
+        assert!(runs_of_points(Vec::new()).is_empty());
     }
 }

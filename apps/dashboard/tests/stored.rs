@@ -83,6 +83,32 @@ fn a_complete_run_shows_its_scans_waveforms_metadata_and_summary() {
 }
 
 #[test]
+fn long_metadata_is_cut_to_its_panel_and_the_plots_stay_in_the_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::create(dir.path()).unwrap();
+    // A run's parameters can be long (the demo's hold every instrument's address).
+    let long = "ASRL/tmp/smq-sim-1234-0/dmm::INSTR (simulated) ".repeat(20);
+    let run = store
+        .create_run("r", "demo", json!({"instruments": long}))
+        .unwrap();
+    save_demo_like(&run, 0..3);
+    drop((run, store));
+
+    let mut h = stored_harness(StoredView::open(dir.path().join("r")).unwrap());
+    h.run();
+    let plot = h.get_by_label("dmm_voltage by point (3 points)").rect();
+    assert!(
+        plot.left() >= 200.0 && plot.right() <= 1400.0,
+        "the plots are pushed out of the window: {plot:?}"
+    );
+    let value = h.get_by_label_contains("smq-sim-1234-0").rect();
+    assert!(
+        value.right() <= plot.left(),
+        "not cut to its panel: {value:?}"
+    );
+}
+
+#[test]
 fn a_run_being_written_says_running_and_reload_shows_the_new_commits() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::create(dir.path()).unwrap();
