@@ -157,6 +157,11 @@ pub enum StartOrder {
     /// once every task submitted to the same queue before it has started or ended without
     /// running (cancelled, or an input failed). Its inputs, and held slots, still hold. For
     /// an instrument whose operator expects the acquisitions in the plan's order.
+    ///
+    /// A task that [releases](crate::TaskBuilder::releases) a slot held on the same queue
+    /// has no turn: it runs in the held slot as soon as its holder has ended and its inputs
+    /// are available, before the tasks submitted between the holder and it, which wait for
+    /// that slot.
     Submission,
 }
 

@@ -335,3 +335,51 @@ fn tasks_run_in_the_order_the_queue_received_them() {
         assert_eq!(mine, (0..50).collect::<Vec<_>>());
     }
 }
+
+/// A one-slot queue in submission order: a holder, then another task of the queue, then the
+/// holder's releaser. The releaser runs in the held slot without waiting for its turn, so
+/// the task between them (which needs that slot) runs after it, and nothing deadlocks.
+#[test]
+fn a_releaser_submitted_after_other_tasks_of_its_queue_runs_in_the_held_slot() {
+    let sch = Scheduler::new();
+    let stage = sch
+        .queue_ordered("stage", 1, StartOrder::Submission)
+        .unwrap();
+    let compute = sch.queue("compute", 1).unwrap();
+    let events = sch.subscribe();
+    let holder = stage.task().hold().submit((), |()| 1).unwrap();
+    let between = stage.submit((), |()| 2);
+    // The releaser also waits for work of another queue, submitted after the task between.
+    let reading = compute.submit(&holder, |h: &i32| h * 10);
+    let releaser = stage
+        .task()
+        .releases(&holder)
+        .submit(&reading, |r: &i32| r + 3)
+        .unwrap();
+    let after = stage.submit((), |()| 4);
+    sch.start();
+    // A failure guard only: the run ends at once, or deadlocks.
+    assert!(
+        sch.wait_timeout(std::time::Duration::from_secs(60)).is_ok(),
+        "deadlock: {:?}",
+        sch.snapshot().tasks
+    );
+    assert_eq!(
+        [
+            *between.result().unwrap(),
+            *releaser.result().unwrap(),
+            *after.result().unwrap()
+        ],
+        [2, 13, 4]
+    );
+    assert_eq!(
+        starts(&events),
+        [
+            holder.id(),
+            reading.id(),
+            releaser.id(),
+            between.id(),
+            after.id()
+        ]
+    );
+}

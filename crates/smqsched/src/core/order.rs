@@ -3,7 +3,8 @@
 //! # The rule
 //!
 //! A task of such a queue may start only once every task submitted to the same queue before
-//! it has started or ended without running (cancelled, or an input failed). Its inputs,
+//! it has started or ended without running (cancelled, or an input failed); a releaser of a
+//! slot held on the queue is the exception (see the end of this page). Its inputs,
 //! resources and held slots still hold. The decision is the order rule of the parent module
 //! over a graph with one more edge per task: its *order input*, the newest task submitted to
 //! the same queue before it that has not started and has not ended. An order input is
@@ -31,8 +32,9 @@
 //!
 //! # The protocol (all under the scheduler's mutex)
 //!
-//! 1. Submission (`add_task_in_full`; every task of such a queue takes that path): if the
-//!    queue's `fifo` is not empty, the new task gets one more pending input (its *gate*) and
+//! 1. Submission (`add_task_in_full`; every task of such a queue takes that path), unless
+//!    the task releases a slot held on this queue (see below): if the queue's `fifo` is
+//!    not empty, the new task gets one more pending input (its *gate*) and
 //!    `order_prev` = the back of the `fifo`. It is pushed at the back, and gets an `Extra`
 //!    with `in_order` set, so that its start goes through `start_in_full`. A task failed at
 //!    submission (a failed input) gets neither gate nor place.
@@ -47,17 +49,20 @@
 //! # Invariants
 //!
 //! * The front of a `fifo` is waiting (not started, not ended); the `fifo` holds every
-//!   waiting task of the queue, in submission order.
-//! * Every waiting task of the queue but the front has exactly one gate counted in
-//!   `Core::pending`; the front has none. So at most one task of the queue is ready, the
-//!   oldest, and `best_ready` needs no change.
+//!   waiting task of the queue but its releasers of held slots, in submission order.
+//! * Every task of the `fifo` but the front has exactly one gate counted in
+//!   `Core::pending`; the front has none. So at most one task of the queue's `ready` set
+//!   is ready, the oldest, and `best_ready` needs no change (a releaser of a held slot is
+//!   in `ready_releasers`, and takes no free slot).
 //! * A gated task is shown as waiting (not ready) in snapshots: it waits for its turn.
 //!
-//! A held slot needs care: a task that [releases](crate::TaskBuilder::releases) a slot held
-//! on the same queue can start only in its turn, so on a queue in submission order submit
-//! the releaser right after its holder, before the next task of the queue that needs a free
-//! slot; otherwise that task waits for a slot the releaser would free, and the releaser for
-//! that task's turn.
+//! A task that [releases](crate::TaskBuilder::releases) a slot held on its own queue has no
+//! turn: it runs in the held slot, the continuation of its holder (which started in its
+//! turn), not in a free one, so it is not put in the `fifo` and gets no gate (step 1), and
+//! it is no other task's order input. It still waits for its holder to end, and for its
+//! inputs. Without this, a task of the queue submitted between a holder and its releaser
+//! would wait for a slot that only the releaser frees, and the releaser for that task's
+//! turn: a deadlock on a one-slot device queue.
 
 use super::*;
 use crate::event::StartOrder;

@@ -191,10 +191,12 @@ impl Core {
                 pending += 1;
             }
         }
-        // A queue in submission order: the gate of its turn (see `order`).
+        // A queue in submission order: the gate of its turn (see `order`); not for a
+        // releaser of a slot held on its own queue, which runs in that slot.
+        let in_place = releases.is_some_and(|h| self.nodes[h.0 as usize].queue == spec.queue);
         let order = match failure {
-            None => self.order_submitted(spec.queue, id),
-            Some(_) => None,
+            None if !in_place => self.order_submitted(spec.queue, id),
+            _ => None,
         };
         if let Some(Some(_)) = order {
             pending += 1;

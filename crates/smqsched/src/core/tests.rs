@@ -93,16 +93,25 @@ impl Model {
 
     /// The order input of the waiting task `x`: on a queue in submission order, the newest
     /// task submitted to the same queue before it that is still waiting.
+    /// A releaser of a slot held on its own queue runs in that slot: it has no turn, and is
+    /// no other task's order input.
     fn order_input(&self, x: usize) -> Option<usize> {
         let queue = self.tasks[x].queue;
-        if !self.in_order[queue] {
+        if !self.in_order[queue] || self.in_place(x) {
             return None;
         }
         self.waiting
             .range(..x)
             .rev()
             .copied()
-            .find(|&j| self.tasks[j].queue == queue)
+            .find(|&j| self.tasks[j].queue == queue && !self.in_place(j))
+    }
+
+    /// Whether `x` releases a slot held on its own queue.
+    fn in_place(&self, x: usize) -> bool {
+        self.tasks[x]
+            .releases
+            .is_some_and(|h| self.tasks[h].queue == self.tasks[x].queue)
     }
 
     fn submit(&mut self, task: MTask) {

@@ -51,8 +51,8 @@ const SUBMITTERS: usize = 8;
 /// The queues' slots.
 const SLOTS: [usize; 5] = [1, 2, 1, 3, 2];
 /// The queue in submission order (`StartOrder::Submission`); the others are newest first.
-/// It gets no holders: its tasks start in turn, and a holder's releaser, submitted after
-/// it by the same thread, may come after another thread's task needing the held slot.
+/// Its holders' releasers, submitted after them by the same thread, often come after
+/// another thread's task that needs the held slot: they run in the held slot, out of turn.
 const ORDERED_QUEUE: usize = 4;
 /// The queue with a resource, `probe`, of `PROBE_UNITS` units.
 const PROBE_QUEUE: usize = 3;
@@ -369,7 +369,7 @@ fn submit(storm: &Storm, rng: &mut Rng, releases: Option<&Promise<u64>>) -> (Han
             settled.push(h.id());
         }
     }
-    let hold = releases.is_none() && q != ORDERED_QUEUE && rng.percent(5);
+    let hold = releases.is_none() && rng.percent(5);
     if hold {
         b = b.hold();
     }
