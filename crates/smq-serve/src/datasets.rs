@@ -78,10 +78,8 @@ fn list(run: &Run) -> Result<Vec<api::Dataset>, Refusal> {
 /// At least one acquisition is sent, whatever its size.
 pub const MAX_VALUES_PER_REPLY: usize = 1 << 18;
 
-/// Up to this many acquisitions are read one by one; more, the whole dataset at once.
-const READ_ONE_BY_ONE: u64 = 64;
-
-/// Acquisitions `from..to` of dataset `name` as `f64`, whatever element type it holds.
+/// Acquisitions `from..to` of dataset `name` as `f64`, whatever element type it holds: only
+/// the chunks that hold them are read.
 fn read_rows(
     run: &Run,
     name: &str,
@@ -96,27 +94,12 @@ fn read_rows(
         row: usize,
         f: impl Fn(T) -> f64,
     ) -> Result<Vec<f64>, Refusal> {
-        let read = |e: smq_store::Error| Refusal::Read(e.to_string());
-        if to - from <= READ_ONE_BY_ONE {
-            let mut out = Vec::with_capacity((to - from) as usize * row);
-            for i in from..to {
-                out.extend(
-                    run.read_acquisition::<T>(name, i)
-                        .map_err(read)?
-                        .iter()
-                        .map(|&v| f(v)),
-                );
-            }
-            Ok(out)
-        } else {
-            let all = run.read::<T>(name).map_err(read)?;
-            Ok(all
-                .iter()
-                .skip(from as usize * row)
-                .take((to - from) as usize * row)
-                .map(|&v| f(v))
-                .collect())
-        }
+        let part = run
+            .read_range::<T>(name, from..to)
+            .map_err(|e| Refusal::Read(e.to_string()))?;
+        let mut out = Vec::with_capacity((to - from) as usize * row);
+        out.extend(part.iter().map(|&v| f(v)));
+        Ok(out)
     }
     let range = (from, to);
     match data_type {

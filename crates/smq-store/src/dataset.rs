@@ -536,6 +536,44 @@ impl<T: Element> Dataset<T> {
         to_array(&name, len, &acq, elements)
     }
 
+    /// Read acquisitions `range` (of those appended): an array of shape
+    /// `[range length, acquisition shape…]`, read from disk for the committed ones and from
+    /// memory for the others. Only the chunks that hold them are read.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::OutOfRange`] if `range` ends beyond the length (`index` is its last
+    /// acquisition) or is reversed; an I/O or Zarr error if reading fails.
+    pub fn read_range(&self, range: Range<u64>) -> Result<ArrayD<T>> {
+        let (name, node, acq, committed, tail) = {
+            let g = self.cell.lock();
+            if range.end > g.len || range.start > range.end {
+                return Err(Error::OutOfRange {
+                    dataset: g.name.clone(),
+                    index: range.end.max(range.start).saturating_sub(1),
+                    len: g.len,
+                });
+            }
+            let tail_from = range.start.max(g.committed);
+            let tail = if tail_from < range.end {
+                g.uncommitted(tail_from..range.end)
+            } else {
+                Vec::new()
+            };
+            (
+                g.name.clone(),
+                g.node.clone(),
+                g.acq_shape.clone(),
+                g.committed,
+                tail,
+            )
+        };
+        let on_disk = range.start.min(committed)..range.end.min(committed);
+        let mut elements: Vec<T> = read_committed(&self.shared.zarr, &node, &name, on_disk, &acq)?;
+        elements.extend(elements_of::<T>(&tail));
+        to_array(&name, range.end - range.start, &acq, elements)
+    }
+
     /// Read acquisition `index`: an array of the acquisition shape.
     ///
     /// # Errors

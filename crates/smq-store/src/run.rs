@@ -1,6 +1,7 @@
 //! A run: its datasets, reading them, and its metadata.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -290,6 +291,57 @@ impl Run {
             info.acquisition_shape(),
         )?;
         let shape: Vec<usize> = info.shape.iter().map(|&n| n as usize).collect();
+        ArrayD::from_shape_vec(shape, elements)
+            .map_err(|e| crate::error::zarr(dataset)(e.to_string()))
+    }
+
+    /// Read acquisitions `range` of a dataset: shape `[range length, acquisition shape…]`,
+    /// as [`read`](Self::read) sees them, but reading only the chunks that hold them. For
+    /// a reader that follows a run being written, reading only what is new.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let store = smq_store::Store::create(dir.path())?;
+    /// let run = store.create_run("scan", "demo", serde_json::json!({}))?;
+    /// for i in 0..10 {
+    ///     run.append("reading", &(i as f64))?;
+    /// }
+    /// run.commit()?;
+    /// let reader = smq_store::Store::open(dir.path())?.open_run("scan")?;
+    /// let last = reader.read_range::<f64>("reading", 7..10)?;
+    /// assert_eq!(last.as_slice(), Some(&[7.0, 8.0, 9.0][..]));
+    /// assert!(reader.read_range::<f64>("reading", 8..11).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`read`](Self::read), and [`Error::OutOfRange`] if `range` ends beyond the
+    /// dataset's length or is reversed.
+    pub fn read_range<T: Element>(&self, dataset: &str, range: Range<u64>) -> Result<ArrayD<T>> {
+        if let Some(d) = self.open_writer::<T>(dataset) {
+            return d.read_range(range);
+        }
+        let info = self.stored::<T>(dataset)?;
+        if range.end > info.len() || range.start > range.end {
+            return Err(Error::OutOfRange {
+                dataset: dataset.to_owned(),
+                index: range.end.max(range.start).saturating_sub(1),
+                len: info.len(),
+            });
+        }
+        let acq = info.acquisition_shape();
+        let elements = read_committed::<T>(
+            &self.inner.store.shared.zarr,
+            &self.node(dataset),
+            dataset,
+            range.clone(),
+            acq,
+        )?;
+        let shape: Vec<usize> = std::iter::once(range.end - range.start)
+            .chain(acq.iter().copied())
+            .map(|n| n as usize)
+            .collect();
         ArrayD::from_shape_vec(shape, elements)
             .map_err(|e| crate::error::zarr(dataset)(e.to_string()))
     }

@@ -517,3 +517,65 @@ fn values_committed_beyond_their_points_are_set_back_on_the_next_open() {
         serde_json::from_slice(&std::fs::read(dir.join("v/zarr.json")).unwrap()).unwrap();
     assert_eq!(raw["shape"], json!([3]));
 }
+
+/// Waveforms of 3 samples whose first sample is the acquisition's index.
+fn trace(i: u64) -> Array1<f64> {
+    Array1::from_vec(vec![i as f64, 0.5, -0.5])
+}
+
+#[test]
+fn a_range_reads_across_chunks_and_the_uncommitted_tail_as_the_whole_read_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = smq_store::StoreOptions::new()
+        .commit_every(std::time::Duration::from_secs(3600))
+        .chunk_bytes(24 * 4); // 4 traces a chunk
+    let store = Store::create_with(dir.path(), options).unwrap();
+    let run = store.create_run("r", "e", json!({})).unwrap();
+    for i in 0..10 {
+        run.append("w", &trace(i)).unwrap();
+    }
+    run.commit().unwrap();
+    for i in 10..13 {
+        run.append("w", &trace(i)).unwrap(); // in memory only
+    }
+    let whole = run.read::<f64>("w").unwrap();
+    for range in [0..13, 3..9, 8..12, 10..13, 12..12, 0..1] {
+        let part = run.read_range::<f64>("w", range.clone()).unwrap();
+        let expected = whole.slice_axis(
+            ndarray::Axis(0),
+            ndarray::Slice::from(range.start as usize..range.end as usize),
+        );
+        assert_eq!(part, expected, "{range:?}");
+    }
+    // Another process sees what was committed, and reads a part of it alone.
+    let reader = Store::open(dir.path()).unwrap().open_run("r").unwrap();
+    let part = reader.read_range::<f64>("w", 6..10).unwrap();
+    assert_eq!(part.shape(), [4, 3]);
+    assert_eq!(part[[0, 0]], 6.0);
+    assert_eq!(part[[3, 0]], 9.0);
+    #[allow(clippy::reversed_empty_ranges)] // a reversed range is refused, tested here
+    let reversed = 5..3;
+    for bad in [9..11, reversed] {
+        let e = reader.read_range::<f64>("w", bad.clone()).unwrap_err();
+        assert!(
+            matches!(e, Error::OutOfRange { len: 10, .. }),
+            "{bad:?}: {e}"
+        );
+    }
+    let e = run.read_range::<f64>("w", 12..14).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::OutOfRange {
+                index: 13,
+                len: 13,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(matches!(
+        run.read_range::<f32>("w", 0..1).unwrap_err(),
+        Error::DataTypeMismatch { .. }
+    ));
+}
