@@ -6,7 +6,8 @@
 //! [`StoredView::follow`]), such a run is read again every second while it is `running`:
 //!
 //! 1. at a frame, when no read is under way and the interval has passed, a thread reads
-//!    the run from disk and sends what it read on a channel;
+//!    from disk what was stored since the shown read ([`StoredRun::refreshed`], sharing
+//!    that read), and sends the run so completed on a channel;
 //! 2. each frame takes a finished read from the channel without waiting, and shows it;
 //! 3. a run that has ended (`complete`, `aborted`, ...) is no longer read.
 //!
@@ -22,6 +23,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::time::{Duration, Instant};
 
@@ -57,7 +59,8 @@ pub const FOLLOW_EVERY: Duration = Duration::from_secs(1);
 #[derive(Debug)]
 pub struct StoredView {
     folder: PathBuf,
-    run: StoredRun,
+    /// Shared with the thread that reads what is new, when following.
+    run: Arc<StoredRun>,
     plots: DatasetPlots,
     /// The last reload's error, shown until the next one succeeds.
     problem: Option<String>,
@@ -87,7 +90,7 @@ impl StoredView {
     fn new(folder: PathBuf, run: StoredRun) -> Self {
         Self {
             folder,
-            run,
+            run: Arc::new(run),
             plots: DatasetPlots::default(),
             problem: None,
             follow: false,
@@ -134,7 +137,7 @@ impl StoredView {
         match read {
             Ok(run) => {
                 self.plots.before_update(&self.run);
-                self.run = run;
+                self.run = Arc::new(run);
                 self.problem = None;
             }
             Err(e) => self.problem = Some(format!("reload failed: {e}")),
@@ -159,11 +162,12 @@ impl StoredView {
         }
         if self.reading.is_none() && self.last_read.elapsed() >= self.follow_every {
             let (tx, rx) = std::sync::mpsc::channel();
-            let folder = self.folder.clone();
+            // Only what was stored since the last read is read.
+            let previous = Arc::clone(&self.run);
             let spawned = std::thread::Builder::new()
                 .name("dashboard-reload".into())
                 .spawn(move || {
-                    let _ = tx.send(StoredRun::open_folder(&folder));
+                    let _ = tx.send(previous.refreshed());
                 });
             match spawned {
                 Ok(_) => self.reading = Some(rx),
@@ -180,7 +184,7 @@ impl StoredView {
         match StoredRun::open_folder(&self.folder) {
             Ok(run) => {
                 self.plots.before_update(&self.run);
-                self.run = run;
+                self.run = Arc::new(run);
                 self.problem = None;
             }
             Err(e) => self.problem = Some(format!("reload failed: {e}")),

@@ -243,7 +243,54 @@ impl StoredRun {
     /// [`StoredError::NoStore`], [`StoredError::NoRun`], [`StoredError::DataType`], or the
     /// store's error when something cannot be read.
     pub fn open(store_dir: impl AsRef<Path>, name: &str) -> Result<Self, StoredError> {
-        let dir = store_dir.as_ref();
+        Self::open_after(store_dir.as_ref(), name, None)
+    }
+
+    /// The run as stored now: read again from disk, but only the acquisitions stored
+    /// since this was read (a run being written grows; what is stored never changes), so
+    /// that following a long run costs what it adds, not what it holds.
+    ///
+    /// ```
+    /// use smq_lab::StoredRun;
+    /// # let dir = tempfile::tempdir()?;
+    /// let store = smq_store::Store::create(dir.path())?;
+    /// let run = store.create_run("scan", "demo", serde_json::json!({}))?;
+    /// for point in [3u64, 1] {
+    ///     run.append_at("reading", point, &(point as f64))?;
+    /// }
+    /// run.commit()?;
+    /// let before = StoredRun::open(dir.path(), "scan")?;
+    /// for point in [2u64, 0] {
+    ///     run.append_at("reading", point, &(point as f64))?;
+    /// }
+    /// run.commit()?;
+    /// let now = before.refreshed()?;
+    /// let reading = now.dataset("reading").expect("saved");
+    /// assert_eq!(reading.points, [0, 1, 2, 3]);
+    /// assert_eq!(reading.scalars(), Some(vec![0.0, 1.0, 2.0, 3.0]));
+    /// assert_eq!(now.datasets, StoredRun::open(dir.path(), "scan")?.datasets); // as a whole read
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`open`](Self::open).
+    pub fn refreshed(&self) -> Result<Self, StoredError> {
+        let bad = || StoredError::NotARunFolder(self.path.clone());
+        let name = self
+            .path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(bad)?;
+        let store = self.path.parent().ok_or_else(bad)?;
+        Self::open_after(store, name, Some(self))
+    }
+
+    fn open_after(
+        dir: &Path,
+        name: &str,
+        previous: Option<&StoredRun>,
+    ) -> Result<Self, StoredError> {
         if !dir.is_dir() {
             return Err(StoredError::NoStore(dir.to_owned()));
         }
@@ -261,8 +308,14 @@ impl StoredRun {
             .iter()
             .filter(|r| repair_path(r).is_some_and(|p| p.starts_with(&run_dir)))
             .map(ToString::to_string)
+            .collect::<Vec<_>>();
+        // What was repaired when it was first read stays said.
+        let repairs = previous
+            .iter()
+            .flat_map(|p| p.repairs.iter().cloned())
+            .chain(repairs)
             .collect();
-        Self::read(&run, repairs)
+        Self::read(&run, repairs, previous)
     }
 
     /// Open the run whose folder is `run_dir` (`STORE/RUN`), as [`open`](Self::open).
@@ -290,7 +343,11 @@ impl StoredRun {
         Self::open(parent, name)
     }
 
-    fn read(run: &Run, repairs: Vec<String>) -> Result<Self, StoredError> {
+    fn read(
+        run: &Run,
+        repairs: Vec<String>,
+        previous: Option<&StoredRun>,
+    ) -> Result<Self, StoredError> {
         let metadata = run.metadata()?;
         let (status, state) = match RunStatus::of(&metadata) {
             Ok(s) => (Some(s), s.to_string()),
@@ -314,7 +371,8 @@ impl StoredRun {
             if is_companion || info.name == "grid_index" {
                 continue;
             }
-            datasets.push(read_dataset(run, info, &names)?);
+            let before = previous.and_then(|p| p.dataset(&info.name));
+            datasets.push(read_dataset(run, info, &names, before)?);
         }
         Ok(Self {
             path: run.path().to_owned(),
@@ -460,24 +518,34 @@ fn repair_path(r: &smq_store::Repair) -> Option<&Path> {
     }
 }
 
-/// Read a dataset's values as `f64`, whatever element type it holds.
-fn read_f64(run: &Run, name: &str, data_type: &str) -> Result<Vec<f64>, StoredError> {
+/// Read acquisitions `range` of a dataset as `f64`, whatever element type it holds.
+fn read_f64(
+    run: &Run,
+    name: &str,
+    data_type: &str,
+    range: std::ops::Range<u64>,
+) -> Result<Vec<f64>, StoredError> {
     fn conv<T: smq_store::Element + Copy>(
         run: &Run,
         name: &str,
+        range: std::ops::Range<u64>,
         f: impl Fn(T) -> f64,
     ) -> Result<Vec<f64>, StoredError> {
-        Ok(run.read::<T>(name)?.iter().map(|&v| f(v)).collect())
+        Ok(run
+            .read_range::<T>(name, range)?
+            .iter()
+            .map(|&v| f(v))
+            .collect())
     }
     match data_type {
-        "float64" => conv::<f64>(run, name, |v| v),
-        "float32" => conv::<f32>(run, name, f64::from),
-        "int64" => conv::<i64>(run, name, |v| v as f64),
-        "int32" => conv::<i32>(run, name, f64::from),
-        "int16" => conv::<i16>(run, name, f64::from),
-        "uint64" => conv::<u64>(run, name, |v| v as f64),
-        "uint16" => conv::<u16>(run, name, f64::from),
-        "uint8" => conv::<u8>(run, name, f64::from),
+        "float64" => conv::<f64>(run, name, range, |v| v),
+        "float32" => conv::<f32>(run, name, range, f64::from),
+        "int64" => conv::<i64>(run, name, range, |v| v as f64),
+        "int32" => conv::<i32>(run, name, range, f64::from),
+        "int16" => conv::<i16>(run, name, range, f64::from),
+        "uint64" => conv::<u64>(run, name, range, |v| v as f64),
+        "uint16" => conv::<u16>(run, name, range, f64::from),
+        "uint8" => conv::<u8>(run, name, range, f64::from),
         other => Err(StoredError::DataType {
             dataset: name.to_owned(),
             data_type: other.to_owned(),
@@ -485,10 +553,13 @@ fn read_f64(run: &Run, name: &str, data_type: &str) -> Result<Vec<f64>, StoredEr
     }
 }
 
+/// Read dataset `info` of `run`. With `previous`, what an earlier read of the same run got
+/// of it: only the acquisitions stored since are read, and merged in point order.
 fn read_dataset(
     run: &Run,
     info: &smq_store::DatasetInfo,
     names: &[&str],
+    previous: Option<&StoredDataset>,
 ) -> Result<StoredDataset, StoredError> {
     let name = &info.name;
     let acquisition_shape: Vec<usize> = info
@@ -497,7 +568,6 @@ fn read_dataset(
         .map(|&n| n as usize)
         .collect();
     let row_len: usize = acquisition_shape.iter().product();
-    let mut values = read_f64(run, name, &info.data_type)?;
     let points_name = Run::points_of(name);
     let by_point = names.contains(&points_name.as_str());
     let points: Vec<u64> = if by_point {
@@ -506,18 +576,41 @@ fn read_dataset(
         (0..info.len()).collect()
     };
     // The pair's committed length is that of the points (the values are trimmed to it).
-    let n = points.len().min(values.len() / row_len.max(1));
-    let mut order: Vec<usize> = (0..n).collect();
+    let n = points.len().min(info.len() as usize);
+    // Acquisitions `0..from` (in the order stored) are those of `previous`, if it is the
+    // same dataset read before.
+    let from = previous
+        .filter(|p| {
+            p.data_type == info.data_type
+                && p.acquisition_shape == acquisition_shape
+                && p.by_point == by_point
+                && p.len() <= n
+        })
+        .map_or(0, StoredDataset::len);
+    let new_values = read_f64(run, name, &info.data_type, from as u64..n as u64)?;
+    let mut order: Vec<usize> = (from..n).collect();
     order.sort_by_key(|&i| points[i]);
-    let sorted_points = order.iter().map(|&i| points[i]).collect();
-    if by_point {
-        let mut sorted = Vec::with_capacity(n * row_len);
-        for &i in &order {
-            sorted.extend_from_slice(&values[i * row_len..(i + 1) * row_len]);
+    let row = |i: usize| &new_values[(i - from) * row_len..(i - from + 1) * row_len];
+    // Merge, stable: at equal points the acquisitions read before (stored earlier) first.
+    let (old_points, old_values): (&[u64], &[f64]) = match previous {
+        Some(p) if from > 0 => (&p.points, &p.values),
+        _ => (&[], &[]),
+    };
+    let mut sorted_points = Vec::with_capacity(n);
+    let mut values = Vec::with_capacity(n * row_len);
+    let (mut a, mut b) = (0, 0);
+    while a < old_points.len() || b < order.len() {
+        let take_old =
+            b == order.len() || (a < old_points.len() && old_points[a] <= points[order[b]]);
+        if take_old {
+            sorted_points.push(old_points[a]);
+            values.extend_from_slice(&old_values[a * row_len..(a + 1) * row_len]);
+            a += 1;
+        } else {
+            sorted_points.push(points[order[b]]);
+            values.extend_from_slice(row(order[b]));
+            b += 1;
         }
-        values = sorted;
-    } else {
-        values.truncate(n * row_len);
     }
     let attrs = run.dataset_attributes(name);
     Ok(StoredDataset {
@@ -567,6 +660,38 @@ mod tests {
         let mut meta: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         meta["attributes"] = attrs;
         std::fs::write(&path, serde_json::to_vec(&meta).unwrap()).unwrap();
+    }
+
+    /// A run read, then read again after each of several commits of acquisitions (a
+    /// waveform by point, with repeated points and points out of order, a scalar by point,
+    /// a plain dataset): each refreshed read equals a whole read of the run.
+    #[test]
+    fn a_refreshed_read_equals_a_whole_read_after_every_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create(dir.path()).unwrap();
+        let run = store.create_run("r", "demo", json!({})).unwrap();
+        let batches: [&[u64]; 4] = [&[5, 9, 2], &[], &[7, 2, 0, 9, 9], &[1, 3, 4, 6, 8, 2]];
+        let mut seen = StoredRun::open(dir.path(), "r").unwrap();
+        assert!(seen.datasets.is_empty());
+        let mut k = 0u32;
+        for batch in batches {
+            for &p in batch {
+                k += 1;
+                let wave = ndarray::Array1::from_vec(vec![p as f64, f64::from(k), -1.0]);
+                run.append_at("wave", p, &wave).unwrap();
+                run.append_at("reading", p, &(f64::from(k) / 4.0)).unwrap();
+                run.append("count", &i64::from(k)).unwrap();
+            }
+            run.commit().unwrap();
+            let whole = StoredRun::open(dir.path(), "r").unwrap();
+            seen = seen.refreshed().unwrap();
+            assert_eq!(seen.datasets, whole.datasets, "after {batch:?}");
+        }
+        let wave = seen.dataset("wave").unwrap();
+        assert_eq!(wave.points, [0, 1, 2, 2, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9]);
+        // Repeated points keep the order they were stored in (k: 3, 5, then 14).
+        let at_2: Vec<f64> = (2..5).map(|i| wave.row(i).unwrap()[1]).collect();
+        assert_eq!(at_2, [3.0, 5.0, 14.0]);
     }
 
     #[test]
