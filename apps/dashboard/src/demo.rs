@@ -104,6 +104,14 @@ impl Demo {
             run.set_instrument(&instrument, &idn)
                 .map_err(|e| Error::Demo(format!("cannot record the instruments: {e}")))?;
         }
+        // The station as `smq demo` and a plan's run record it.
+        let station = lab
+            .station_record()
+            .map_err(demo_err("cannot read the instruments' settings back"))?;
+        let station = serde_json::to_value(&station)
+            .map_err(|e| Error::Demo(format!("cannot record the station: {e}")))?;
+        run.set_attribute(smq_lab::attributes::STATION, station)
+            .map_err(|e| Error::Demo(format!("cannot record the station: {e}")))?;
         // Submitted while stopped, so that the scan runs when the caller says.
         lab.sch.stop();
         lab.sch.wait_drained();

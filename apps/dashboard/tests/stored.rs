@@ -275,6 +275,9 @@ fn the_demo_scan_reopened_shows_its_four_datasets_by_point() {
     h.get_by_label("waveform: point 3");
     let summary = end.summary.to_string();
     assert_eq!(h.query_all_by_label(&summary).count(), 2, "{summary}");
+    // The station is recorded, with the settings read back.
+    let station = &h.state().run().metadata.attributes["station"]["instruments"];
+    assert_eq!(station["stage"]["settings"]["velocity"], "200", "{station}");
     // The positions, by point, are the scan's: 0 to 10 mm.
     let positions = &h.state().run().dataset("position").unwrap().values;
     let expected = smq_lab::default_positions(4);

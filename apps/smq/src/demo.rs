@@ -189,6 +189,7 @@ pub(crate) fn run(args: DemoArgs) -> Result<Outcome, Error> {
     let events = lab.sch.subscribe();
     lab.sch.start();
     lab.prepare()?;
+    let station = lab.station_record()?;
 
     let OperatorControls {
         tx: control_tx,
@@ -205,6 +206,9 @@ pub(crate) fn run(args: DemoArgs) -> Result<Outcome, Error> {
     for (instrument, idn) in &lab.identified {
         run.set_instrument(instrument, idn)?;
     }
+    // The station as a plan's run records it: addresses, identifications, settings read back.
+    let station = serde_json::to_value(&station).map_err(|e| format!("station record: {e}"))?;
+    run.set_attribute(smq_lab::attributes::STATION, station)?;
     let server = match args.serve {
         None => None,
         Some(addr) => match serve_run(&lab.sch, addr, args.serve_public, &run) {

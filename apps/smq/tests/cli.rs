@@ -83,6 +83,26 @@ fn demo_then_ls_and_show() {
     let meta = store.open_run(name).unwrap().metadata().unwrap();
     assert_eq!(meta.attributes["status"], "complete");
     assert_eq!(meta.dag_summary.unwrap()["tasks"], total);
+    // The station, recorded as a plan's run records it: the settings read back after the
+    // preparation (the stage's velocity, the scope's timebase and channel scale).
+    let station: smq_lab::StationRecord =
+        serde_json::from_value(meta.attributes["station"].clone()).unwrap();
+    let stage = &station.instruments["stage"];
+    assert!(
+        stage.simulated && stage.address.starts_with("ASRL"),
+        "{stage:?}"
+    );
+    assert_eq!(stage.settings["velocity"], "200");
+    let scope = &station.instruments["scope"];
+    assert_eq!(
+        (
+            scope.settings["timebase"].as_str(),
+            scope.settings["scale1"].as_str()
+        ),
+        ("0.001", "0.1")
+    );
+    assert!(scope.identification.contains("DS1104Z"), "{scope:?}");
+    assert!(station.instruments["dmm"].settings["configuration"].contains("VOLT"));
     for (dataset, shape) in [
         ("position", "[5]"),
         ("dmm_voltage", "[5]"),

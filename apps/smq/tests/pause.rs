@@ -41,8 +41,9 @@ const HELD_WAVEFORM: usize = 4;
 const _: () = assert!(HELD_WAVEFORM < POINTS, "the pause must come before the end");
 
 /// Replies of the scope before the scan: `*IDN?` when opened, then one `SYST:ERR?` after
-/// each of the two settings of `Lab::prepare`.
-const SCOPE_REPLIES_BEFORE_SCAN: u64 = 3;
+/// each of the two settings of `Lab::prepare`, then the two settings read back for the
+/// run's station record (`Lab::station_record`).
+const SCOPE_REPLIES_BEFORE_SCAN: u64 = 5;
 
 /// Replies of the scope per waveform: `SYST:ERR?` after selecting the source, mode and
 /// format, `:WAV:PRE?` and `:WAV:DATA?`.

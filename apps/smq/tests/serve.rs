@@ -16,7 +16,7 @@ const POINTS: usize = 6;
 /// The waveform (1-based) at which the scope stalls.
 const HELD_WAVEFORM: u64 = 3;
 /// Scope replies before the scan, and per waveform (see `pause.rs`).
-const SCOPE_REPLIES_BEFORE_SCAN: u64 = 3;
+const SCOPE_REPLIES_BEFORE_SCAN: u64 = 5;
 const SCOPE_REPLIES_PER_WAVEFORM: u64 = 3;
 /// Failure guard against a hung child.
 const GUARD: Duration = Duration::from_secs(120);

@@ -26,7 +26,7 @@ const POINTS: usize = 10;
 /// The waveform (1-based) at which the scope stalls until the pause.
 const HELD_WAVEFORM: u64 = 4;
 /// Scope replies before the scan, and per waveform (see `pause.rs`).
-const SCOPE_REPLIES_BEFORE_SCAN: u64 = 3;
+const SCOPE_REPLIES_BEFORE_SCAN: u64 = 5;
 const SCOPE_REPLIES_PER_WAVEFORM: u64 = 3;
 /// Failure guard only: how long a line may take to appear.
 const GUARD: Duration = Duration::from_secs(120);

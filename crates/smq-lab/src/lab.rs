@@ -305,6 +305,77 @@ impl Lab {
         Ok(())
     }
 
+    /// The lab as a [`StationRecord`](crate::StationRecord), the record a plan's run stores
+    /// of its station (attribute `station`): each instrument's driver, address, whether it
+    /// is the simulator, its identification, and its settings read back (the stage's
+    /// velocity and position, the multimeter's configuration and integration time, the
+    /// scope's timebase and the scale of [`CHANNEL`]). Asked through the scheduler, which
+    /// must be started: one task per instrument.
+    ///
+    /// ```
+    /// let lab = smq_lab::Lab::open(1)?;
+    /// lab.sch.start();
+    /// lab.prepare()?;
+    /// let record = lab.station_record()?;
+    /// let stage = &record.instruments["stage"];
+    /// assert!(stage.simulated);
+    /// assert_eq!(stage.settings["velocity"], "200");
+    /// assert!(record.instruments["scope"].identification.contains("DS1104Z"));
+    /// lab.sch.shutdown();
+    /// # Ok::<(), smq_lab::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// If an instrument does not answer.
+    pub fn station_record(&self) -> Result<crate::StationRecord, Error> {
+        type Read = BTreeMap<String, String>;
+        let stage = self.stage.task("read back").submit(|s: &mut Stage| {
+            let mut out = Read::new();
+            out.insert("velocity".into(), s.velocity()?.to_string());
+            out.insert("position".into(), s.position()?.to_string());
+            Ok(out)
+        })?;
+        let dmm = self.dmm.task("read back").submit(|m: &mut Dmm| {
+            let mut out = Read::new();
+            out.insert("configuration".into(), m.configuration()?);
+            let nplc = m.nplc(smq_dmm::Function::VoltageDc)?;
+            out.insert("nplc".into(), nplc.to_string());
+            Ok(out)
+        })?;
+        let scope = self.scope.task("read back").submit(|sc: &mut Scope| {
+            let mut out = Read::new();
+            out.insert("timebase".into(), sc.timebase_scale()?.to_string());
+            let scale = sc.channel_scale(CHANNEL)?;
+            out.insert(format!("scale{CHANNEL}"), scale.to_string());
+            Ok(out)
+        })?;
+        let mut record = crate::StationRecord::default();
+        for (name, driver, settings) in [
+            ("stage", crate::Driver::Stage, stage),
+            ("dmm", crate::Driver::Dmm, dmm),
+            ("scope", crate::Driver::Scope, scope),
+        ] {
+            let link = self.links.get(name).map_or("", String::as_str);
+            let (address, simulated) = match link.strip_suffix(" (simulated)") {
+                Some(a) => (a, true),
+                None => (link, false),
+            };
+            record.instruments.insert(
+                name.to_owned(),
+                crate::InstrumentRecord {
+                    driver,
+                    address: address.to_owned(),
+                    simulated,
+                    identification: self.identified.get(name).cloned().unwrap_or_default(),
+                    settings: (*settings.result()?).clone(),
+                    limits: BTreeMap::new(),
+                },
+            );
+        }
+        Ok(record)
+    }
+
     /// Each instrument's identification (`*IDN?`, or the stage's `VE` and `ID?`), by name,
     /// asked again through the scheduler. The scheduler must be started.
     ///
