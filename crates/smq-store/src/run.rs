@@ -363,17 +363,8 @@ impl Run {
                 len: info.len(),
             });
         }
-        let acq = info.acquisition_shape();
-        let elements = read_committed::<T>(
-            &self.inner.store.shared.zarr,
-            &self.node(dataset),
-            dataset,
-            index..index + 1,
-            acq,
-        )?;
-        let shape: Vec<usize> = acq.iter().map(|&n| n as usize).collect();
-        ArrayD::from_shape_vec(shape, elements)
-            .map_err(|e| crate::error::zarr(dataset)(e.to_string()))
+        let one = self.read_range::<T>(dataset, index..index + 1)?;
+        Ok(one.index_axis_move(ndarray::Axis(0), 0))
     }
 
     fn node(&self, dataset: &str) -> String {
