@@ -16,7 +16,8 @@
 //!    the server: events missed meanwhile are then missing, but the next snapshot has every
 //!    task's state.
 //! 4. Dropping the [`Remote`] tells both threads to stop; the event thread stops at its
-//!    stream's next event or keep-alive.
+//!    stream's next event or keep-alive comment, which a server sends every
+//!    [`KEEP_ALIVE`](crate::KEEP_ALIVE) while no event comes.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

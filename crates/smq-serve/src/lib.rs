@@ -86,6 +86,7 @@ pub use auth::{TOKEN_FILE, read_token_file};
 #[cfg(feature = "client")]
 pub use client::{ClientError, Link, POLL, RETRY, Remote};
 pub use datasets::MAX_VALUES_PER_REPLY;
+pub use routes::KEEP_ALIVE;
 pub use server::{Options, Server, serve};
 
 use std::net::SocketAddr;

@@ -20,6 +20,10 @@ use tokio::sync::{broadcast, watch};
 use crate::api;
 use crate::auth::authorized;
 
+/// How often an idle event stream sends a keep-alive comment: a client that stopped
+/// listening notices within this long, and proxies do not close a quiet stream.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(1);
+
 /// One event as sent to viewers: its SSE name and its JSON, serialized once for all.
 pub(crate) type Wire = Arc<(&'static str, String)>;
 
@@ -361,6 +365,6 @@ async fn events(State(st): State<Shared>) -> Response {
         }
     });
     Sse::new(stream)
-        .keep_alive(KeepAlive::default())
+        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
         .into_response()
 }
