@@ -21,7 +21,9 @@ use smqsched::{Event, EventKind, Scheduler, TaskId, TaskState};
 /// let q = sch.queue("q", 1)?;
 /// let a = q.task().label("read(1)").submit((), |_: ()| 1)?;
 /// sch.start();
-/// a.result()?;
+/// assert_eq!(*a.result()?, 1);
+/// // The value is ready before the worker records the task's end: wait for that.
+/// sch.wait();
 /// let summary = DagSummary::of(&sch);
 /// assert_eq!(summary.tasks, 1);
 /// assert_eq!(summary.by_label["read"]["done"], 1);
