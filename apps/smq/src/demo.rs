@@ -575,8 +575,10 @@ impl Progress {
         )
         .map_err(|e| format!("progress style: {e}"))?
         .progress_chars("=> ");
+        // A queue with no task of this run (an instrument the plan does not use) gets no bar.
         let bars = totals
             .into_iter()
+            .filter(|(_, (total, _))| *total > 0)
             .map(|(name, (total, before))| {
                 let pb = multi.add(ProgressBar::new(total));
                 pb.set_style(style.clone());
