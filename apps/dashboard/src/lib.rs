@@ -248,17 +248,22 @@ impl Dashboard {
                 options.screenshot_at,
             ));
         }
-        let native = eframe::NativeOptions {
-            viewport: egui::ViewportBuilder::default()
-                .with_title(options.title.clone())
-                .with_inner_size(options.size),
-            ..Default::default()
-        };
-        eframe::run_native(
-            &options.title,
-            native,
-            Box::new(move |_cc| Ok(Box::new(self))),
-        )
-        .map_err(|e| Error::Window(e.to_string()))
+        run_window(options, self)
     }
+}
+
+/// Show `app` in a native window titled and sized by `options`, until it is closed.
+pub(crate) fn run_window(options: &Options, app: impl eframe::App + 'static) -> Result<(), Error> {
+    let native = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title(options.title.clone())
+            .with_inner_size(options.size),
+        ..Default::default()
+    };
+    eframe::run_native(
+        &options.title,
+        native,
+        Box::new(move |_cc| Ok(Box::new(app))),
+    )
+    .map_err(|e| Error::Window(e.to_string()))
 }

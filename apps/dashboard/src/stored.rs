@@ -284,18 +284,7 @@ impl StoredView {
             .screenshot
             .clone()
             .map(|path| crate::app::ScreenshotPlan::new(path, 0.0));
-        let native = eframe::NativeOptions {
-            viewport: egui::ViewportBuilder::default()
-                .with_title(options.title.clone())
-                .with_inner_size(options.size),
-            ..Default::default()
-        };
-        eframe::run_native(
-            &options.title,
-            native,
-            Box::new(move |_cc| Ok(Box::new(self))),
-        )
-        .map_err(|e| crate::Error::Window(e.to_string()))
+        crate::run_window(options, self)
     }
 }
 
